@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Optim configures the optimiser and its schedule.
+type Optim struct {
+	LR          float64 `koanf:"lr" json:"lr"`                     // peak learning rate
+	WeightDecay float64 `koanf:"weight_decay" json:"weight_decay"` // AdamW decoupled decay
+	Beta1       float64 `koanf:"beta1" json:"beta1"`
+	Beta2       float64 `koanf:"beta2" json:"beta2"`
+	Eps         float64 `koanf:"eps" json:"eps"`
+	GradClip    float64 `koanf:"grad_clip" json:"grad_clip"` // global L2 norm; 0 = off
+	Schedule    string  `koanf:"schedule" json:"schedule"`   // constant | linear | cosine
+	WarmupSteps int     `koanf:"warmup_steps" json:"warmup_steps"`
+	TotalSteps  int     `koanf:"total_steps" json:"total_steps"` // for linear and cosine decay
+}
+
+// Options opens a policy.
+type Options struct {
+	// Dir holds a Hugging Face style checkpoint (config.json,
+	// model.safetensors, tokenizer.json) or one saved by Policy.Save, in
+	// which case the optimiser state is restored too.
+	Dir   string
+	Optim Optim
+	// Seed initialises anything random inside the engine.
+	Seed uint64
+	// Extra holds engine-specific settings (for example the XLA plugin path).
+	Extra map[string]string
+}
+
+// Factory opens a policy.
+type Factory func(opts Options) (Policy, error)
+
+var (
+	mu        sync.RWMutex
+	factories = map[string]Factory{}
+)
+
+// Register makes an engine available by name. It panics on a duplicate
+// name: engines register from init functions.
+func Register(name string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := factories[name]; dup {
+		panic("engine: Register called twice for " + name)
+	}
+	factories[name] = f
+}
+
+// Engines lists the registered engine names, sorted.
+func Engines() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(factories))
+	for n := range factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Open opens a policy with the named engine.
+func Open(name string, opts Options) (Policy, error) {
+	mu.RLock()
+	f, ok := factories[name]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("engine %q is not registered (have %v); import its package, e.g. _ \"github.com/rewind-rl/rewind/trainer/engine/cpu\"", name, Engines())
+	}
+	return f(opts)
+}
