@@ -1,0 +1,27 @@
+// Command rewind trains language models on multi-step reasoning with
+// GRPO, RRPO and SRPO, and hosts the plugins that grade them.
+//
+// Each subcommand lives in its own file and adds itself to the root in an
+// init function, so that subcommands can be written independently.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+var rootCmd = &cobra.Command{
+	Use:           "rewind",
+	Short:         "Reinforcement-learning post-training for multi-step reasoning (GRPO, RRPO, SRPO)",
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func main() {
+	if err := rootCmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "rewind:", err)
+		os.Exit(1)
+	}
+}

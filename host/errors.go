@@ -1,0 +1,75 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+)
+
+// Sentinel errors that callers branch on with errors.Is. A *PluginError
+// matches the sentinel of its Status.
+var (
+	ErrTimeout   = errors.New("plugin call timed out")
+	ErrCrash     = errors.New("plugin crashed")
+	ErrTrap      = errors.New("plugin trapped")
+	ErrOversized = errors.New("plugin output over its size cap")
+	ErrMalformed = errors.New("plugin output malformed")
+	ErrPlugin    = errors.New("plugin returned an error")
+)
+
+// PluginError is the error of a failed plugin call. Status is one of the
+// host-assigned statuses of package abi (timeout, crash, trap, oversized,
+// malformed, error).
+type PluginError struct {
+	Plugin string     // configured name
+	Op     string     // "verify", "score", "segment", "localize", "load"
+	Status abi.Status // what went wrong
+	Err    error      // the underlying cause, may be nil
+}
+
+func (e *PluginError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("plugin %q %s: %s", e.Plugin, e.Op, e.Status)
+	}
+	return fmt.Sprintf("plugin %q %s: %s: %v", e.Plugin, e.Op, e.Status, e.Err)
+}
+
+func (e *PluginError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrTimeout) and friends work on a *PluginError.
+func (e *PluginError) Is(target error) bool {
+	switch e.Status {
+	case abi.StatusTimeout:
+		return target == ErrTimeout
+	case abi.StatusCrash:
+		return target == ErrCrash
+	case abi.StatusTrap:
+		return target == ErrTrap
+	case abi.StatusOversized:
+		return target == ErrOversized
+	case abi.StatusMalformed:
+		return target == ErrMalformed
+	case abi.StatusError:
+		return target == ErrPlugin
+	}
+	return false
+}
+
+// StatusOf returns the verdict status that err stands for: the Status of a
+// *PluginError in its chain, abi.StatusTimeout for a context deadline, and
+// abi.StatusError otherwise. It returns abi.StatusOK for a nil error.
+func StatusOf(err error) abi.Status {
+	if err == nil {
+		return abi.StatusOK
+	}
+	var pe *PluginError
+	if errors.As(err, &pe) {
+		return pe.Status
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return abi.StatusTimeout
+	}
+	return abi.StatusError
+}
