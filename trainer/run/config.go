@@ -1,0 +1,273 @@
+// Package run is the training loop of Rewind: configuration, the run
+// directory (resolved config, metrics.jsonl, rollouts.jsonl, checkpoints,
+// summary.json), exact resume and progress reporting.
+//
+// A run is described by a Config. Configs are built in layers, each
+// overriding the one before: a preset (grpo, rrpo, srpo and the paper's
+// ablations), a YAML file, REWIND_* environment variables and command-line
+// flags. Every layer is decoded strictly: an unknown key is an error that
+// names the key, where it came from and the closest known key.
+package run
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/rewind-rl/rewind/trainer/engine"
+)
+
+// Config is everything a training run needs. It is plain data: building
+// it does no I/O, and Validate checks it without touching the disk.
+// The `help` tag of each field is its documentation; docs/config.md and
+// `rewind train --print-config-keys` are generated from these tags and the
+// preset defaults so they cannot drift.
+type Config struct {
+	Preset    string                  `koanf:"preset" help:"preset the defaults come from: grpo, rrpo, srpo, srpo-2x4, srpo-1x8, srpo-nomask, srpo-oracle"`
+	Run       RunConfig               `koanf:"run"`
+	Model     ModelConfig             `koanf:"model"`
+	Data      DataConfig              `koanf:"data"`
+	Algo      AlgoConfig              `koanf:"algo"`
+	Sampling  SamplingConfig          `koanf:"sampling"`
+	Localizer LocalizerConfig         `koanf:"localizer"`
+	Reward    RewardConfig            `koanf:"reward"`
+	Plugins   map[string]map[string]any `koanf:"plugins" help:"plugins by name, each a host plugin config (builtin, wasm or process source, options, limits, on_failure); a name used by reward, sampling.segmenter or localizer that is not listed here means the builtin of that name"`
+	Optim     engine.Optim            `koanf:"optim"`
+}
+
+// RunConfig controls the loop and the run directory.
+type RunConfig struct {
+	Seed            uint64 `koanf:"seed" help:"seed of every random choice of the run (data order, sampling, resets)"`
+	Dir             string `koanf:"dir" help:"run directory; created if missing, refused if it holds another run (use --resume)"`
+	Steps           int    `koanf:"steps" help:"optimiser steps; 0 derives them from data.epochs and data.batch_prompts"`
+	CheckpointEvery int    `koanf:"checkpoint_every" help:"write a checkpoint every N steps (and at the end); 0 only at the end"`
+	KeepCheckpoints int    `koanf:"keep_checkpoints" help:"complete checkpoints kept; older ones are deleted"`
+	Log             string `koanf:"log" help:"progress output: auto (bar on a terminal, plain lines otherwise), bar, plain, none"`
+	LogRollouts     bool   `koanf:"log_rollouts" help:"write every trajectory to rollouts.jsonl"`
+	Concurrency     int    `koanf:"concurrency" help:"concurrent verifier calls"`
+}
+
+// ModelConfig chooses the policy.
+type ModelConfig struct {
+	Engine    string            `koanf:"engine" help:"compute engine: cpu or xla"`
+	Path      string            `koanf:"path" help:"Hugging Face style checkpoint directory (config.json, model.safetensors, tokenizer.json); empty to initialise model.preset from scratch"`
+	Preset    string            `koanf:"preset" help:"model preset initialised from run.seed when model.path is empty (e.g. tiny, small)"`
+	Tokenizer string            `koanf:"tokenizer" help:"tokenizer for model.preset: a tokenizer.json path, or char:ALPHABET for a character tokenizer"`
+	Extra     map[string]string `koanf:"extra" help:"engine-specific settings passed through to the engine"`
+}
+
+// DataConfig chooses the datasets and the prompt format.
+type DataConfig struct {
+	Train        string `koanf:"train" help:"training set, JSONL with id, prompt, answer, optional meta"`
+	Eval         string `koanf:"eval" help:"evaluation set (rewind eval), same format"`
+	Template     string `koanf:"template" help:"prompt template: chat (<|im_start|> turns) or plain"`
+	BatchPrompts int    `koanf:"batch_prompts" help:"prompts per optimiser step"`
+	Epochs       int    `koanf:"epochs" help:"passes over the training set when run.steps is 0"`
+}
+
+// AlgoConfig chooses the algorithm and its switches (METHOD.md).
+type AlgoConfig struct {
+	Name             string  `koanf:"name" help:"grpo, rrpo or srpo (rrpo and srpo differ only in the localizer)"`
+	GroupSize        int     `koanf:"group_size" help:"GRPO group size G; also the fallback group size of rrpo/srpo"`
+	Layout           string  `koanf:"layout" help:"reset layout: 1x4 (base 4 + reset 4), 2x4 (two reset groups), 1x8 (one reset group of 8)"`
+	MaxFresh         int     `koanf:"max_fresh" help:"fresh trajectories sampled at most while looking for a parent"`
+	ResetMask        string  `koanf:"reset_mask" help:"loss mask of reset trajectories: suffix (prefix gets no gradient) or all (the no-mask ablation)"`
+	Loss             string  `koanf:"loss" help:"pg (plain policy gradient) or clip (PPO clipped surrogate)"`
+	ClipLow          float64 `koanf:"clip_low" help:"clip: lower ratio bound 1-clip_low"`
+	ClipHigh         float64 `koanf:"clip_high" help:"clip: upper ratio bound 1+clip_high (0.28 for DAPO clip-higher)"`
+	DrGRPO           bool    `koanf:"dr_grpo" help:"Dr.GRPO: no std division, token sums normalised by a constant length"`
+	SkipZeroVariance bool    `koanf:"skip_zero_variance" help:"drop groups whose rewards are all equal from the batch"`
+}
+
+// SamplingConfig controls rollout generation.
+type SamplingConfig struct {
+	Temperature   float64 `koanf:"temperature" help:"sampling temperature of training rollouts"`
+	TopP          float64 `koanf:"top_p" help:"nucleus sampling mass; 1 turns it off"`
+	TopK          int     `koanf:"top_k" help:"keep the K most probable tokens; 0 turns it off"`
+	Mode          string  `koanf:"mode" help:"thought (step by step until the delimiter) or whole (one call, then the segmenter)"`
+	MaxSteps      int     `koanf:"max_steps" help:"thought mode: steps per trajectory at most"`
+	MaxStepTokens int     `koanf:"max_step_tokens" help:"thought mode: new tokens per step at most"`
+	MaxTokens     int     `koanf:"max_tokens" help:"response tokens per trajectory at most"`
+	Delimiter     string  `koanf:"delimiter" help:"thought mode: the string that ends a step (kept in the output)"`
+	AnswerMarker  string  `koanf:"answer_marker" help:"thought mode: a step containing this ends the trajectory"`
+	Segmenter     string  `koanf:"segmenter" help:"whole mode: segmenter plugin that splits responses into steps"`
+}
+
+// LocalizerConfig chooses how the reset step is picked.
+type LocalizerConfig struct {
+	Name        string  `koanf:"name" help:"self (the policy names its first wrong step: SRPO), or a localizer plugin: random (RRPO), oracle, first"`
+	Temperature float64 `koanf:"temperature" help:"self: decoding temperature of the localization call"`
+	MaxTokens   int     `koanf:"max_tokens" help:"self: new tokens of the localization call at most"`
+	Template    string  `koanf:"template" help:"self: localization prompt template; empty uses the built-in METHOD.md prompt"`
+}
+
+// RewardConfig says how a trajectory's reward is made.
+type RewardConfig struct {
+	Verifier       string             `koanf:"verifier" help:"verifier plugin whose score is the outcome reward (and accuracy)"`
+	VerifierWeight float64            `koanf:"verifier_weight" help:"weight of the verifier's score in the reward"`
+	Models         map[string]float64 `koanf:"models" help:"reward-model plugins and their weights, added to the weighted verifier score"`
+}
+
+// Algorithm names.
+const (
+	AlgoGRPO = "grpo"
+	AlgoRRPO = "rrpo"
+	AlgoSRPO = "srpo"
+)
+
+// Validate reports every bad field at once, joined, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	oneOf := func(key, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+	positive := func(key string, v int) {
+		if v <= 0 {
+			bad(key, "must be > 0, got %d", v)
+		}
+	}
+	nonNeg := func(key string, v int) {
+		if v < 0 {
+			bad(key, "must be >= 0, got %d", v)
+		}
+	}
+	finite := func(key string, v, lo, hi float64) {
+		if math.IsNaN(v) || v < lo || v > hi {
+			bad(key, "must be in [%g, %g], got %g", lo, hi, v)
+		}
+	}
+	if _, ok := presets[c.Preset]; !ok {
+		bad("preset", "%q is not a preset (have %s)", c.Preset, strings.Join(Presets(), ", "))
+	}
+
+	r := c.Run
+	if r.Dir == "" {
+		bad("run.dir", "must be set")
+	}
+	nonNeg("run.steps", r.Steps)
+	nonNeg("run.checkpoint_every", r.CheckpointEvery)
+	positive("run.keep_checkpoints", r.KeepCheckpoints)
+	oneOf("run.log", r.Log, "auto", "bar", "plain", "none")
+	positive("run.concurrency", r.Concurrency)
+
+	m := c.Model
+	if m.Engine == "" {
+		bad("model.engine", "must be set (cpu or xla)")
+	}
+	switch {
+	case m.Path == "" && m.Preset == "":
+		bad("model.path", "set model.path to a checkpoint directory, or model.preset (with model.tokenizer) to start from scratch")
+	case m.Path != "" && m.Preset != "":
+		bad("model.preset", "set either model.path or model.preset, not both")
+	case m.Preset != "" && m.Tokenizer == "":
+		bad("model.tokenizer", "must be set with model.preset (a tokenizer.json path or char:ALPHABET)")
+	}
+
+	d := c.Data
+	oneOf("data.template", d.Template, "chat", "plain")
+	positive("data.batch_prompts", d.BatchPrompts)
+	positive("data.epochs", d.Epochs)
+
+	a := c.Algo
+	oneOf("algo.name", a.Name, AlgoGRPO, AlgoRRPO, AlgoSRPO)
+	positive("algo.group_size", a.GroupSize)
+	oneOf("algo.layout", a.Layout, "1x4", "2x4", "1x8")
+	oneOf("algo.reset_mask", a.ResetMask, "suffix", "all")
+	oneOf("algo.loss", a.Loss, string(engine.LossPG), string(engine.LossClip))
+	finite("algo.clip_low", a.ClipLow, 0, 1)
+	finite("algo.clip_high", a.ClipHigh, 0, 10)
+	if a.Name != AlgoGRPO {
+		min := 5 // a base group of 4 plus a parent
+		if a.Layout == "2x4" {
+			min = 2
+		} else if a.Layout == "1x8" {
+			min = 1
+		}
+		if a.MaxFresh < min {
+			bad("algo.max_fresh", "must be >= %d for layout %s, got %d", min, a.Layout, a.MaxFresh)
+		}
+		if a.GroupSize != 8 {
+			bad("algo.group_size", "%s trains 8 trajectories per prompt (the layouts are 1x4, 2x4, 1x8), so group_size must be 8, got %d", a.Name, a.GroupSize)
+		}
+	}
+
+	s := c.Sampling
+	finite("sampling.temperature", s.Temperature, 0, 100)
+	finite("sampling.top_p", s.TopP, 0, 1)
+	nonNeg("sampling.top_k", s.TopK)
+	oneOf("sampling.mode", s.Mode, "thought", "whole")
+	positive("sampling.max_tokens", s.MaxTokens)
+	if s.Mode == "thought" {
+		positive("sampling.max_steps", s.MaxSteps)
+		positive("sampling.max_step_tokens", s.MaxStepTokens)
+		if s.Delimiter == "" {
+			bad("sampling.delimiter", "must be set in thought mode")
+		}
+	}
+	if s.Mode == "whole" && s.Segmenter == "" {
+		bad("sampling.segmenter", "must be set in whole mode")
+	}
+
+	l := c.Localizer
+	if a.Name != AlgoGRPO {
+		if l.Name == "" {
+			bad("localizer.name", "must be set for %s (self, random, oracle, first or a plugin)", a.Name)
+		}
+		if a.Name == AlgoSRPO && l.Name != "self" && l.Name != "oracle" {
+			bad("localizer.name", "srpo localizes with the policy (self) or the oracle ablation (oracle), got %q; use algo.name: rrpo for random", l.Name)
+		}
+		if a.Name == AlgoRRPO && l.Name == "self" {
+			bad("localizer.name", "rrpo resets at random; use algo.name: srpo for self-localization")
+		}
+	}
+	finite("localizer.temperature", l.Temperature, 0, 100)
+	positive("localizer.max_tokens", l.MaxTokens)
+
+	w := c.Reward
+	if w.Verifier == "" {
+		bad("reward.verifier", "must name a verifier plugin")
+	}
+	finite("reward.verifier_weight", w.VerifierWeight, -1e6, 1e6)
+	for _, name := range sortedKeys(w.Models) {
+		finite("reward.models."+name, w.Models[name], -1e6, 1e6)
+	}
+	for _, name := range sortedKeys(c.Plugins) {
+		if err := validatePlugin(c.Plugins[name]); err != nil {
+			bad("plugins."+name, "%v", err)
+		}
+	}
+
+	o := c.Optim
+	finite("optim.lr", o.LR, 0, 10)
+	if o.LR == 0 {
+		bad("optim.lr", "must be > 0")
+	}
+	finite("optim.weight_decay", o.WeightDecay, 0, 10)
+	finite("optim.beta1", o.Beta1, 0, 0.999999)
+	finite("optim.beta2", o.Beta2, 0, 0.999999999)
+	finite("optim.eps", o.Eps, 0, 1)
+	finite("optim.grad_clip", o.GradClip, 0, 1e9)
+	oneOf("optim.schedule", o.Schedule, "constant", "linear", "cosine")
+	nonNeg("optim.warmup_steps", o.WarmupSteps)
+	nonNeg("optim.total_steps", o.TotalSteps)
+	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

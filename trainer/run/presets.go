@@ -1,0 +1,122 @@
+package run
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/rewind-rl/rewind/trainer/engine"
+)
+
+// DefaultPreset is the preset used when no layer names one.
+const DefaultPreset = AlgoSRPO
+
+// presets maps a preset name to the change it makes to the release
+// defaults of METHOD.md (see base).
+var presets = map[string]func(c *Config){
+	AlgoGRPO: func(c *Config) {
+		c.Algo.Name = AlgoGRPO
+		// METHOD.md: GRPO trains with the PPO clipped surrogate (clip 0.2).
+		c.Algo.Loss = string(engine.LossClip)
+		c.Localizer.Name = ""
+	},
+	AlgoRRPO: func(c *Config) {
+		c.Algo.Name = AlgoRRPO
+		c.Localizer.Name = "random"
+	},
+	AlgoSRPO:   func(c *Config) {},
+	"srpo-2x4": func(c *Config) { c.Algo.Layout = "2x4" },
+	"srpo-1x8": func(c *Config) {
+		c.Algo.Layout = "1x8"
+		// METHOD.md: the 1x8 ablation localizes at temperature 0.
+		c.Localizer.Temperature = 0
+	},
+	"srpo-nomask": func(c *Config) { c.Algo.ResetMask = "all" },
+	"srpo-oracle": func(c *Config) {
+		// Needs a process verifier that reports first-error steps.
+		c.Localizer.Name = "oracle"
+	},
+}
+
+// Presets lists the preset names, sorted.
+func Presets() []string {
+	names := make([]string, 0, len(presets))
+	for n := range presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Preset returns the defaults of the named preset: the release settings
+// of METHOD.md with the preset's changes applied.
+func Preset(name string) (Config, error) {
+	apply, ok := presets[name]
+	if !ok {
+		return Config{}, fmt.Errorf("unknown preset %q (have %v)", name, Presets())
+	}
+	c := base()
+	c.Preset = name
+	c.Run.Dir = "runs/" + name
+	apply(&c)
+	return c, nil
+}
+
+// base holds METHOD.md's release settings (SRPO 1x4).
+func base() Config {
+	return Config{
+		Run: RunConfig{
+			Seed:            1,
+			Steps:           0,
+			CheckpointEvery: 50,
+			KeepCheckpoints: 3,
+			Log:             "auto",
+			LogRollouts:     true,
+			Concurrency:     8,
+		},
+		Model: ModelConfig{Engine: "cpu"},
+		Data: DataConfig{
+			Template:     "chat",
+			BatchPrompts: 32,
+			Epochs:       2,
+		},
+		Algo: AlgoConfig{
+			Name:      AlgoSRPO,
+			GroupSize: 8,
+			Layout:    "1x4",
+			MaxFresh:  12,
+			ResetMask: "suffix",
+			Loss:      string(engine.LossPG),
+			ClipLow:   0.2,
+			ClipHigh:  0.2,
+		},
+		Sampling: SamplingConfig{
+			Temperature:   0.7,
+			TopP:          0.95,
+			Mode:          "thought",
+			MaxSteps:      20,
+			MaxStepTokens: 256,
+			MaxTokens:     5120,
+			Delimiter:     "</thought>",
+			AnswerMarker:  `\boxed{`,
+			Segmenter:     "thought",
+		},
+		Localizer: LocalizerConfig{
+			Name:        "self",
+			Temperature: 0.3,
+			MaxTokens:   4096,
+		},
+		Reward: RewardConfig{
+			Verifier:       "boxed",
+			VerifierWeight: 1,
+		},
+		Optim: engine.Optim{
+			LR:          5e-5,
+			WeightDecay: 0.01,
+			Beta1:       0.9,
+			Beta2:       0.999,
+			Eps:         1e-8,
+			GradClip:    1.0,
+			Schedule:    "constant",
+		},
+	}
+}
