@@ -25,16 +25,16 @@ import (
 // `rewind train --print-config-keys` are generated from these tags and the
 // preset defaults so they cannot drift.
 type Config struct {
-	Preset    string                  `koanf:"preset" help:"preset the defaults come from: grpo, rrpo, srpo, srpo-2x4, srpo-1x8, srpo-nomask, srpo-oracle"`
-	Run       RunConfig               `koanf:"run"`
-	Model     ModelConfig             `koanf:"model"`
-	Data      DataConfig              `koanf:"data"`
-	Algo      AlgoConfig              `koanf:"algo"`
-	Sampling  SamplingConfig          `koanf:"sampling"`
-	Localizer LocalizerConfig         `koanf:"localizer"`
-	Reward    RewardConfig            `koanf:"reward"`
+	Preset    string                    `koanf:"preset" help:"preset the defaults come from: grpo, rrpo, srpo, srpo-2x4, srpo-1x8, srpo-nomask, srpo-oracle"`
+	Run       RunConfig                 `koanf:"run"`
+	Model     ModelConfig               `koanf:"model"`
+	Data      DataConfig                `koanf:"data"`
+	Algo      AlgoConfig                `koanf:"algo"`
+	Sampling  SamplingConfig            `koanf:"sampling"`
+	Localizer LocalizerConfig           `koanf:"localizer"`
+	Reward    RewardConfig              `koanf:"reward"`
 	Plugins   map[string]map[string]any `koanf:"plugins" help:"plugins by name, each a host plugin config (builtin, wasm or process source, options, limits, on_failure); a name used by reward, sampling.segmenter or localizer that is not listed here means the builtin of that name"`
-	Optim     engine.Optim            `koanf:"optim"`
+	Optim     engine.Optim              `koanf:"optim"`
 }
 
 // RunConfig controls the loop and the run directory.
