@@ -1,0 +1,460 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// scanner is a forward-only JSON reader over one message. It validates what
+// it reads and skips (with validation) values whose keys it does not know,
+// so a message that decodes is well-formed JSON up to its last byte.
+type scanner struct {
+	b    []byte
+	i    int
+	err  error
+	gerr GuestError // the response's {"error": ...}, if any
+}
+
+// maxDepth bounds the nesting of skipped values so hostile input cannot
+// exhaust the stack of a guest or the host.
+const maxDepth = 64
+
+func (s *scanner) fail(format string, args ...any) {
+	if s.err == nil {
+		s.err = fmt.Errorf("offset %d: "+format, append([]any{s.i}, args...)...)
+	}
+	// Jump to the end so every loop terminates.
+	s.i = len(s.b)
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *scanner) expect(c byte) {
+	if s.peek() != c {
+		if s.i >= len(s.b) {
+			s.fail("unexpected end of input, want %q", c)
+		} else {
+			s.fail("unexpected %q, want %q", s.b[s.i], c)
+		}
+		return
+	}
+	s.i++
+}
+
+// null consumes a null literal if one is next.
+func (s *scanner) null() bool {
+	if s.peek() == 'n' {
+		s.literal("null")
+		return true
+	}
+	return false
+}
+
+func (s *scanner) literal(lit string) {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		s.fail("invalid literal, want %s", lit)
+		return
+	}
+	s.i += len(lit)
+}
+
+// end checks that only whitespace follows the top-level value.
+func (s *scanner) end() error {
+	if s.err == nil && s.peek() != 0 {
+		s.fail("unexpected %q after the top-level value", s.b[s.i])
+	}
+	return s.err
+}
+
+// objectStart opens an object; it returns false for null or on error.
+func (s *scanner) objectStart() bool {
+	if s.null() {
+		return false
+	}
+	s.expect('{')
+	return s.err == nil
+}
+
+// nextKey returns the next key of an object opened with objectStart, or
+// nil when the object is closed. first must be true for the first key.
+// The returned slice aliases the input when the key has no escapes.
+func (s *scanner) nextKey(first *bool) []byte {
+	c := s.peek()
+	if c == '}' {
+		s.i++
+		return nil
+	}
+	if !*first {
+		if c != ',' {
+			s.expect(',')
+			return nil
+		}
+		s.i++
+	}
+	*first = false
+	k := s.stringBytes()
+	s.expect(':')
+	if s.err != nil {
+		return nil
+	}
+	return k
+}
+
+// arrayStart opens an array; it returns false for null or on error.
+func (s *scanner) arrayStart() bool {
+	if s.null() {
+		return false
+	}
+	s.expect('[')
+	return s.err == nil
+}
+
+// nextElem reports whether another array element follows.
+func (s *scanner) nextElem(first *bool) bool {
+	c := s.peek()
+	if c == ']' {
+		s.i++
+		return false
+	}
+	if !*first {
+		if c != ',' {
+			s.expect(',')
+			return false
+		}
+		s.i++
+	}
+	*first = false
+	return s.err == nil
+}
+
+// stringBytes reads a JSON string. Without escapes the result aliases the
+// input; with escapes it is a fresh buffer. Invalid UTF-8 is replaced by
+// U+FFFD, as encoding/json does.
+func (s *scanner) stringBytes() []byte {
+	if s.peek() != '"' {
+		s.fail("want a string")
+		return nil
+	}
+	s.i++
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			out := s.b[start:s.i]
+			s.i++
+			return out
+		case c == '\\' || c >= utf8.RuneSelf:
+			return s.slowString(start)
+		case c < 0x20:
+			s.fail("control character in string")
+			return nil
+		}
+		s.i++
+	}
+	s.fail("unterminated string")
+	return nil
+}
+
+func (s *scanner) slowString(start int) []byte {
+	out := make([]byte, 0, s.i-start+16)
+	out = append(out, s.b[start:s.i]...)
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return out
+		case c < 0x20:
+			s.fail("control character in string")
+			return nil
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				s.fail("unterminated escape")
+				return nil
+			}
+			e := s.b[s.i+1]
+			s.i += 2
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				r := s.hex4()
+				if s.err != nil {
+					return nil
+				}
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+						save := s.i
+						s.i += 2
+						r2 = s.hex4()
+						if s.err != nil {
+							return nil
+						}
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							r = d
+						} else {
+							s.i = save // not a pair: decode the second one alone
+							r = utf8.RuneError
+						}
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				out = utf8.AppendRune(out, r)
+			default:
+				s.fail("invalid escape \\%c", e)
+				return nil
+			}
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			s.i++
+		default:
+			r, n := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && n == 1 {
+				out = append(out, "\uFFFD"...)
+			} else {
+				out = append(out, s.b[s.i:s.i+n]...)
+			}
+			s.i += n
+		}
+	}
+	s.fail("unterminated string")
+	return nil
+}
+
+func (s *scanner) hex4() rune {
+	if len(s.b)-s.i < 4 {
+		s.fail("short \\u escape")
+		return 0
+	}
+	var r rune
+	for _, c := range s.b[s.i : s.i+4] {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			s.fail("invalid \\u escape")
+			return 0
+		}
+	}
+	s.i += 4
+	return r
+}
+
+// str reads a string value (null gives "").
+func (s *scanner) str() string {
+	if s.null() {
+		return ""
+	}
+	return string(s.stringBytes())
+}
+
+// numberBytes reads a JSON number and returns its text.
+func (s *scanner) numberBytes() []byte {
+	s.ws()
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		s.fail("want a number")
+		return nil
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			s.fail("want digits after the decimal point")
+			return nil
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			s.fail("want digits in the exponent")
+			return nil
+		}
+	}
+	return s.b[start:s.i]
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+// float reads a number (null gives 0).
+func (s *scanner) float() float64 {
+	if s.null() {
+		return 0
+	}
+	t := s.numberBytes()
+	if s.err != nil {
+		return 0
+	}
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(t), len(t)), 64)
+	if err != nil {
+		s.fail("number %s out of range", t)
+		return 0
+	}
+	return f
+}
+
+// int reads an integer that fits in int (null gives 0).
+func (s *scanner) int() int {
+	if s.null() {
+		return 0
+	}
+	t := s.numberBytes()
+	if s.err != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(t), len(t)), 10, 64)
+	if err != nil || n > math.MaxInt || n < math.MinInt {
+		s.fail("want an integer, got %s", t)
+		return 0
+	}
+	return int(n)
+}
+
+// uint64 reads a non-negative integer (null gives 0).
+func (s *scanner) uint64() uint64 {
+	if s.null() {
+		return 0
+	}
+	t := s.numberBytes()
+	if s.err != nil {
+		return 0
+	}
+	n, err := strconv.ParseUint(unsafe.String(unsafe.SliceData(t), len(t)), 10, 64)
+	if err != nil {
+		s.fail("want an unsigned integer, got %s", t)
+		return 0
+	}
+	return n
+}
+
+func (s *scanner) bool() bool {
+	switch s.peek() {
+	case 't':
+		s.literal("true")
+		return true
+	case 'f':
+		s.literal("false")
+		return false
+	case 'n':
+		s.literal("null")
+		return false
+	}
+	s.fail("want a boolean")
+	return false
+}
+
+// raw reads any value and returns its exact text ("null" included, as
+// encoding/json does for a json.RawMessage). The result is a copy: raw
+// values outlive the buffer they were read from.
+func (s *scanner) raw() []byte {
+	s.ws()
+	start := s.i
+	s.skip(0)
+	if s.err != nil {
+		return nil
+	}
+	return append([]byte(nil), s.b[start:s.i]...)
+}
+
+// skip validates and skips one value.
+func (s *scanner) skip(depth int) {
+	if depth > maxDepth {
+		s.fail("nesting deeper than %d", maxDepth)
+		return
+	}
+	switch s.peek() {
+	case '{':
+		s.i++
+		first := true
+		for k := s.nextKey(&first); k != nil && s.err == nil; k = s.nextKey(&first) {
+			s.skip(depth + 1)
+		}
+	case '[':
+		s.i++
+		first := true
+		for s.nextElem(&first) {
+			s.skip(depth + 1)
+		}
+	case '"':
+		s.stringBytes()
+	case 't':
+		s.literal("true")
+	case 'f':
+		s.literal("false")
+	case 'n':
+		s.literal("null")
+	case 0:
+		s.fail("unexpected end of input")
+	default:
+		s.numberBytes()
+	}
+}
+
+// notObject is the error of a top-level value that is not an object.
+func (s *scanner) notObject() error {
+	if s.err != nil {
+		return s.err
+	}
+	return errNotObject
+}
+
+// errNotObject is returned for a top-level value that is not an object.
+var errNotObject = errors.New("want a JSON object")

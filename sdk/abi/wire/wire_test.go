@@ -1,0 +1,191 @@
+package wire
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+)
+
+func intp(n int) *int { return &n }
+
+var verifyRequests = []abi.VerifyRequest{
+	{},
+	{Task: abi.Task{ID: "t1", Prompt: "What is 1+1?", Answer: json.RawMessage(`"2"`)}, Response: `so \boxed{2}.`},
+	{Task: abi.Task{ID: "é\u2028\x01\"\\", Answer: json.RawMessage(`{"a":[1,2.5,null,true]}`), Meta: json.RawMessage(`[]`)},
+		Response: "line\nnext\t\"quoted\" \U0001F600", Steps: []abi.Span{{0, 4}, {5, 9}}},
+}
+
+func TestVerifyRequestMatchesEncodingJSON(t *testing.T) {
+	for i, r := range verifyRequests {
+		b := AppendVerifyRequest(nil, &r)
+		var std abi.VerifyRequest
+		require.NoError(t, json.Unmarshal(b, &std), "case %d: %s", i, b)
+		var got abi.VerifyRequest
+		require.NoError(t, DecodeVerifyRequest(b, &got))
+		require.Equal(t, std, got, "case %d", i)
+		// And our decoder reads encoding/json's output.
+		sb, err := json.Marshal(r)
+		require.NoError(t, err)
+		require.NoError(t, DecodeVerifyRequest(sb, &got))
+		require.Equal(t, std, got, "case %d", i)
+	}
+}
+
+func TestVerdictRoundTrip(t *testing.T) {
+	for _, v := range []abi.Verdict{
+		{Score: 1, Status: abi.StatusOK},
+		{Score: 0.25, Status: abi.StatusOK, StepCorrect: []bool{true, false}, FirstError: intp(2), Detail: "got 3"},
+		{Status: abi.StatusAbstain, FirstError: intp(0), Plugin: "p", SHA256: "ab"},
+		{Score: 1e-300, Status: abi.StatusOK},
+	} {
+		b := AppendVerdict(nil, &v)
+		var std, got abi.Verdict
+		require.NoError(t, json.Unmarshal(b, &std), "%s", b)
+		require.NoError(t, DecodeVerdict(b, &got))
+		require.Equal(t, std, got)
+		require.Equal(t, v, got)
+	}
+}
+
+func TestDecodeVerdictForms(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     abi.Verdict
+		err      string
+		guest    bool
+	}{
+		{"whitespace and order", " {\n\"status\" : \"ok\" ,\t\"score\":1.0E0 } ", abi.Verdict{Score: 1, Status: "ok"}, "", false},
+		{"unknown keys skipped", `{"x":{"y":[1,{"z":null}]},"score":0.5,"status":"ok"}`, abi.Verdict{Score: 0.5, Status: "ok"}, "", false},
+		{"nulls", `{"score":null,"status":null,"first_error":null,"step_correct":null}`, abi.Verdict{}, "", false},
+		{"guest error", `{"error":"no boxed answer"}`, abi.Verdict{}, "no boxed answer", true},
+		{"empty error is no error", `{"error":"","score":1}`, abi.Verdict{Score: 1}, "", false},
+		{"top-level null", `null`, abi.Verdict{}, "want a JSON object", false},
+		{"array", `[1]`, abi.Verdict{}, "want '{'", false},
+		{"truncated", `{"score":1`, abi.Verdict{}, "end of input", false},
+		{"trailing garbage", `{"score":1} x`, abi.Verdict{}, "after the top-level value", false},
+		{"bad number", `{"score":01}`, abi.Verdict{}, "want ','", false},
+		{"bad literal", `{"score":nul}`, abi.Verdict{}, "invalid literal", false},
+		{"control char", "{\"detail\":\"a\x01\"}", abi.Verdict{}, "control character", false},
+		{"deep nesting", `{"x":` + repeat("[", 100) + repeat("]", 100) + `}`, abi.Verdict{}, "nesting deeper", false},
+		{"empty", ``, abi.Verdict{}, "end of input", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v abi.Verdict
+			err := DecodeVerdict([]byte(tt.in), &v)
+			if tt.err == "" {
+				require.NoError(t, err)
+				require.Equal(t, tt.want, v)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.err)
+			_, isGuest := err.(GuestError)
+			require.Equal(t, tt.guest, isGuest)
+		})
+	}
+}
+
+func repeat(s string, n int) string {
+	out := ""
+	for range n {
+		out += s
+	}
+	return out
+}
+
+func TestStringEscapes(t *testing.T) {
+	for _, in := range []string{`"\u00e9\ud83d\ude00\n\/"`, `"\ud800x"`, `"\udc00\ud800"`, "\"\xff\xfe\"", `"\u2028"`} {
+		var std string
+		require.NoError(t, json.Unmarshal([]byte(in), &std), in)
+		s := scanner{b: []byte(in)}
+		got := s.str()
+		require.NoError(t, s.end())
+		require.Equal(t, std, got, in)
+		// Encoding then decoding is the identity on valid UTF-8.
+		s = scanner{b: AppendString(nil, got)}
+		require.Equal(t, got, s.str())
+	}
+}
+
+func TestCheckVerdict(t *testing.T) {
+	tests := []struct {
+		name  string
+		v     abi.Verdict
+		steps int
+		err   string
+	}{
+		{"empty status is ok", abi.Verdict{Score: 1}, 0, ""},
+		{"host status refused", abi.Verdict{Status: abi.StatusTimeout}, 0, "not one a plugin may report"},
+		{"score above 1", abi.Verdict{Score: 1.5, Status: "ok"}, 0, "outside [0, 1]"},
+		{"nan", abi.Verdict{Score: math.NaN(), Status: "abstain"}, 0, "not finite"},
+		{"step count", abi.Verdict{Status: "ok", StepCorrect: []bool{true}}, 2, "1 entries for 2 steps"},
+		{"first error range", abi.Verdict{Status: "ok", FirstError: intp(3)}, 2, "outside 0..2"},
+		{"abstain may have any finite score", abi.Verdict{Score: 7, Status: "abstain"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckVerdict(&tt.v, tt.steps)
+			if tt.err == "" {
+				require.NoError(t, err)
+				require.Equal(t, abi.Status("ok"), abi.Status("ok"))
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+		})
+	}
+}
+
+func TestOtherMessagesRoundTrip(t *testing.T) {
+	seg := abi.SegmentRequest{Response: "a</thought>b"}
+	var gotSeg abi.SegmentRequest
+	require.NoError(t, DecodeSegmentRequest(AppendSegmentRequest(nil, &seg), &gotSeg))
+	require.Equal(t, seg, gotSeg)
+
+	spans := []abi.Span{{0, 11}, {11, 12}}
+	gotSpans, err := DecodeSpans(AppendSpans(nil, spans), nil)
+	require.NoError(t, err)
+	require.Equal(t, spans, gotSpans)
+	gotSpans, err = DecodeSpans([]byte(`{"spans":[]}`), nil)
+	require.NoError(t, err)
+	require.Empty(t, gotSpans)
+	_, err = DecodeSpans([]byte(`{}`), nil)
+	require.ErrorContains(t, err, `no "spans"`)
+	require.NoError(t, CheckSpans(spans, 12))
+	require.ErrorContains(t, CheckSpans([]abi.Span{{0, 5}, {4, 6}}, 12), "span 1")
+	require.ErrorContains(t, CheckSpans([]abi.Span{{0, 13}}, 12), "span 0")
+
+	reqs := []abi.ScoreRequest{{Task: abi.Task{ID: "a", Answer: json.RawMessage(`1`)}, Response: "x"}, {Response: "y"}}
+	gotReqs, err := DecodeScoreRequests(AppendScoreRequests(nil, reqs))
+	require.NoError(t, err)
+	require.Equal(t, reqs, gotReqs)
+	scores := []float64{0, -1.5, 3e10, 0.1}
+	gotScores, err := DecodeScores(AppendScores(nil, scores), nil)
+	require.NoError(t, err)
+	require.Equal(t, scores, gotScores)
+
+	lr := abi.LocalizeRequest{Task: abi.Task{ID: "q"}, Response: "r", Steps: []abi.Span{{0, 1}},
+		Verdict: &abi.Verdict{Status: "ok", FirstError: intp(1)}, Seed: math.MaxUint64}
+	var gotLR abi.LocalizeRequest
+	b := AppendLocalizeRequest(nil, &lr)
+	require.NoError(t, DecodeLocalizeRequest(b, &gotLR))
+	require.Equal(t, lr, gotLR)
+	var stdLR abi.LocalizeRequest
+	require.NoError(t, json.Unmarshal(b, &stdLR))
+	require.Equal(t, stdLR, gotLR)
+
+	loc := abi.Localization{Step: 2, Confidence: 0.75, Fallback: "last-step-mention", Detail: "d"}
+	var gotLoc abi.Localization
+	require.NoError(t, DecodeLocalization(AppendLocalization(nil, &loc), &gotLoc))
+	require.Equal(t, loc, gotLoc)
+
+	var in Init
+	require.NoError(t, DecodeInit(AppendInit(nil, "n", []byte(`{"k":[1]}`)), &in))
+	require.Equal(t, Init{Name: "n", Options: []byte(`{"k":[1]}`)}, in)
+	require.NoError(t, DecodeAck([]byte(`{}`)))
+	require.EqualError(t, DecodeAck(AppendError(nil, "bad option")), "bad option")
+}
