@@ -135,3 +135,120 @@ func TestInitWeightsStats(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadWeightsErrors(t *testing.T) {
+	base, _ := Preset("nano")
+	base = base.WithVocab(20)
+	write := func(t *testing.T, ts []*Tensor) string {
+		dir := t.TempDir()
+		require.NoError(t, WriteSafetensors(filepath.Join(dir, WeightsFile), ts, nil))
+		return dir
+	}
+	drop := func(ts []*Tensor, name string) []*Tensor {
+		var out []*Tensor
+		for _, x := range ts {
+			if x.Name != name {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	t.Run("missing lm_head", func(t *testing.T) {
+		dir := write(t, drop(InitWeights(base, 1), "lm_head.weight"))
+		_, err := LoadWeights(dir, base)
+		require.ErrorContains(t, err, `tensor "lm_head.weight" (shape [20 32]): missing from`)
+		require.ErrorContains(t, err, `"tie_word_embeddings": true`)
+	})
+	t.Run("missing bias", func(t *testing.T) {
+		dir := write(t, drop(InitWeights(base, 1), "model.layers.1.self_attn.k_proj.bias"))
+		_, err := LoadWeights(dir, base)
+		require.ErrorContains(t, err, `tensor "model.layers.1.self_attn.k_proj.bias" (shape [16]): missing`)
+	})
+	t.Run("unexpected", func(t *testing.T) {
+		ts := append(InitWeights(base, 1), &Tensor{Name: "model.layers.2.mlp.up_proj.weight", Shape: []int{1}, Data: []float32{0}},
+			&Tensor{Name: "model.layers.0.self_attn.rotary_emb.inv_freq", Shape: []int{1}, Data: []float32{0}})
+		_, err := LoadWeights(write(t, ts), base)
+		require.ErrorContains(t, err, `tensor "model.layers.2.mlp.up_proj.weight" in`)
+		require.ErrorContains(t, err, "not a parameter of this qwen2 model (2 layers")
+		require.NotContains(t, err.Error(), "inv_freq")
+	})
+	t.Run("shape mismatch", func(t *testing.T) {
+		c := base
+		c.Intermediate = 48
+		_, err := LoadWeights(write(t, InitWeights(c, 1)), base)
+		require.ErrorContains(t, err, `tensor "model.layers.0.mlp.gate_proj.weight" in`)
+		require.ErrorContains(t, err, "shape [48 32], but config.json implies [64 32]")
+	})
+	t.Run("tied with equal head", func(t *testing.T) {
+		c := base
+		c.TiedEmbeddings = true
+		ts := InitWeights(c, 1)
+		ts = append(ts, &Tensor{Name: "lm_head.weight", Shape: ts[0].Shape, Data: ts[0].Data})
+		got, err := LoadWeights(write(t, ts), c)
+		require.NoError(t, err)
+		require.Len(t, got, len(c.Params()))
+	})
+	t.Run("tied with distinct head", func(t *testing.T) {
+		c := base
+		c.TiedEmbeddings = true
+		ts := InitWeights(base, 1) // has a random lm_head
+		_, err := LoadWeights(write(t, ts), c)
+		require.ErrorContains(t, err, `differs from model.embed_tokens.weight`)
+	})
+	t.Run("truncated", func(t *testing.T) {
+		dir := write(t, InitWeights(base, 1))
+		p := filepath.Join(dir, WeightsFile)
+		b, _ := os.ReadFile(p)
+		require.NoError(t, os.WriteFile(p, b[:len(b)-10], 0o644))
+		_, err := LoadWeights(dir, base)
+		require.ErrorContains(t, err, p)
+		require.ErrorContains(t, err, "truncated file?")
+	})
+	t.Run("no weights", func(t *testing.T) {
+		_, err := LoadWeights(t.TempDir(), base)
+		require.ErrorContains(t, err, "has neither model.safetensors nor model.safetensors.index.json")
+	})
+	t.Run("sharded", func(t *testing.T) {
+		dir := t.TempDir()
+		ts := InitWeights(base, 3)
+		require.NoError(t, WriteSafetensors(filepath.Join(dir, "a.safetensors"), ts[:5], nil))
+		require.NoError(t, WriteSafetensors(filepath.Join(dir, "b.safetensors"), ts[5:], nil))
+		wm := map[string]string{}
+		for i, x := range ts {
+			wm[x.Name] = map[bool]string{true: "a.safetensors", false: "b.safetensors"}[i < 5]
+		}
+		b, _ := json.Marshal(map[string]any{"weight_map": wm})
+		require.NoError(t, os.WriteFile(filepath.Join(dir, WeightsIndex), b, 0o644))
+		got, err := LoadWeights(dir, base)
+		require.NoError(t, err)
+		require.Equal(t, ts, got)
+	})
+}
+
+func TestReadConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, json, want string
+	}{
+		{"missing fields", `{"model_type":"llama","vocab_size":10}`, `field "hidden_size": missing`},
+		{"bad type", `{"model_type":"gpt2"}`, `"model_type": "gpt2" is not supported`},
+		{"rope scaling", `{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":8,"rope_scaling":{"type":"linear"}}`, `field "rope_scaling"`},
+		{"gqa", `{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":3,"max_position_embeddings":8}`, "not a multiple of num_key_value_heads = 3"},
+		{"act", `{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":8,"hidden_act":"gelu"}`, `"hidden_act": "gelu"`},
+		{"eos", `{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":8,"eos_token_id":"x"}`, `field "eos_token_id"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "config.json")
+			require.NoError(t, os.WriteFile(p, []byte(tc.json), 0o644))
+			_, err := ReadConfig(p)
+			require.ErrorContains(t, err, p)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	// transformers 4 style: top-level rope_theta, list of EOS ids, llama.
+	p := filepath.Join(t.TempDir(), "config.json")
+	require.NoError(t, os.WriteFile(p, []byte(`{"model_type":"llama","vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":2,"max_position_embeddings":8,"rope_theta":500000.0,"eos_token_id":[7,8],"bos_token_id":1,"tie_word_embeddings":true}`), 0o644))
+	c, err := ReadConfig(p)
+	require.NoError(t, err)
+	require.Equal(t, Config{VocabSize: 10, Hidden: 8, Intermediate: 8, Layers: 1, Heads: 2, KVHeads: 2, MaxPositions: 8, HeadDim: 4,
+		RopeTheta: 500000, RMSNormEps: 1e-6, TiedEmbeddings: true, ModelType: "llama", BOS: 1, EOS: 7}, c)
+}

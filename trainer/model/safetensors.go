@@ -292,8 +292,8 @@ func encodeSafetensors(ts []*Tensor, meta map[string]string) ([]byte, error) {
 	}
 	var off int64
 	for i, t := range sorted {
-		if t.Name == "" || t.Name == "__metadata__" {
-			return nil, fmt.Errorf("tensor name %q is reserved or empty", t.Name)
+		if t.Name == "__metadata__" {
+			return nil, fmt.Errorf("tensor name %q is reserved", t.Name)
 		}
 		if i > 0 && sorted[i-1].Name == t.Name {
 			return nil, fmt.Errorf("tensor %q appears twice", t.Name)
