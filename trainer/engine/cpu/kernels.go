@@ -1,0 +1,177 @@
+package cpu
+
+import (
+	"math"
+)
+
+// rmsNorm writes y = w * x / sqrt(mean(x^2) + eps) row by row and stores
+// the inverse root mean square of each row in r (for the backward pass).
+func rmsNorm(y, r, x, w []float32, rows, d int, eps float64) {
+	parFor(rows, 64, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xr := x[i*d : (i+1)*d]
+			var ss float32
+			for _, v := range xr {
+				ss += v * v
+			}
+			inv := float32(1 / math.Sqrt(float64(ss/float32(d))+eps))
+			if r != nil {
+				r[i] = inv
+			}
+			yr := y[i*d : (i+1)*d]
+			for j, v := range xr {
+				yr[j] = w[j] * (v * inv)
+			}
+		}
+	})
+}
+
+// rmsNormBackward adds to dx the gradient through y = w * x * r given dy,
+// and to dw the weight gradient (columns reduced over rows in order).
+func rmsNormBackward(dx, dw, dy, x, r, w []float32, rows, d int) {
+	parFor(rows, 64, func(_, lo, hi int) {
+		g := make([]float32, d)
+		for i := lo; i < hi; i++ {
+			xr, dyr, inv := x[i*d:(i+1)*d], dy[i*d:(i+1)*d], r[i]
+			var dot float32
+			for j := range g {
+				g[j] = dyr[j] * w[j]
+				dot += g[j] * xr[j]
+			}
+			c := inv * inv * inv * dot / float32(d)
+			dxr := dx[i*d : (i+1)*d]
+			for j := range g {
+				dxr[j] += inv*g[j] - c*xr[j]
+			}
+		}
+	})
+	parFor(d, 64, func(_, lo, hi int) {
+		acc := make([]float32, hi-lo)
+		for i := 0; i < rows; i++ {
+			inv := r[i]
+			xr, dyr := x[i*d+lo:i*d+hi], dy[i*d+lo:i*d+hi]
+			for j := range acc {
+				acc[j] += dyr[j] * xr[j] * inv
+			}
+		}
+		for j, v := range acc {
+			dw[lo+j] += v
+		}
+	})
+}
+
+// rope holds cos and sin tables, [positions, headDim/2], computed as
+// transformers does: inv_freq = theta^(-2i/headDim) in float32, angle =
+// position * inv_freq in float32.
+type rope struct {
+	half     int
+	cos, sin []float32
+}
+
+func newRope(theta float64, headDim, positions int) *rope {
+	half := headDim / 2
+	r := &rope{half: half, cos: make([]float32, positions*half), sin: make([]float32, positions*half)}
+	inv := make([]float32, half)
+	for i := range inv {
+		inv[i] = float32(1 / math.Pow(theta, float64(float32(2*i)/float32(headDim))))
+	}
+	for p := 0; p < positions; p++ {
+		for i := 0; i < half; i++ {
+			a := float64(float32(p) * inv[i])
+			r.cos[p*half+i] = float32(math.Cos(a))
+			r.sin[p*half+i] = float32(math.Sin(a))
+		}
+	}
+	return r
+}
+
+// apply rotates the heads of one row in place (rotate_half convention:
+// pairs (i, i+half)); inverse applies the transpose, for gradients.
+func (r *rope) apply(x []float32, heads, pos int, inverse bool) {
+	h := r.half
+	cs, sn := r.cos[pos*h:(pos+1)*h], r.sin[pos*h:(pos+1)*h]
+	for k := 0; k < heads; k++ {
+		a := x[k*2*h : k*2*h+h]
+		b := x[k*2*h+h : (k+1)*2*h]
+		for i := range a {
+			c, s := cs[i], sn[i]
+			if inverse {
+				s = -s
+			}
+			x0, x1 := a[i], b[i]
+			a[i] = x0*c - x1*s
+			b[i] = x1*c + x0*s
+		}
+	}
+}
+
+// silu(x) = x * sigmoid(x).
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+// swiglu writes h = silu(gate) * up for rows of gu = [gate | up].
+func swiglu(h, gu []float32, rows, inter int) {
+	parFor(rows, 32, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g, u := gu[i*2*inter:i*2*inter+inter], gu[i*2*inter+inter:(i+1)*2*inter]
+			hr := h[i*inter : (i+1)*inter]
+			for j := range hr {
+				hr[j] = g[j] * sigmoid(g[j]) * u[j]
+			}
+		}
+	})
+}
+
+// swigluBackward writes dgu = [dgate | dup] from dh.
+func swigluBackward(dgu, dh, gu []float32, rows, inter int) {
+	parFor(rows, 32, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g, u := gu[i*2*inter:i*2*inter+inter], gu[i*2*inter+inter:(i+1)*2*inter]
+			dg, du := dgu[i*2*inter:i*2*inter+inter], dgu[i*2*inter+inter:(i+1)*2*inter]
+			d := dh[i*inter : (i+1)*inter]
+			for j := range d {
+				s := sigmoid(g[j])
+				silu := g[j] * s
+				du[j] = d[j] * silu
+				dg[j] = d[j] * u[j] * s * (1 + g[j]*(1-s))
+			}
+		}
+	})
+}
+
+// addBias adds b to every row of x ([rows, len(b)], stride ld).
+func addBias(x, b []float32, rows, ld int) {
+	parFor(rows, 128, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := x[i*ld : i*ld+len(b)]
+			for j, v := range b {
+				r[j] += v
+			}
+		}
+	})
+}
+
+// add sets dst += src elementwise.
+func add(dst, src []float32) {
+	parFor(len(dst), 1<<14, func(_, lo, hi int) {
+		d, s := dst[lo:hi], src[lo:hi]
+		for i := range d {
+			d[i] += s[i]
+		}
+	})
+}
+
+// logSoftmaxAt returns log softmax(row)[t] and the log-sum-exp of row,
+// accumulated in float64 in index order.
+func logSumExp(row []float32) float64 {
+	m := row[0]
+	for _, v := range row[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64(v - m))
+	}
+	return float64(m) + math.Log(s)
+}
