@@ -168,6 +168,11 @@ func fileLayer(path string) (layer, error) {
 	keys := flatten(k.Raw())
 	for _, key := range sortedKeys(keys) {
 		spec, ok := lookupKey(key)
+		if !ok && isEmptyMap(keys[key]) {
+			if _, isMap := lookupKey(key + ".x"); isMap {
+				continue // "models: {}" or "extra:" (null)
+			}
+		}
 		if !ok {
 			l.errs = append(l.errs, unknownKey(where(key), key, key))
 			continue
@@ -188,6 +193,11 @@ func fileLayer(path string) (layer, error) {
 		l.values[key] = v
 	}
 	return l, nil
+}
+
+func isEmptyMap(v any) bool {
+	m, ok := v.(map[string]any)
+	return v == nil || (ok && len(m) == 0)
 }
 
 func unknownKey(where, shown, key string) error {

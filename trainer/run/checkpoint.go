@@ -1,0 +1,212 @@
+package run
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// A checkpoint is a directory checkpoints/step-NNNNNNNN holding
+//
+//	policy/      what engine.Policy.Save wrote (weights, optimiser, tokenizer)
+//	state.json   the State below
+//
+// It is built under checkpoints/.tmp-step-NNNNNNNN and renamed into place
+// only when complete and synced, so a directory named step-* is always a
+// whole checkpoint: a run killed while writing one leaves a .tmp-* that
+// the next start deletes.
+const (
+	checkpointsDir = "checkpoints"
+	stepPrefix     = "step-"
+	tmpPrefix      = ".tmp-"
+	stateFile      = "state.json"
+	policySubdir   = "policy"
+)
+
+// State is the loop's part of a checkpoint: everything besides the policy
+// that a resumed run needs to continue exactly.
+type State struct {
+	// Step is the number of completed optimiser steps.
+	Step int `json:"step"`
+	// RNG is the run's random generator (math/rand/v2 PCG, binary form).
+	RNG []byte `json:"rng"`
+	// Data is the training sampler's cursor, opaque to the loop.
+	Data json.RawMessage `json:"data"`
+	// MetricsBytes and RolloutsBytes are the sizes of metrics.jsonl and
+	// rollouts.jsonl after Step's lines were written and synced: a resumed
+	// run truncates the files back to them.
+	MetricsBytes  int64 `json:"metrics_bytes"`
+	RolloutsBytes int64 `json:"rollouts_bytes"`
+	// ConfigSHA256 is the hash of config.yaml; resume refuses a checkpoint
+	// written under another config.
+	ConfigSHA256 string `json:"config_sha256"`
+}
+
+// writeCheckpoint writes a checkpoint of st atomically. save writes the
+// policy into the directory it is given.
+func writeCheckpoint(runDir string, st State, save func(dir string) error) (string, error) {
+	root := filepath.Join(runDir, checkpointsDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	name := fmt.Sprintf("%s%08d", stepPrefix, st.Step)
+	final := filepath.Join(root, name)
+	tmp := filepath.Join(root, tmpPrefix+name)
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return "", err
+	}
+	fail := func(err error) (string, error) {
+		_ = os.RemoveAll(tmp)
+		return "", fmt.Errorf("checkpoint at step %d: %w", st.Step, err)
+	}
+	if err := save(filepath.Join(tmp, policySubdir)); err != nil {
+		return fail(fmt.Errorf("save policy: %w", err))
+	}
+	raw, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeFileSync(filepath.Join(tmp, stateFile), raw); err != nil {
+		return fail(err)
+	}
+	if err := syncTree(tmp); err != nil {
+		return fail(err)
+	}
+	// A checkpoint of the same step (a run resumed after a crash between
+	// this rename and pruning) is replaced.
+	if err := os.RemoveAll(final); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fail(err)
+	}
+	if err := syncDir(root); err != nil {
+		return "", err
+	}
+	return final, nil
+}
+
+// checkpoints lists the complete checkpoints, oldest first.
+func checkpoints(runDir string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(runDir, checkpointsDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var steps []int
+	for _, e := range entries {
+		s, ok := strings.CutPrefix(e.Name(), stepPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			continue
+		}
+		steps = append(steps, n)
+	}
+	sort.Ints(steps)
+	out := make([]string, len(steps))
+	for i, n := range steps {
+		out[i] = filepath.Join(runDir, checkpointsDir, fmt.Sprintf("%s%08d", stepPrefix, n))
+	}
+	return out, nil
+}
+
+// latestCheckpoint returns the newest complete checkpoint and its state;
+// path is "" when there is none. Leftover temporary directories are
+// removed.
+func latestCheckpoint(runDir string) (path string, st State, err error) {
+	root := filepath.Join(runDir, checkpointsDir)
+	if entries, err := os.ReadDir(root); err == nil {
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), tmpPrefix) {
+				if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+					return "", State{}, err
+				}
+			}
+		}
+	}
+	all, err := checkpoints(runDir)
+	if err != nil || len(all) == 0 {
+		return "", State{}, err
+	}
+	path = all[len(all)-1]
+	raw, err := os.ReadFile(filepath.Join(path, stateFile))
+	if err != nil {
+		return "", State{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return "", State{}, fmt.Errorf("checkpoint %s: %s: %w", path, stateFile, err)
+	}
+	return path, st, nil
+}
+
+// pruneCheckpoints keeps the newest keep checkpoints.
+func pruneCheckpoints(runDir string, keep int) error {
+	all, err := checkpoints(runDir)
+	if err != nil {
+		return err
+	}
+	for len(all) > keep {
+		if err := os.RemoveAll(all[0]); err != nil {
+			return err
+		}
+		all = all[1:]
+	}
+	return nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// syncTree fsyncs every file and directory under root, so that the
+// rename that publishes root cannot overtake its contents.
+func syncTree(root string) error {
+	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return syncDir(p)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
+}
+
+func syncDir(path string) error {
+	d, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

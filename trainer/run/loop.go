@@ -1,0 +1,261 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+)
+
+// stepper does the work of the steps of a run: the trainer proper (see
+// trainer.go), or a fake in the loop's tests.
+type stepper interface {
+	// totalSteps is the length of the run.
+	totalSteps() int
+	// step samples, grades and trains on the batch of step (0-based),
+	// drawing all randomness from seed.
+	step(ctx context.Context, step int, seed uint64) (stepResult, error)
+	// save writes the policy into dir (which must not exist).
+	save(dir string) error
+	// dataState is the training sampler's cursor; restoreData sets it.
+	dataState() (json.RawMessage, error)
+	restoreData(json.RawMessage) error
+	// close releases plugins and engines.
+	close() error
+}
+
+// stepResult is what one step reports.
+type stepResult struct {
+	// metrics is a JSON object of the step's deterministic metrics: the
+	// same seed gives the same bytes.
+	metrics any
+	// wall holds wall-clock seconds by phase; it goes under "time" in
+	// metrics.jsonl and is the only part of a line that may differ
+	// between two runs with the same seed.
+	wall map[string]float64
+	// rollouts are the rollouts.jsonl lines of the step.
+	rollouts []any
+	// summary is a short human line for progress output.
+	summary string
+}
+
+// Options starts or resumes a run.
+type Options struct {
+	// Config of a new run; ignored when Resume is set.
+	Config Config
+	// Resume is the directory of a run to continue from its latest
+	// complete checkpoint.
+	Resume string
+	// Log receives plain progress lines and events; nil discards them.
+	Log *slog.Logger
+	// Progress is where the progress bar or plain lines go (stderr).
+	Progress io.Writer
+	// Terminal says Progress is a terminal (run.log auto shows a bar).
+	Terminal bool
+	// Now is the clock for wall-clock metrics; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Summary is written to summary.json at the end of a run.
+type Summary struct {
+	Dir         string          `json:"dir"`
+	Preset      string          `json:"preset"`
+	Steps       int             `json:"steps"`
+	ResumedFrom int             `json:"resumed_from_step,omitempty"`
+	Checkpoint  string          `json:"final_checkpoint"`
+	Last        json.RawMessage `json:"last_metrics,omitempty"`
+	WallSec     float64         `json:"wall_sec"`
+}
+
+// newStepper builds the stepper of a config; policyDir is a checkpoint's
+// policy directory to start from, or "" to start from the config's model.
+type newStepper func(ctx context.Context, cfg Config, policyDir string) (stepper, error)
+
+func train(ctx context.Context, opts Options, build newStepper) (Summary, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	start := opts.Now()
+	var (
+		dir  *runDir
+		cfg  Config
+		st   State
+		ckpt string
+		err  error
+	)
+	if opts.Resume != "" {
+		ckpt, st, err = latestCheckpoint(opts.Resume)
+		if err != nil {
+			return Summary{}, err
+		}
+		if dir, cfg, err = openRunDir(opts.Resume, st); err != nil {
+			return Summary{}, err
+		}
+		opts.Log.Info("resuming", "dir", opts.Resume, "step", st.Step, "checkpoint", ckpt)
+	} else {
+		cfg = opts.Config
+		if err := cfg.Validate(); err != nil {
+			return Summary{}, err
+		}
+		if dir, err = createRunDir(cfg.Run.Dir, cfg); err != nil {
+			return Summary{}, err
+		}
+	}
+	defer dir.close()
+
+	policyDir := ""
+	if ckpt != "" {
+		policyDir = filepath.Join(ckpt, policySubdir)
+	}
+	s, err := build(ctx, cfg, policyDir)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer s.close()
+
+	rng := rand.NewPCG(cfg.Run.Seed, 0x5245_5749_4e44) // "REWIND"
+	if ckpt != "" {
+		if err := rng.UnmarshalBinary(st.RNG); err != nil {
+			return Summary{}, fmt.Errorf("checkpoint %s: rng: %w", ckpt, err)
+		}
+		if err := s.restoreData(st.Data); err != nil {
+			return Summary{}, fmt.Errorf("checkpoint %s: data cursor: %w", ckpt, err)
+		}
+	}
+
+	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: opts.Log}
+	total := s.totalSteps()
+	prog := newProgress(cfg.Run.Log, opts.Progress, opts.Terminal, opts.Log, total, st.Step)
+	last, final, err := l.run(ctx, st.Step, total, prog)
+	prog.finish()
+	if err != nil {
+		return Summary{}, err
+	}
+	sum := Summary{
+		Dir: dir.path, Preset: cfg.Preset, Steps: total, ResumedFrom: st.Step,
+		Checkpoint: final, Last: last, WallSec: opts.Now().Sub(start).Seconds(),
+	}
+	return sum, dir.writeSummary(sum)
+}
+
+type loop struct {
+	cfg Config
+	dir *runDir
+	st  stepper
+	rng *rand.PCG
+	now func() time.Time
+	log *slog.Logger
+}
+
+// run executes steps from..total-1 and checkpoints after every
+// run.checkpoint_every steps and after the last. It returns the last
+// metrics line (without its time) and the final checkpoint.
+func (l *loop) run(ctx context.Context, from, total int, prog progress) (last json.RawMessage, final string, err error) {
+	every := l.cfg.Run.CheckpointEvery
+	for step := from; step < total; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+		t0 := l.now()
+		seed := rand.New(l.rng).Uint64()
+		res, err := l.st.step(ctx, step, seed)
+		if err != nil {
+			return nil, "", fmt.Errorf("step %d: %w", step+1, err)
+		}
+		if res.wall == nil {
+			res.wall = map[string]float64{}
+		}
+		res.wall["step_sec"] = l.now().Sub(t0).Seconds()
+		body, line, err := metricsLine(step+1, res.metrics, res.wall)
+		if err != nil {
+			return nil, "", fmt.Errorf("step %d: metrics: %w", step+1, err)
+		}
+		if err := l.dir.metrics.writeRaw(line); err != nil {
+			return nil, "", err
+		}
+		if l.cfg.Run.LogRollouts {
+			for _, r := range res.rollouts {
+				if err := l.dir.rollouts.write(r); err != nil {
+					return nil, "", err
+				}
+			}
+		}
+		last = body
+		done := step + 1
+		if (every > 0 && done%every == 0) || done == total {
+			if final, err = l.checkpoint(done); err != nil {
+				return nil, "", err
+			}
+		}
+		prog.step(done, res.summary)
+	}
+	if from == total {
+		all, err := checkpoints(l.dir.path)
+		if err == nil && len(all) > 0 {
+			final = all[len(all)-1]
+		}
+	}
+	return last, final, nil
+}
+
+func (l *loop) checkpoint(done int) (string, error) {
+	mb, rb, err := l.dir.sync()
+	if err != nil {
+		return "", err
+	}
+	rngState, err := l.rng.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	data, err := l.st.dataState()
+	if err != nil {
+		return "", err
+	}
+	st := State{Step: done, RNG: rngState, Data: data, MetricsBytes: mb, RolloutsBytes: rb, ConfigSHA256: l.dir.configSHA}
+	path, err := writeCheckpoint(l.dir.path, st, l.st.save)
+	if err != nil {
+		return "", err
+	}
+	l.log.Info("checkpoint", "step", done, "path", path)
+	return path, pruneCheckpoints(l.dir.path, l.cfg.Run.KeepCheckpoints)
+}
+
+// metricsLine renders {"step":N, <metrics fields>, "time":{...}}: the
+// step first, the deterministic fields next, wall-clock fields last and
+// apart. body is the line without "time".
+func metricsLine(step int, metrics any, wall map[string]float64) (body, line []byte, err error) {
+	m, err := json.Marshal(metrics)
+	if err != nil {
+		return nil, nil, err
+	}
+	m = bytes.TrimSpace(m)
+	if len(m) < 2 || m[0] != '{' {
+		return nil, nil, errors.New("metrics must be a JSON object")
+	}
+	inner := m[1 : len(m)-1]
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"step":%d`, step)
+	if len(inner) > 0 {
+		b.WriteByte(',')
+		b.Write(inner)
+	}
+	body = append([]byte(nil), b.Bytes()...)
+	body = append(body, '}')
+	t, err := json.Marshal(wall)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.WriteString(`,"time":`)
+	b.Write(t)
+	b.WriteString("}\n")
+	return body, b.Bytes(), nil
+}

@@ -1,0 +1,331 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeStepper stands in for the trainer: its "policy" is a weight vector
+// that every step changes as a function of the step's seed and the data
+// cursor, so any divergence after a resume shows in the metrics.
+type fakeStepper struct {
+	steps   int
+	weights []float64
+	cursor  int
+	delay   time.Duration
+}
+
+func newFake(delay time.Duration) newStepper {
+	return func(_ context.Context, cfg Config, policyDir string) (stepper, error) {
+		f := &fakeStepper{steps: cfg.Run.Steps, weights: make([]float64, 4), delay: delay}
+		if policyDir != "" {
+			raw, err := os.ReadFile(filepath.Join(policyDir, "weights.json"))
+			if err != nil {
+				return nil, err
+			}
+			if err := json.Unmarshal(raw, &f.weights); err != nil {
+				return nil, err
+			}
+		}
+		return f, nil
+	}
+}
+
+func (f *fakeStepper) totalSteps() int { return f.steps }
+
+func (f *fakeStepper) step(_ context.Context, step int, seed uint64) (stepResult, error) {
+	time.Sleep(f.delay)
+	r := rand.New(rand.NewPCG(seed, uint64(f.cursor)))
+	loss := 0.0
+	for i := range f.weights {
+		f.weights[i] += r.NormFloat64() * 0.1
+		loss += f.weights[i] * f.weights[i]
+	}
+	f.cursor += 3
+	rollouts := []any{
+		map[string]any{"step": step + 1, "traj": 0, "reward": r.Float64()},
+		map[string]any{"step": step + 1, "traj": 1, "reward": r.Float64()},
+	}
+	return stepResult{
+		metrics:  map[string]any{"loss": loss, "cursor": f.cursor},
+		wall:     map[string]float64{"fresh_sec": 0.001},
+		rollouts: rollouts,
+		summary:  fmt.Sprintf("loss %.3f", loss),
+	}, nil
+}
+
+func (f *fakeStepper) save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(f.weights)
+	return os.WriteFile(filepath.Join(dir, "weights.json"), raw, 0o644)
+}
+
+func (f *fakeStepper) dataState() (json.RawMessage, error) {
+	return json.Marshal(map[string]int{"pos": f.cursor})
+}
+
+func (f *fakeStepper) restoreData(raw json.RawMessage) error {
+	var s map[string]int
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	f.cursor = s["pos"]
+	return nil
+}
+
+func (f *fakeStepper) close() error { return nil }
+
+func fakeConfig(dir string, steps, every int) Config {
+	c, _ := Preset("srpo")
+	c.Model.Path = "unused"
+	c.Run.Dir = dir
+	c.Run.Steps = steps
+	c.Run.CheckpointEvery = every
+	c.Run.KeepCheckpoints = 2
+	c.Run.Log = "none"
+	return c
+}
+
+func TestTrainWritesRunDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	sum, err := train(context.Background(), Options{Config: fakeConfig(dir, 7, 3)}, newFake(0))
+	require.NoError(t, err)
+	require.Equal(t, 7, sum.Steps)
+	require.Equal(t, filepath.Join(dir, "checkpoints", "step-00000007"), sum.Checkpoint)
+
+	lines := readLines(t, filepath.Join(dir, MetricsFile))
+	require.Len(t, lines, 7)
+	require.Regexp(t, `^\{"step":1,"cursor":3,"loss":[0-9.e-]+,"time":\{"fresh_sec":0.001,"step_sec":[0-9.e-]+\}\}$`, lines[0])
+	require.Len(t, readLines(t, filepath.Join(dir, RolloutsFile)), 14)
+
+	// keep_checkpoints 2: steps 6 and 7 remain (3 was pruned).
+	all, err := checkpoints(dir)
+	require.NoError(t, err)
+	require.Equal(t, []string{"step-00000006", "step-00000007"}, []string{filepath.Base(all[0]), filepath.Base(all[1])})
+
+	cfg, err := Load(Sources{File: filepath.Join(dir, ConfigFile)})
+	require.NoError(t, err)
+	require.Equal(t, fakeConfig(dir, 7, 3), cfg)
+
+	var s Summary
+	raw, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &s))
+	require.Equal(t, 7, s.Steps)
+	var last map[string]any
+	require.NoError(t, json.Unmarshal(s.Last, &last))
+	require.Equal(t, 7.0, last["step"])
+
+	// A second run into the same directory is refused.
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 7, 3)}, newFake(0))
+	require.ErrorContains(t, err, "already holds a run: resume it with `rewind train --resume")
+}
+
+func TestResumeTruncatesLogs(t *testing.T) {
+	ref := filepath.Join(t.TempDir(), "ref")
+	_, err := train(context.Background(), Options{Config: fakeConfig(ref, 9, 4)}, newFake(0))
+	require.NoError(t, err)
+
+	// Stop a run after 6 steps (checkpoint at 4), as a crash would.
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := fakeConfig(dir, 9, 4)
+	build := func(ctx2 context.Context, c Config, p string) (stepper, error) {
+		s, err := newFake(0)(ctx2, c, p)
+		return &cancelAfter{stepper: s, n: 6, cancel: cancel}, err
+	}
+	_, err = train(ctx, Options{Config: cfg}, build)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, readLines(t, filepath.Join(dir, MetricsFile)), 6)
+
+	sum, err := train(context.Background(), Options{Resume: dir}, newFake(0))
+	require.NoError(t, err)
+	require.Equal(t, 4, sum.ResumedFrom)
+	requireSameRun(t, ref, dir)
+}
+
+// cancelAfter cancels the run's context after n steps.
+type cancelAfter struct {
+	stepper
+	n      int
+	done   int
+	cancel func()
+}
+
+func (c *cancelAfter) step(ctx context.Context, step int, seed uint64) (stepResult, error) {
+	r, err := c.stepper.step(ctx, step, seed)
+	c.done++
+	if c.done == c.n {
+		c.cancel()
+	}
+	return r, err
+}
+
+func TestResumeErrors(t *testing.T) {
+	_, err := train(context.Background(), Options{Resume: t.TempDir()}, newFake(0))
+	require.ErrorContains(t, err, "is not a run directory")
+
+	dir := filepath.Join(t.TempDir(), "run")
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 4, 2)}, newFake(0))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ConfigFile), []byte("preset: grpo\nmodel: {path: m}\n"), 0o644))
+	_, err = train(context.Background(), Options{Resume: dir}, newFake(0))
+	require.ErrorContains(t, err, "was changed after the checkpoint was written")
+}
+
+func TestCheckpointAtomic(t *testing.T) {
+	dir := t.TempDir()
+	// A save that fails leaves no checkpoint and no temporary directory.
+	_, err := writeCheckpoint(dir, State{Step: 3}, func(string) error { return fmt.Errorf("disk full") })
+	require.ErrorContains(t, err, "checkpoint at step 3: save policy: disk full")
+	entries, _ := os.ReadDir(filepath.Join(dir, checkpointsDir))
+	require.Empty(t, entries)
+
+	// A leftover temporary directory (a kill mid-write) is ignored and
+	// removed by latestCheckpoint.
+	_, err = writeCheckpoint(dir, State{Step: 2}, func(d string) error { return os.MkdirAll(d, 0o755) })
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, checkpointsDir, ".tmp-step-00000004", "policy"), 0o755))
+	path, st, err := latestCheckpoint(dir)
+	require.NoError(t, err)
+	require.Equal(t, 2, st.Step)
+	require.Equal(t, "step-00000002", filepath.Base(path))
+	_, err = os.Stat(filepath.Join(dir, checkpointsDir, ".tmp-step-00000004"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestMetricsLine(t *testing.T) {
+	body, line, err := metricsLine(3, struct {
+		A int `json:"a"`
+	}{5}, map[string]float64{"x_sec": 1.5})
+	require.NoError(t, err)
+	require.Equal(t, `{"step":3,"a":5}`, string(body))
+	require.Equal(t, `{"step":3,"a":5,"time":{"x_sec":1.5}}`+"\n", string(line))
+	_, _, err = metricsLine(3, []int{1}, nil)
+	require.ErrorContains(t, err, "JSON object")
+}
+
+// The kill test: a run killed with SIGKILL at arbitrary moments and
+// resumed each time ends with the same metrics (apart from "time") and
+// rollouts as an uninterrupted run. The child is this test binary,
+// re-executed with RWTEST_CHILD set.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("RWTEST_CHILD"); dir != "" {
+		opts := Options{Resume: dir}
+		if os.Getenv("RWTEST_NEW") != "" {
+			opts = Options{Config: fakeConfig(dir, 30, 4)}
+		}
+		if _, err := train(context.Background(), opts, newFake(3*time.Millisecond)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	_, err := train(context.Background(), Options{Config: fakeConfig(ref, 30, 4)}, newFake(0))
+	require.NoError(t, err)
+
+	dir := filepath.Join(t.TempDir(), "run")
+	r := rand.New(rand.NewPCG(42, 0))
+	kills := 0
+	for attempt := 0; ; attempt++ {
+		require.Less(t, attempt, 40, "the run never finished")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "RWTEST_CHILD="+dir)
+		if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err != nil {
+			cmd.Env = append(cmd.Env, "RWTEST_NEW=1")
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		var err error
+		if kills < 6 {
+			select {
+			case err = <-exited:
+			case <-time.After(time.Duration(5+r.IntN(60)) * time.Millisecond):
+				require.NoError(t, cmd.Process.Kill()) // SIGKILL
+				<-exited
+				kills++
+				requireWholeCheckpoints(t, dir)
+				continue
+			}
+		} else {
+			err = <-exited
+		}
+		require.NoError(t, err, stderr.String())
+		break
+	}
+	require.Equal(t, 6, kills)
+	requireSameRun(t, ref, dir)
+}
+
+// requireWholeCheckpoints checks that every published checkpoint is whole.
+func requireWholeCheckpoints(t *testing.T, dir string) {
+	t.Helper()
+	all, err := checkpoints(dir)
+	require.NoError(t, err)
+	for _, c := range all {
+		raw, err := os.ReadFile(filepath.Join(c, stateFile))
+		require.NoError(t, err, c)
+		var st State
+		require.NoError(t, json.Unmarshal(raw, &st), c)
+		w, err := os.ReadFile(filepath.Join(c, policySubdir, "weights.json"))
+		require.NoError(t, err, c)
+		require.True(t, json.Valid(w), c)
+	}
+}
+
+var timeField = regexp.MustCompile(`,"time":\{[^}]*\}\}$`)
+
+// requireSameRun compares two run directories' logs, ignoring wall-clock
+// fields.
+func requireSameRun(t *testing.T, want, got string) {
+	t.Helper()
+	wm, gm := readLines(t, filepath.Join(want, MetricsFile)), readLines(t, filepath.Join(got, MetricsFile))
+	require.Equal(t, len(wm), len(gm))
+	for i := range wm {
+		require.Regexp(t, timeField, gm[i])
+		require.Equal(t, timeField.ReplaceAllString(wm[i], "}"), timeField.ReplaceAllString(gm[i], "}"), "metrics line %d", i+1)
+	}
+	wr, err := os.ReadFile(filepath.Join(want, RolloutsFile))
+	require.NoError(t, err)
+	gr, err := os.ReadFile(filepath.Join(got, RolloutsFile))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(wr, gr), "rollouts.jsonl differ")
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []string
+	for _, l := range bytes.Split(bytes.TrimSuffix(raw, []byte("\n")), []byte("\n")) {
+		if len(l) > 0 {
+			out = append(out, string(l))
+		}
+	}
+	return out
+}
+
