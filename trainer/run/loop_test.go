@@ -328,4 +328,3 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return out
 }
-
