@@ -24,7 +24,7 @@ func TestConvertRoundTrip(t *testing.T) {
 	zero := 0
 	task := abi.Task{ID: "t1", Prompt: "2+2?", Answer: json.RawMessage(`"4"`), Meta: json.RawMessage(`{"k":1}`)}
 	t.Run("verify request", func(t *testing.T) {
-		in := &abi.VerifyRequest{Task: task, Response: "it is \\boxed{4}", Steps: []abi.Span{{0, 3}, {4, 15}}}
+		in := &abi.VerifyRequest{Task: task, Response: "it is \\boxed{4}", Steps: []abi.Span{{Start: 0, End: 3}, {Start: 4, End: 15}}}
 		got := ToVerifyRequest(roundTrip(t, FromVerifyRequest(in), &VerifyRequest{}))
 		require.Equal(t, in, got)
 	})
@@ -53,7 +53,7 @@ func TestConvertRoundTrip(t *testing.T) {
 	})
 	t.Run("localize request", func(t *testing.T) {
 		v := abi.Verdict{Status: abi.StatusOK, FirstError: &fe}
-		in := &abi.LocalizeRequest{Task: task, Response: "ab", Steps: []abi.Span{{0, 1}, {1, 2}}, Verdict: &v, Seed: 1 << 63}
+		in := &abi.LocalizeRequest{Task: task, Response: "ab", Steps: []abi.Span{{Start: 0, End: 1}, {Start: 1, End: 2}}, Verdict: &v, Seed: 1 << 63}
 		got := ToLocalizeRequest(roundTrip(t, FromLocalizeRequest(in), &LocalizeRequest{}))
 		require.Equal(t, in, got)
 	})

@@ -1,0 +1,104 @@
+// Command hostile is the process-plugin fixture of the grpchost tests: a
+// verifier that misbehaves on request. One binary covers every case so that
+// TestMain builds it once.
+//
+// At start it reads HOSTILE_DIR/starts (a counter it increments) and picks
+// its start behaviour from the comma-separated HOSTILE_START list by that
+// count (the last entry repeats): "ok" serves; "exit" exits with status 3
+// before the handshake; "garbage" prints a line that is not a handshake;
+// "silent" never prints a handshake. HOSTILE_KIND overrides the manifest's
+// kind.
+//
+// Per call, the response text picks the behaviour: "crash" exits the process
+// mid-call; "hang" sleeps for an hour ignoring cancellation; "block" waits
+// for the call's cancellation; "error" returns an error; "panic" panics;
+// "big:N" returns a detail of N bytes; "score:X" returns score X; "pid"
+// returns the process id as detail; anything else is graded by exact match
+// against the task's answer (a JSON string).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/serve"
+)
+
+type hostile struct{}
+
+func (hostile) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error) {
+	r := req.Response
+	switch {
+	case r == "crash":
+		os.Exit(7)
+	case r == "hang":
+		time.Sleep(time.Hour)
+	case r == "block":
+		<-ctx.Done()
+		return abi.Verdict{}, ctx.Err()
+	case r == "error":
+		return abi.Verdict{}, errors.New("boom")
+	case r == "panic":
+		panic("hostile panic")
+	case r == "pid":
+		return abi.Verdict{Status: abi.StatusOK, Detail: strconv.Itoa(os.Getpid())}, nil
+	case strings.HasPrefix(r, "big:"):
+		n, _ := strconv.Atoi(r[4:])
+		return abi.Verdict{Status: abi.StatusOK, Detail: strings.Repeat("x", n)}, nil
+	case strings.HasPrefix(r, "score:"):
+		s, _ := strconv.ParseFloat(r[6:], 64)
+		return abi.Verdict{Status: abi.StatusOK, Score: s}, nil
+	}
+	var want string
+	if err := json.Unmarshal(req.Task.Answer, &want); err != nil {
+		return abi.Verdict{Status: abi.StatusInvalid, Detail: "answer is not a JSON string"}, nil
+	}
+	if r == want {
+		return abi.Verdict{Status: abi.StatusOK, Score: 1}, nil
+	}
+	return abi.Verdict{Status: abi.StatusOK}, nil
+}
+
+// startCount increments and returns the start counter in dir (0-based).
+func startCount(dir string) int {
+	if dir == "" {
+		return 0
+	}
+	path := filepath.Join(dir, "starts")
+	b, _ := os.ReadFile(path)
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := os.WriteFile(path, []byte(strconv.Itoa(n+1)), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "hostile:", err)
+		os.Exit(4)
+	}
+	return n
+}
+
+func main() {
+	modes := strings.Split(os.Getenv("HOSTILE_START"), ",")
+	n := startCount(os.Getenv("HOSTILE_DIR"))
+	mode := modes[min(n, len(modes)-1)]
+	switch mode {
+	case "exit":
+		fmt.Fprintln(os.Stderr, "hostile: exiting at start as asked")
+		os.Exit(3)
+	case "garbage":
+		fmt.Println("Welcome to hostile! This is not a handshake.")
+		time.Sleep(time.Hour)
+	case "silent":
+		time.Sleep(time.Hour)
+	}
+	kind := abi.Kind(os.Getenv("HOSTILE_KIND"))
+	if kind == "" {
+		kind = abi.KindVerifier
+	}
+	serve.Verifier(abi.Manifest{Kind: kind, Name: "hostile", Version: "1"}, hostile{})
+}
