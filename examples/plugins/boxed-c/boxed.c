@@ -1,311 +1,409 @@
+/* A port of plugins/boxed/boxedmath: read its package documentation for
+ * the rules. Each function here carries the name of the Go function it
+ * mirrors; the shared table examples/plugins/cases/boxed.jsonl checks that
+ * they agree. Strings are UTF-8 byte slices, as Go strings are. */
 #include "boxed.h"
 
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "bigrat.h"
 
 typedef struct {
 	const char *p;
 	size_t n;
 } str;
 
+static str mkstr(const char *p, size_t n) { return (str){p, n}; }
+static str tail(str s, size_t i) { return mkstr(s.p + i, s.n - i); }
+static str head(str s, size_t n) { return mkstr(s.p, n); }
+
 static int has_prefix(str s, const char *pre) {
 	size_t k = strlen(pre);
 	return s.n >= k && memcmp(s.p, pre, k) == 0;
 }
 
-static int is_space(char c) {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+static int has_suffix(str s, const char *suf) {
+	size_t k = strlen(suf);
+	return s.n >= k && memcmp(s.p + s.n - k, suf, k) == 0;
 }
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+/* The UTF-8 encodings of the Unicode white space that Go's unicode.IsSpace
+ * accepts beyond ASCII; matching them bytewise is what Go's rune decoding
+ * does, invalid bytes decoding as a non-space U+FFFD. */
+static const char *const uspaces[] = {
+    "\xC2\x85", "\xC2\xA0", "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81", "\xE2\x80\x82",
+    "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86", "\xE2\x80\x87", "\xE2\x80\x88",
+    "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F",
+    "\xE3\x80\x80", NULL};
 
-static str trim(str s) {
-	while (s.n && is_space(s.p[0])) {
-		s.p++;
-		s.n--;
+static int ascii_space(char c) {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* space_at returns the length of the white-space rune s starts with, 0 if none. */
+static size_t space_at(str s) {
+	if (s.n && ascii_space(s.p[0]))
+		return 1;
+	for (int k = 0; uspaces[k]; k++) {
+		if (has_prefix(s, uspaces[k]))
+			return strlen(uspaces[k]);
 	}
-	while (s.n && is_space(s.p[s.n - 1]))
-		s.n--;
+	return 0;
+}
+
+static size_t space_before(str s) {
+	if (s.n && ascii_space(s.p[s.n - 1]))
+		return 1;
+	for (int k = 0; uspaces[k]; k++) {
+		if (has_suffix(s, uspaces[k]))
+			return strlen(uspaces[k]);
+	}
+	return 0;
+}
+
+/* strings.TrimSpace */
+static str trim_space(str s) {
+	size_t k;
+	while ((k = space_at(s)))
+		s = tail(s, k);
+	while ((k = space_before(s)))
+		s.n -= k;
 	return s;
 }
 
-/* match_brace returns the index just past the '}' that closes the '{' at
- * s.p[open], or 0 when the braces never balance. */
-static size_t match_brace(str s, size_t open) {
+/* braced: the content of the brace group s starts with, after spaces. */
+static int braced(str s, str *out) {
+	size_t j = 0;
+	while (j < s.n && s.p[j] == ' ')
+		j++;
+	if (j >= s.n || s.p[j] != '{')
+		return 0;
 	int depth = 0;
-	for (size_t i = open; i < s.n; i++) {
-		if (s.p[i] == '{')
+	for (size_t k = j; k < s.n; k++) {
+		switch (s.p[k]) {
+		case '\\':
+			k++; /* an escaped brace \{ or \} does not count */
+			break;
+		case '{':
 			depth++;
-		else if (s.p[i] == '}' && --depth == 0)
-			return i + 1;
+			break;
+		case '}':
+			if (--depth == 0) {
+				*out = mkstr(s.p + j + 1, k - j - 1);
+				return 1;
+			}
+		}
 	}
 	return 0;
 }
 
-/* last_boxed finds the content of the last brace-balanced \boxed{...}. */
-static int last_boxed(str s, str *out) {
-	int found = 0;
-	for (size_t i = 0; i + 6 <= s.n; i++) {
-		if (memcmp(s.p + i, "\\boxed", 6) != 0)
-			continue;
-		size_t j = i + 6;
-		while (j < s.n && is_space(s.p[j]))
-			j++;
-		if (j >= s.n || s.p[j] != '{')
-			continue;
-		size_t end = match_brace(s, j);
-		if (!end)
-			continue;
-		out->p = s.p + j + 1;
-		out->n = end - j - 2;
-		found = 1;
+/* Extract: the last brace-balanced \boxed{...}, trying occurrences from the
+ * last one backwards. */
+static int extract(str s, str *out) {
+	size_t end = s.n;
+	while (end >= 6) {
+		size_t i = end - 6;
+		while (memcmp(s.p + i, "\\boxed", 6) != 0) {
+			if (i == 0)
+				return 0;
+			i--;
+		}
+		if (braced(tail(s, i + 6), out))
+			return 1;
+		end = i; /* search s[:i] next, as strings.LastIndex does */
 	}
-	return found;
+	return 0;
 }
 
-/* squeeze copies s into o without whitespace and LaTeX spacing or sizing
- * commands (\, \! \; \: "\ " \left \right), with \dfrac and \tfrac
- * spelled \frac, "{,}" spelled "," and the Unicode minus U+2212 spelled
- * "-". */
-static void squeeze(str s, buf *o) {
-	o->len = 0;
-	for (size_t i = 0; i < s.n;) {
-		str t = {s.p + i, s.n - i};
-		char c = s.p[i];
-		if (is_space(c)) {
-			i++;
-		} else if (c == '\\' && t.n >= 2 &&
-		           (t.p[1] == ',' || t.p[1] == '!' || t.p[1] == ';' || t.p[1] == ':' || t.p[1] == ' ')) {
-			i += 2;
-		} else if (has_prefix(t, "\\left") && !(t.n > 5 && is_alpha(t.p[5]))) {
-			i += 5;
-		} else if (has_prefix(t, "\\right") && !(t.n > 6 && is_alpha(t.p[6]))) {
-			i += 6;
-		} else if (has_prefix(t, "\\dfrac") || has_prefix(t, "\\tfrac")) {
-			buf_put(o, "\\frac", 5);
-			i += 6;
-		} else if (has_prefix(t, "{,}")) {
-			buf_putc(o, ',');
-			i += 3;
-		} else if (has_prefix(t, "\xE2\x88\x92")) {
-			buf_putc(o, '-');
-			i += 3;
+static const char *const wrappers[] = {"\\text", "\\textbf", "\\mathrm", "\\mbox", NULL};
+
+/* unwrap: trim and remove whole-answer wrappers until none is left. */
+static str unwrap(str s) {
+	for (;;) {
+		s = trim_space(s);
+		size_t n = s.n;
+		if (s.n >= 4 && has_prefix(s, "$$") && has_suffix(s, "$$")) {
+			s = mkstr(s.p + 2, s.n - 4);
+		} else if (s.n >= 2 && s.p[0] == '$' && s.p[s.n - 1] == '$' && !has_suffix(s, "\\$")) {
+			s = mkstr(s.p + 1, s.n - 2);
+		} else if (s.n >= 4 && ((has_prefix(s, "\\(") && has_suffix(s, "\\)")) ||
+		                        (has_prefix(s, "\\[") && has_suffix(s, "\\]")))) {
+			s = mkstr(s.p + 2, s.n - 4);
 		} else {
-			buf_putc(o, c);
-			i++;
+			for (int k = 0; wrappers[k]; k++) {
+				size_t wl = strlen(wrappers[k]);
+				str c;
+				if (has_prefix(s, wrappers[k]) && wl < s.n && s.p[wl] == '{' &&
+				    braced(tail(s, wl), &c) && wl + c.n + 2 == s.n) {
+					s = c;
+					break;
+				}
+			}
 		}
-	}
-}
-
-/* parse_decimal parses [+-]?(digits[.digits]|.digits) covering all of s. */
-static int parse_decimal(str s, double *v) {
-	size_t i = 0, digits = 0;
-	if (i < s.n && (s.p[i] == '+' || s.p[i] == '-'))
-		i++;
-	while (i < s.n && is_digit(s.p[i])) {
-		i++;
-		digits++;
-	}
-	if (i < s.n && s.p[i] == '.') {
-		i++;
-		size_t frac = 0;
-		while (i < s.n && is_digit(s.p[i])) {
-			i++;
-			frac++;
-		}
-		if (!frac)
-			return 0;
-		digits += frac;
-	}
-	if (!digits || i != s.n || s.n > 400)
-		return 0;
-	char tmp[401];
-	memcpy(tmp, s.p, s.n);
-	tmp[s.n] = 0;
-	*v = strtod(tmp, NULL);
-	return 1;
-}
-
-static int ratio(double a, double b, double *v) {
-	if (b == 0)
-		return 0;
-	*v = a / b;
-	return 1;
-}
-
-/* parse_number reads a normalised answer as a number: a decimal, a/b, or
- * [+-]\frac{a}{b} with decimal a and b. */
-static int parse_number(str s, double *v) {
-	if (parse_decimal(s, v))
-		return 1;
-	double sign = 1;
-	str t = s;
-	if (t.n && (t.p[0] == '+' || t.p[0] == '-')) {
-		sign = t.p[0] == '-' ? -1 : 1;
-		t.p++;
-		t.n--;
-	}
-	double a, b;
-	if (has_prefix(t, "\\frac{")) {
-		size_t e1 = match_brace(t, 5);
-		if (!e1 || e1 >= t.n || t.p[e1] != '{')
-			return 0;
-		size_t e2 = match_brace(t, e1);
-		if (e2 != t.n)
-			return 0;
-		str num = {t.p + 6, e1 - 7}, den = {t.p + e1 + 1, e2 - e1 - 2};
-		if (!parse_decimal(num, &a) || !parse_decimal(den, &b) || !ratio(a, b, v))
-			return 0;
-		*v *= sign;
-		return 1;
-	}
-	for (size_t i = 0; i < s.n; i++) {
-		if (s.p[i] != '/')
-			continue;
-		str num = {s.p, i}, den = {s.p + i + 1, s.n - i - 1};
-		return parse_decimal(num, &a) && parse_decimal(den, &b) && ratio(a, b, v);
-	}
-	return 0;
-}
-
-/* number_prefix returns the length of the longest prefix of s that reads
- * [+-]?digits[,ddd]*[.digits], 0 if none. */
-static size_t number_prefix(str s) {
-	size_t i = 0;
-	if (i < s.n && (s.p[i] == '+' || s.p[i] == '-'))
-		i++;
-	size_t d = i;
-	while (i < s.n && (is_digit(s.p[i]) || s.p[i] == ','))
-		i++;
-	if (i < s.n && s.p[i] == '.') {
-		i++;
-		while (i < s.n && is_digit(s.p[i]))
-			i++;
-	}
-	return i > d ? i : 0;
-}
-
-static const char *const unit_groups[] = {"\\text{", "\\mbox{", "\\mathrm{", NULL};
-static const char *const unit_marks[] = {"^\\circ", "^{\\circ}", "\xC2\xB0", "\\%", "%", NULL};
-
-/* strip_units drops a trailing unit after a number: a \text{}, \mbox{} or
- * \mathrm{} group, a degree or percent sign, or a word of two or more
- * letters ("5cm", "12dollars"). A single letter is kept: "2x" is algebra. */
-static str strip_units(str s) {
-	size_t np = number_prefix(s);
-	if (!np || np == s.n)
-		return s;
-	str r = {s.p + np, s.n - np};
-	for (int k = 0; unit_groups[k]; k++) {
-		size_t kl = strlen(unit_groups[k]);
-		if (has_prefix(r, unit_groups[k]) && match_brace(r, kl - 1) == r.n)
-			return (str){s.p, np};
-	}
-	for (int k = 0; unit_marks[k]; k++) {
-		if (r.n == strlen(unit_marks[k]) && has_prefix(r, unit_marks[k]))
-			return (str){s.p, np};
-	}
-	for (size_t i = 0; i < r.n; i++) {
-		if (!is_alpha(r.p[i]))
+		if (s.n == n)
 			return s;
 	}
-	return r.n >= 2 ? (str){s.p, np} : s;
 }
 
-/* drop_thousands removes the commas of [+-]d{1,3}(,ddd)+[.digits]. */
-static void drop_thousands(buf *o) {
-	str s = {o->p, o->len};
-	size_t i = 0;
-	if (i < s.n && (s.p[i] == '+' || s.p[i] == '-'))
-		i++;
-	size_t lead = 0;
-	while (i < s.n && is_digit(s.p[i])) {
-		i++;
-		lead++;
-	}
-	if (lead < 1 || lead > 3 || i >= s.n || s.p[i] != ',')
-		return;
-	while (i < s.n && s.p[i] == ',') {
-		for (int k = 1; k <= 3; k++) {
-			if (i + k >= s.n || !is_digit(s.p[i + k]))
-				return;
+/* The spacing replacer of Normalize, in Go's argument order. */
+static const char *const spacing[][2] = {
+    {"\\left", ""}, {"\\right", ""}, {"\\displaystyle", ""}, {"\\!", ""}, {"\\,", ""},
+    {"\\;", ""}, {"\\:", ""}, {"\\ ", " "}, {"{,}", ","}, {"\\dfrac", "\\frac"},
+    {"\\tfrac", "\\frac"}, {"\xE2\x88\x92", "-"}, {NULL, NULL}};
+
+static void replace_spacing(str s, buf *o) {
+	o->len = 0;
+	for (size_t i = 0; i < s.n;) {
+		str t = tail(s, i);
+		int k;
+		for (k = 0; spacing[k][0]; k++) {
+			if (has_prefix(t, spacing[k][0]))
+				break;
 		}
-		i += 4;
+		if (spacing[k][0]) {
+			buf_put(o, spacing[k][1], strlen(spacing[k][1]));
+			i += strlen(spacing[k][0]);
+		} else {
+			buf_putc(o, s.p[i++]);
+		}
 	}
-	if (i < s.n && s.p[i] == '.') {
+}
+
+static int parse(str s, rat *r);
+
+/* decimal: an unsigned decimal with optional thousands separators. */
+static int decimal(str s, rat *r) {
+	if (!s.n)
+		return 0;
+	str ip = s, fp = mkstr(s.p + s.n, 0);
+	int dot = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.p[i] == '.') {
+			ip = head(s, i);
+			fp = tail(s, i + 1);
+			dot = 1;
+			break;
+		}
+	}
+	if (dot) {
+		for (size_t i = 0; i < fp.n; i++) {
+			if (fp.p[i] == ',' || fp.p[i] == '.')
+				return 0;
+		}
+	}
+	/* Check the groups, then collect the digits without commas. */
+	size_t group = 0, groups = 0;
+	for (size_t i = 0; i <= ip.n; i++) {
+		if (i == ip.n || ip.p[i] == ',') {
+			if (memchr(ip.p, ',', ip.n)) {
+				if (groups == 0 && (group < 1 || group > 3))
+					return 0;
+				if (groups > 0 && group != 3)
+					return 0;
+			}
+			groups++;
+			group = 0;
+		} else {
+			group++;
+		}
+	}
+	static buf digits;
+	digits.len = 0;
+	for (size_t i = 0; i < ip.n; i++) {
+		if (ip.p[i] != ',')
+			buf_putc(&digits, ip.p[i]);
+	}
+	if (digits.len == 0 && fp.n == 0)
+		return 0;
+	buf_put(&digits, fp.p, fp.n);
+	for (size_t i = 0; i < digits.len; i++) {
+		if (!is_digit(digits.p[i]))
+			return 0;
+	}
+	return rat_decimal(r, digits.p, digits.len, fp.n) == 0;
+}
+
+static int parse_frac(str s, rat *r) {
+	s = trim_space(s);
+	str num, den;
+	if (s.n && s.p[0] == '{') {
+		if (!braced(s, &num))
+			return 0;
+		str rest = trim_space(tail(s, num.n + 2));
+		if (!braced(rest, &den) || den.n + 2 != rest.n)
+			return 0;
+	} else if (s.n == 2 && is_digit(s.p[0]) && is_digit(s.p[1])) {
+		num = head(s, 1);
+		den = tail(s, 1);
+	} else {
+		return 0;
+	}
+	rat a, b;
+	if (!parse(trim_space(num), &a) || !parse(trim_space(den), &b) || rat_is_zero(&b))
+		return 0;
+	return rat_quo(r, &a, &b) == 0;
+}
+
+/* Parse: the exact value of a normalised numeric answer. */
+static int parse(str s, rat *r) {
+	int neg = 0;
+	if (s.n && (s.p[0] == '-' || s.p[0] == '+')) {
+		neg = s.p[0] == '-';
+		s = trim_space(tail(s, 1));
+	}
+	const char *slash = memchr(s.p, '/', s.n);
+	if (has_prefix(s, "\\frac")) {
+		if (!parse_frac(tail(s, 5), r))
+			return 0;
+	} else if (slash) {
+		size_t i = (size_t)(slash - s.p);
+		rat a, b;
+		if (!decimal(trim_space(head(s, i)), &a) || !decimal(trim_space(tail(s, i + 1)), &b) ||
+		    rat_is_zero(&b) || rat_quo(r, &a, &b))
+			return 0;
+	} else if (!decimal(s, r)) {
+		return 0;
+	}
+	if (neg)
+		r->neg = !r->neg;
+	return 1;
+}
+
+/* numberPrefix: the length of the longest numeric prefix of s. */
+static size_t number_prefix(str s) {
+	const size_t max_number = 64;
+	size_t i = 0;
+	rat r;
+	if (i < s.n && (s.p[i] == '-' || s.p[i] == '+'))
 		i++;
-		if (i >= s.n)
-			return;
-		while (i < s.n && is_digit(s.p[i]))
+	if (has_prefix(tail(s, i), "\\frac")) {
+		size_t j = i + 5;
+		for (int k = 0; k < 2; k++) {
+			str g;
+			if (!braced(tail(s, j), &g))
+				return 0;
+			j += (size_t)((const char *)memchr(s.p + j, '{', s.n - j) - (s.p + j)) + g.n + 2;
+		}
+		return parse(head(s, j), &r) ? j : 0;
+	}
+	size_t j = i;
+	while (j < s.n && s.p[j] && strchr("0123456789.,/", s.p[j]))
+		j++;
+	if (j - i > max_number)
+		return 0;
+	for (; j > i; j--) {
+		if (parse(head(s, j), &r))
+			return j;
+	}
+	return 0;
+}
+
+static const char *const unit_words[] = {"\\text{", "\\mathrm{", "\\mbox{", "\\%", "}", NULL};
+
+/* stripUnits: drop the units after a leading number. */
+static str strip_units(str s) {
+	size_t n = number_prefix(s);
+	if (n == 0 || n == s.n)
+		return s;
+	str rest = tail(s, n);
+	if (!(rest.p[0] == ' ' || rest.p[0] == '%' || has_prefix(rest, "\\%") ||
+	      has_prefix(rest, "\\text{") || has_prefix(rest, "\\mathrm{") || has_prefix(rest, "\\mbox{")))
+		return s;
+	/* Go replaces the unit words by spaces first; no word contains a space,
+	 * so one pass that reads each word as a space is the same. */
+	for (size_t i = 0; i < rest.n;) {
+		str t = tail(rest, i);
+		int k;
+		for (k = 0; unit_words[k]; k++) {
+			if (has_prefix(t, unit_words[k]))
+				break;
+		}
+		if (unit_words[k]) {
+			i += strlen(unit_words[k]);
+			continue;
+		}
+		char c = rest.p[i];
+		if (c == ' ' || c == '/' || c == '.' || c == '%' || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z')) {
 			i++;
+		} else if (c == '^' && i + 1 < rest.n && is_digit(rest.p[i + 1])) {
+			i += 2;
+		} else {
+			return s;
+		}
 	}
-	if (i != s.n)
-		return;
-	size_t w = 0;
-	for (size_t r = 0; r < s.n; r++) {
-		if (o->p[r] != ',')
-			o->p[w++] = o->p[r];
-	}
-	o->len = w;
+	return head(s, n);
 }
 
-/* normalize applies the rules in order: trim, strip surrounding $...$,
- * squeeze, strip trailing periods, strip units, drop thousands commas. */
-static void normalize(str s, buf *o) {
-	s = trim(s);
-	while (s.n >= 2 && s.p[0] == '$' && s.p[s.n - 1] == '$') {
-		s.p++;
-		s.n -= 2;
-		s = trim(s);
+/* Normalize; the result points into o or into s. */
+static str normalize(str s, buf *o) {
+	s = unwrap(s);
+	replace_spacing(s, o);
+	s = unwrap(mkstr(o->p, o->len));
+	if (s.n && s.p[s.n - 1] == '.')
+		s.n--;
+	s = trim_space(s);
+	if (has_prefix(s, "\\$"))
+		s = trim_space(tail(s, 2));
+	else if (has_prefix(s, "$"))
+		s = trim_space(tail(s, 1));
+	return strip_units(s);
+}
+
+/* squash: drop all white space when s has an ASCII space, tab or newline. */
+static str squash(str s, buf *o) {
+	int any = 0;
+	for (size_t i = 0; i < s.n && !any; i++)
+		any = s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == '\n' || s.p[i] == '\r';
+	if (!any)
+		return s;
+	o->len = 0;
+	for (size_t i = 0; i < s.n;) {
+		size_t k = space_at(tail(s, i));
+		if (k) {
+			i += k;
+		} else {
+			buf_putc(o, s.p[i++]);
+		}
 	}
-	squeeze(s, o);
-	while (o->len && o->p[o->len - 1] == '.')
-		o->len--;
-	str u = strip_units((str){o->p, o->len});
-	o->len = u.n;
-	drop_thousands(o);
+	return mkstr(o->p, o->len);
 }
 
-static int same_number(double a, double b) {
-	double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
-	return fabs(a - b) <= 1e-9 * (m > 1 ? m : 1);
-}
+static buf norm_got, norm_want, sq_got, sq_want;
 
-static buf got_n, want_n;
+static int equal(str got, str want) {
+	str g = normalize(got, &norm_got), w = normalize(want, &norm_want);
+	rat a, b;
+	if (parse(g, &a) && parse(w, &b))
+		return rat_equal(&a, &b);
+	g = squash(g, &sq_got);
+	w = squash(w, &sq_want);
+	return g.n == w.n && (g.n == 0 || memcmp(g.p, w.p, g.n) == 0);
+}
 
 void judge(const char *resp, size_t n, const buf *answer, enum jkind kind, verdict *v) {
 	v->detail.len = 0;
 	v->score = 0;
 	v->status = "ok";
-	if (kind != J_STRING && kind != J_NUMBER) {
+	/* GroundTruth: a JSON string that is not all white space, or a number. */
+	str want = mkstr(answer->p, answer->len);
+	if ((kind != J_STRING && kind != J_NUMBER) || trim_space(want).n == 0) {
 		v->status = "invalid";
-		buf_put(&v->detail, "task answer is not a string or a number", 39);
+		const char *m = "ground truth must be a JSON string or number";
+		buf_put(&v->detail, m, strlen(m));
 		return;
 	}
-	normalize((str){answer->p, answer->len}, &want_n);
-	if (!want_n.len) {
-		v->status = "invalid";
-		buf_put(&v->detail, "task answer is empty", 20);
-		return;
-	}
-	str box;
-	if (!last_boxed((str){resp, n}, &box)) {
+	str got;
+	if (!extract(mkstr(resp, n), &got)) {
 		buf_put(&v->detail, "no \\boxed{} answer", 18);
 		return;
 	}
-	normalize(box, &got_n);
 	buf_put(&v->detail, "answer ", 7);
-	buf_put(&v->detail, got_n.p, got_n.len);
-	double a, b;
-	str g = {got_n.p, got_n.len}, w = {want_n.p, want_n.len};
-	if (parse_number(g, &a) && parse_number(w, &b)) {
-		v->score = same_number(a, b);
-	} else {
-		v->score = g.n == w.n && g.n && memcmp(g.p, w.p, g.n) == 0;
-	}
+	buf_put(&v->detail, got.p, got.n);
+	v->score = equal(got, want);
+	rat_reset();
 }
 
 int write_verdict(buf *out, const verdict *v) {

@@ -9,6 +9,6 @@
 set -eu
 cd "$(dirname "$0")"
 clang --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wall -Wextra -Werror \
-	-Wl,--strip-all -o boxed-c.tmp.wasm abi.c json.c boxed.c
+	-Wl,--strip-all -o boxed-c.tmp.wasm abi.c json.c boxed.c bigrat.c
 llvm-objcopy --add-section=rewind.manifest=manifest.json boxed-c.tmp.wasm boxed-c.wasm
 rm -f boxed-c.tmp.wasm
