@@ -34,6 +34,10 @@ type Config struct {
 	// run as an executable script (with a #! line) or a zipapp, so that the
 	// checksum covers the plugin rather than the interpreter.
 	Command []string
+	// Env holds extra KEY=VALUE pairs for the plugin's environment, on top
+	// of the host's own (a process plugin is not sandboxed: it runs as the
+	// host's user, with its environment). Env wins over the host's.
+	Env []string
 	// SHA256 is the hex sha256 of the executable Command[0] names. It is
 	// required unless Insecure is set; the file is checked before every
 	// start, including restarts.

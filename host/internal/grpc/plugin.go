@@ -37,17 +37,13 @@ type Plugin struct {
 // A plugin that cannot start is an error here (a *host.PluginError with Op
 // "load"), not at its first call. Close stops the process.
 func Load(ctx context.Context, cfg Config) (*Plugin, error) {
-	return load(ctx, cfg, realAfterFunc)
-}
-
-func load(ctx context.Context, cfg Config, af AfterFunc) (*Plugin, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	p := &Plugin{cfg: cfg, callOpts: []grpc.CallOption{grpc.MaxCallRecvMsgSize(cfg.MaxOutputBytes)}}
 	start := func(ctx context.Context, id int) (*generation, error) { return startProcess(ctx, &p.cfg, id) }
-	p.sup = newSupervisor(cfg.Name, cfg.Logger, cfg.Restart, cfg.StartTimeout, start, af)
+	p.sup = newSupervisor(cfg.Name, cfg.Logger, cfg.Restart, cfg.StartTimeout, start, realAfterFunc)
 	if err := p.sup.startFirst(ctx); err != nil {
 		status := abi.StatusCrash
 		var term *terminalError

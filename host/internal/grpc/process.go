@@ -127,11 +127,14 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 		// in which the file could be swapped.
 		secure = &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
+	cmd := exec.Command(path, c.Command[1:]...)
+	cmd.Env = append(os.Environ(), c.Env...)
 	log := c.Logger.With("plugin", c.Name, "generation", id)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake,
 		Plugins:          plugin.PluginSet{string(c.Kind): clientPlugin{}},
-		Cmd:              exec.Command(path, c.Command[1:]...),
+		Cmd:              cmd,
+		SkipHostEnv:      true, // set below, so that c.Env wins over it
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         !c.DisableMTLS,

@@ -6,8 +6,7 @@
 // its start behaviour from the comma-separated HOSTILE_START list by that
 // count (the last entry repeats): "ok" serves; "exit" exits with status 3
 // before the handshake; "garbage" prints a line that is not a handshake;
-// "silent" never prints a handshake. HOSTILE_KIND overrides the manifest's
-// kind.
+// "silent" never prints a handshake.
 //
 // Per call, the response text picks the behaviour: "crash" exits the process
 // mid-call; "hang" sleeps for an hour ignoring cancellation; "block" waits
@@ -96,9 +95,5 @@ func main() {
 	case "silent":
 		time.Sleep(time.Hour)
 	}
-	kind := abi.Kind(os.Getenv("HOSTILE_KIND"))
-	if kind == "" {
-		kind = abi.KindVerifier
-	}
-	serve.Verifier(abi.Manifest{Kind: kind, Name: "hostile", Version: "1"}, hostile{})
+	serve.Verifier(abi.Manifest{Name: "hostile", Version: "1"}, hostile{})
 }
