@@ -10,10 +10,10 @@ import (
 // dims are the sizes the kernels use, derived from a model.Config.
 type dims struct {
 	d, hd, heads, kvHeads, inter, vocab, layers int
-	qDim, kvDim, qkv                           int // qkv = qDim + 2*kvDim
-	bias, tied                                 bool
-	eps                                        float64
-	maxPos                                     int
+	qDim, kvDim, qkv                            int // qkv = qDim + 2*kvDim
+	bias, tied                                  bool
+	eps                                         float64
+	maxPos                                      int
 }
 
 func newDims(c model.Config) dims {
