@@ -1,0 +1,142 @@
+package run
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/trainer/algo"
+	"github.com/rewind-rl/rewind/trainer/engine"
+)
+
+// algoSettings maps the algo section of a config onto package algo.
+func algoSettings(c Config) (algo.Procedure, algo.Config, error) {
+	v := algo.Variant(c.Algo.Layout)
+	if c.Algo.Name == AlgoGRPO {
+		v = algo.VariantGRPO
+	}
+	proc, err := algo.NewProcedure(v)
+	if err != nil {
+		return algo.Procedure{}, algo.Config{}, err
+	}
+	proc.GroupSize = c.Algo.GroupSize
+	if v == algo.VariantGRPO {
+		proc.MaxFresh = c.Algo.GroupSize
+	} else {
+		proc.MaxFresh = c.Algo.MaxFresh
+	}
+	ac := algo.DefaultConfig()
+	ac.Loss = engine.LossKind(c.Algo.Loss)
+	ac.ClipLow = float32(c.Algo.ClipLow)
+	ac.ClipHigh = float32(c.Algo.ClipHigh)
+	ac.MaxLen = c.Sampling.MaxTokens
+	if c.Algo.DrGRPO {
+		ac = ac.DrGRPO()
+	}
+	ac.SkipZeroVar = c.Algo.SkipZeroVariance
+	ac.NoMask = c.Algo.ResetMask == "all"
+	if err := proc.Validate(); err != nil {
+		return algo.Procedure{}, algo.Config{}, fmt.Errorf("algo: %w", err)
+	}
+	return proc, ac, ac.Validate()
+}
+
+// learned is what learn reports.
+type learned struct {
+	components [][]components
+	update     engine.UpdateStats
+	updated    bool // false when no trajectory was trained (no update)
+	sequences  int
+}
+
+// learn turns a step's graded rollouts into one optimiser step: rewards
+// (verifier score combined with reward models), group assembly with
+// advantages and masks, the loss batch and the engine update. prompts
+// hold the rollout's trajectories with Reward set to the verifier score;
+// tasks[i] is prompts[i]'s task.
+func learn(ctx context.Context, pol engine.Policy, rw *rewarder, proc algo.Procedure, ac algo.Config, tasks []abi.Task, prompts []*algo.Prompt) (learned, error) {
+	comps, err := rw.apply(ctx, tasks, prompts)
+	if err != nil {
+		return learned{}, err
+	}
+	for _, p := range prompts {
+		if err := algo.Assemble(p, proc, ac); err != nil {
+			return learned{}, err
+		}
+	}
+	batch, _, err := algo.BuildBatch(prompts, ac)
+	if err != nil {
+		return learned{}, err
+	}
+	out := learned{components: comps, sequences: len(batch.Seqs)}
+	if len(batch.Seqs) == 0 {
+		return out, nil
+	}
+	if out.update, err = pol.Update(ctx, batch); err != nil {
+		return learned{}, fmt.Errorf("update: %w", err)
+	}
+	out.updated = true
+	return out, nil
+}
+
+// RolloutLine is one line of rollouts.jsonl: one trajectory of one step.
+type RolloutLine struct {
+	Step   int    `json:"step"`
+	Prompt int    `json:"prompt"` // index in the step's batch
+	TaskID string `json:"task_id"`
+	Traj   int    `json:"traj"` // index among the prompt's trajectories
+	// Origin, Role and Group (with its Kind) say how the trajectory was
+	// sampled and used; Group is -1 outside groups.
+	Origin    algo.Origin `json:"origin"`
+	Role      algo.Role   `json:"role"`
+	Group     int         `json:"group"`
+	GroupKind algo.Kind   `json:"group_kind,omitempty"`
+	// Parent is the index of the parent trajectory a reset continues (-1
+	// for fresh ones); ResetStep the step k resampled; PrefixLen the
+	// tokens copied from the parent.
+	Parent    int `json:"parent"`
+	ResetStep int `json:"reset_step,omitempty"`
+	PrefixLen int `json:"prefix_len"`
+	// Tokens are the response ids; Steps their step spans in tokens.
+	Tokens []int       `json:"tokens"`
+	Steps  []algo.Span `json:"steps"`
+	Text   string      `json:"text"`
+	// Reward is the trained reward; Components its parts.
+	Reward     float64    `json:"reward"`
+	Components components `json:"reward_components,omitempty"`
+	Correct    bool       `json:"correct"`
+	Status     abi.Status `json:"status"`
+	// VerifierSHA256 identifies the verifier that graded it.
+	VerifierSHA256 string  `json:"verifier_sha256"`
+	Advantage      float64 `json:"advantage"`
+	// MaskStart and MaskEnd bound the trained tokens [start, end).
+	MaskStart int `json:"mask_start"`
+	MaskEnd   int `json:"mask_end"`
+}
+
+// rolloutLines renders a step's assembled prompts as rollouts.jsonl lines.
+func rolloutLines(step int, prompts []*algo.Prompt, comps [][]components, verifierSHA string) []any {
+	var out []any
+	for pi, p := range prompts {
+		for ti := range p.Trajs {
+			t := &p.Trajs[ti]
+			l := RolloutLine{
+				Step: step, Prompt: p.Index, TaskID: p.TaskID, Traj: ti,
+				Origin: t.Origin, Role: t.Role, Group: t.Group, Parent: t.Parent,
+				ResetStep: t.ResetStep, PrefixLen: t.PrefixLen,
+				Tokens: t.Tokens, Steps: t.Steps, Text: t.Text,
+				Reward: t.Reward, Correct: t.Correct, Status: t.Status,
+				VerifierSHA256: verifierSHA, Advantage: t.Advantage,
+				MaskStart: t.MaskStart, MaskEnd: t.MaskEnd,
+			}
+			if pi < len(comps) && ti < len(comps[pi]) {
+				l.Components = comps[pi][ti]
+			}
+			if t.Group >= 0 && t.Group < len(p.Groups) {
+				l.GroupKind = p.Groups[t.Group].Kind
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
