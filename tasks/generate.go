@@ -67,10 +67,4 @@ func Solution(t abi.Task) (string, error) {
 }
 
 // render writes step bodies in the solution format.
-func render(bodies []string) string {
-	var b strings.Builder
-	for i, body := range bodies {
-		fmt.Fprintf(&b, "Step %d: %s%s", i+1, body, Delimiter)
-	}
-	return b.String()
-}
+func render(bodies []string) string { return strings.Join(stepTexts(bodies), "") }

@@ -84,8 +84,6 @@ func TestGenerateErrors(t *testing.T) {
 		"difficulty 0":   func() error { _, err := Generate("sum", 1, 1, 0); return err },
 		"difficulty 6":   func() error { _, err := Generate("sum", 1, 1, 6); return err },
 		"negative n":     func() error { _, err := Generate("sum", -1, 1, 2); return err },
-		"error rate":     func() error { _, err := SFTExamples("sum", 1, 1, 2, 1.5, 0); return err },
-		"loc fraction":   func() error { _, err := SFTExamples("sum", 1, 1, 2, 0, -0.1); return err },
 	} {
 		t.Run(name, func(t *testing.T) { require.Error(t, call()) })
 	}
