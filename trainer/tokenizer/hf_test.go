@@ -1,0 +1,100 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// hfDir is ../shared/testdata/hf/qwen2-tiny relative to the repository root.
+func hfDir(t testing.TB) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			dir := filepath.Join(d, "..", "shared", "testdata", "hf", "qwen2-tiny")
+			_, err := os.Stat(dir)
+			require.NoError(t, err, "reference data must sit beside the repository")
+			return dir
+		}
+		require.NotEqual(t, d, filepath.Dir(d), "no go.mod above %s", wd)
+	}
+}
+
+type goldenCase struct {
+	Text    string `json:"text"`
+	IDs     []int  `json:"ids"`
+	Decoded string `json:"decoded"`
+}
+
+func loadGolden(t testing.TB) (*HF, []goldenCase) {
+	dir := hfDir(t)
+	tk, err := LoadHF(dir)
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(dir, "tokenizer_golden.json"))
+	require.NoError(t, err)
+	var cases []goldenCase
+	require.NoError(t, json.Unmarshal(b, &cases))
+	require.NotEmpty(t, cases)
+	return tk, cases
+}
+
+func TestQwen2Golden(t *testing.T) {
+	tk, cases := loadGolden(t)
+	for _, c := range cases {
+		t.Run(c.Text, func(t *testing.T) {
+			require.Equal(t, c.IDs, tk.Encode(c.Text))
+			require.Equal(t, c.Decoded, tk.Decode(c.IDs))
+		})
+	}
+	require.Equal(t, 600, tk.VocabSize())
+	require.Equal(t, 0, tk.EOS())
+	for name, id := range map[string]int{"<|endoftext|>": 0, "<|im_start|>": 1, "<|im_end|>": 2} {
+		got, ok := tk.TokenID(name)
+		require.True(t, ok)
+		require.Equal(t, id, got)
+		require.Equal(t, []byte(name), tk.TokenBytes(id))
+	}
+}
+
+// TestTokenBytesConcatenation checks that the raw bytes of the tokens of any
+// text concatenate back to its NFC form: what a sampler's incremental stop
+// detection relies on.
+func TestTokenBytesConcatenation(t *testing.T) {
+	tk, cases := loadGolden(t)
+	for _, c := range cases {
+		var b []byte
+		for _, id := range tk.Encode(c.Text) {
+			b = append(b, tk.TokenBytes(id)...)
+		}
+		require.Equal(t, c.Decoded, string(b))
+	}
+	// A multi-byte character split across byte-level tokens: each token's
+	// bytes alone are not UTF-8, Decode of one is U+FFFD, of all is the text.
+	ids := tk.Encode("🙂")
+	require.Greater(t, len(ids), 1, "the tiny vocabulary has no token for 🙂")
+	require.Equal(t, "\uFFFD", tk.Decode(ids[:1]))
+	require.Equal(t, "🙂", tk.Decode(ids))
+	require.Nil(t, tk.TokenBytes(-1))
+	require.Nil(t, tk.TokenBytes(tk.VocabSize()))
+}
+
+func TestAppendLossyMatchesRust(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"abc", "abc"},
+		{"\xe4\xbd", "\uFFFD"},                 // truncated 3-byte sequence: one maximal subpart
+		{"\xff\xfe", "\uFFFD\uFFFD"},           // two invalid lead bytes
+		{"\xe0\x80", "\uFFFD\uFFFD"},           // E0 80: 80 cannot follow E0
+		{"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"}, // surrogate
+		{"\xf0\x9f\x99", "\uFFFD"},             // truncated emoji
+		{"\xf0\x9f\x99x", "\uFFFDx"},
+		{"a\xc3", "a\uFFFD"},
+		{"\xef\xbf\xbd", "\uFFFD"}, // a real U+FFFD stays one
+	} {
+		require.Equal(t, tc.want, string(appendLossy(nil, []byte(tc.in))), "%q", tc.in)
+	}
+}
