@@ -1,0 +1,289 @@
+// A small JSON reader for the request of ABI v1. It reads just what the
+// boxed verifier needs, the response string and the raw task.answer value;
+// every other field is skipped but still checked for well-formedness, so a
+// malformed request is refused rather than half-read.
+import { Buf } from "./buf";
+
+export const enum Kind {
+  None = 0,
+  String = 1,
+  Number = 2,
+  Other = 3,
+}
+
+export class Request {
+  response: Buf = new Buf();
+  hasResponse: bool = false;
+  // For a string answer, its decoded bytes; for a number, its text.
+  answer: Buf = new Buf();
+  answerKind: Kind = Kind.None;
+}
+
+// Reader is a cursor over the request bytes in linear memory.
+class Reader {
+  err: string | null = null;
+  constructor(public p: usize, public n: i32, public i: i32 = 0) {}
+
+  at(k: i32): u8 {
+    return load<u8>(this.p + <usize>k);
+  }
+
+  more(): bool {
+    return this.i < this.n;
+  }
+
+  peek(): u8 {
+    return this.i < this.n ? this.at(this.i) : 0;
+  }
+
+  fail(msg: string): bool {
+    if (this.err == null) this.err = msg;
+    return false;
+  }
+
+  ws(): void {
+    while (this.i < this.n) {
+      const c = this.at(this.i);
+      if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) return;
+      this.i++;
+    }
+  }
+
+  hex4(): i32 {
+    if (this.i + 4 > this.n) return -1;
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = <i32>this.at(this.i + k);
+      let h = -1;
+      if (c >= 0x30 && c <= 0x39) h = c - 0x30;
+      else if (c >= 0x61 && c <= 0x66) h = c - 0x61 + 10;
+      else if (c >= 0x41 && c <= 0x46) h = c - 0x41 + 10;
+      if (h < 0) return -1;
+      v = (v << 4) | h;
+    }
+    this.i += 4;
+    return v;
+  }
+
+  // str reads a string literal; out may be null to only validate it. Lone
+  // surrogates decode to U+FFFD, as Go's encoding/json does.
+  str(out: Buf | null): bool {
+    if (this.peek() != 0x22) return this.fail("expected a string");
+    this.i++;
+    while (this.i < this.n) {
+      const c = this.at(this.i++);
+      if (c == 0x22) return true;
+      if (c < 0x20) return this.fail("control character in string");
+      if (c != 0x5c) {
+        if (out != null) out.putByte(c);
+        continue;
+      }
+      if (this.i >= this.n) break;
+      const e = this.at(this.i++);
+      let cp: i32 = 0;
+      if (e == 0x22) cp = 0x22;
+      else if (e == 0x5c) cp = 0x5c;
+      else if (e == 0x2f) cp = 0x2f;
+      else if (e == 0x62) cp = 0x08;
+      else if (e == 0x66) cp = 0x0c;
+      else if (e == 0x6e) cp = 0x0a;
+      else if (e == 0x72) cp = 0x0d;
+      else if (e == 0x74) cp = 0x09;
+      else if (e == 0x75) {
+        cp = this.hex4();
+        if (cp < 0) return this.fail("bad \\u escape");
+        if (cp >= 0xd800 && cp < 0xdc00) {
+          const save = this.i;
+          if (this.i + 2 <= this.n && this.at(this.i) == 0x5c && this.at(this.i + 1) == 0x75) {
+            this.i += 2;
+            const lo = this.hex4();
+            if (lo < 0) return this.fail("bad \\u escape");
+            if (lo >= 0xdc00 && lo < 0xe000) {
+              cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else {
+              cp = 0xfffd;
+              this.i = save;
+            }
+          } else {
+            cp = 0xfffd;
+          }
+        } else if (cp >= 0xdc00 && cp < 0xe000) {
+          cp = 0xfffd;
+        }
+      } else return this.fail("bad escape in string");
+      if (out != null) out.putUtf8(<u32>cp);
+    }
+    return this.fail("unterminated string");
+  }
+
+  digits(): i32 {
+    const s = this.i;
+    while (this.i < this.n) {
+      const c = this.at(this.i);
+      if (c < 0x30 || c > 0x39) break;
+      this.i++;
+    }
+    return this.i - s;
+  }
+
+  num(): bool {
+    if (this.peek() == 0x2d) this.i++;
+    const c = this.peek();
+    if (c == 0x30) this.i++;
+    else if (c >= 0x31 && c <= 0x39) this.digits();
+    else return this.fail("bad number");
+    if (this.peek() == 0x2e) {
+      this.i++;
+      if (this.digits() == 0) return this.fail("bad number");
+    }
+    if (this.peek() == 0x65 || this.peek() == 0x45) {
+      this.i++;
+      if (this.peek() == 0x2b || this.peek() == 0x2d) this.i++;
+      if (this.digits() == 0) return this.fail("bad number");
+    }
+    return true;
+  }
+
+  lit(w: string): bool {
+    if (this.i + w.length > this.n) return this.fail("bad literal");
+    for (let k = 0; k < w.length; k++) {
+      if (<i32>this.at(this.i + k) != w.charCodeAt(k)) return this.fail("bad literal");
+    }
+    this.i += w.length;
+    return true;
+  }
+
+  // skip validates and skips any value; depth bounds the recursion.
+  skip(depth: i32): bool {
+    if (depth > 64) return this.fail("nesting too deep");
+    this.ws();
+    if (!this.more()) return this.fail("unexpected end of input");
+    const c = this.peek();
+    if (c == 0x22) return this.str(null);
+    if (c == 0x7b || c == 0x5b) {
+      const close: u8 = c == 0x7b ? 0x7d : 0x5d;
+      this.i++;
+      this.ws();
+      if (this.peek() == close) {
+        this.i++;
+        return true;
+      }
+      for (;;) {
+        if (c == 0x7b) {
+          this.ws();
+          if (!this.str(null)) return false;
+          this.ws();
+          if (this.peek() != 0x3a) return this.fail("expected ':'");
+          this.i++;
+        }
+        if (!this.skip(depth + 1)) return false;
+        this.ws();
+        const d = this.peek();
+        if (d == 0x2c) {
+          this.i++;
+          continue;
+        }
+        if (d == close) {
+          this.i++;
+          return true;
+        }
+        return this.fail("expected ',' or a closing bracket");
+      }
+    }
+    if (c == 0x74) return this.lit("true");
+    if (c == 0x66) return this.lit("false");
+    if (c == 0x6e) return this.lit("null");
+    return this.num();
+  }
+
+  // keyIs compares the raw key bytes [s, s+len) with an ASCII name; the
+  // known keys have no escapes.
+  keyIs(s: i32, len: i32, name: string): bool {
+    if (len != name.length) return false;
+    for (let k = 0; k < len; k++) {
+      if (<i32>this.at(s + k) != name.charCodeAt(k)) return false;
+    }
+    return true;
+  }
+}
+
+function readTaskAnswer(r: Reader, req: Request): bool {
+  req.answer.reset();
+  if (r.peek() == 0x22) {
+    req.answerKind = Kind.String;
+    return r.str(req.answer);
+  }
+  const start = r.i;
+  if (!r.skip(1)) return false;
+  const c = r.at(start);
+  if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+    req.answerKind = Kind.Number;
+    for (let k = start; k < r.i; k++) req.answer.putByte(r.at(k));
+  } else if (c == 0x6e) {
+    req.answerKind = Kind.None;
+  } else {
+    req.answerKind = Kind.Other;
+  }
+  return true;
+}
+
+// object iterates over the keys of an object; field must consume the value.
+function object(r: Reader, req: Request, task: bool): bool {
+  r.ws();
+  if (r.peek() != 0x7b) return r.fail("expected an object");
+  r.i++;
+  r.ws();
+  if (r.peek() == 0x7d) {
+    r.i++;
+    return true;
+  }
+  for (;;) {
+    r.ws();
+    if (r.peek() != 0x22) return r.fail("expected a key");
+    const ks = r.i + 1;
+    if (!r.str(null)) return false;
+    const kl = r.i - 1 - ks;
+    r.ws();
+    if (r.peek() != 0x3a) return r.fail("expected ':'");
+    r.i++;
+    r.ws();
+    let ok: bool;
+    if (task) {
+      ok = r.keyIs(ks, kl, "answer") ? readTaskAnswer(r, req) : r.skip(1);
+    } else if (r.keyIs(ks, kl, "task")) {
+      ok = object(r, req, true);
+    } else if (r.keyIs(ks, kl, "response")) {
+      req.response.reset();
+      req.hasResponse = true;
+      ok = r.str(req.response);
+    } else {
+      ok = r.skip(1);
+    }
+    if (!ok) return false;
+    r.ws();
+    const d = r.peek();
+    if (d == 0x2c) {
+      r.i++;
+      continue;
+    }
+    if (d == 0x7d) {
+      r.i++;
+      return true;
+    }
+    return r.fail("expected ',' or '}'");
+  }
+}
+
+// parseRequest decodes the VerifyRequest at [p, p+n). It returns null on
+// success or a message describing the first error.
+export function parseRequest(p: usize, n: i32, req: Request): string | null {
+  const r = new Reader(p, n);
+  req.response.reset();
+  req.answer.reset();
+  req.hasResponse = false;
+  req.answerKind = Kind.None;
+  if (!object(r, req, false)) return r.err;
+  r.ws();
+  if (r.more()) return "trailing data after the request";
+  return null;
+}
