@@ -213,3 +213,16 @@ func TestConfigDocIsCurrent(t *testing.T) {
 		require.True(t, strings.Contains(doc, "`"+k.path+"`"), k.path)
 	}
 }
+
+// Every example config in configs/ loads and validates.
+func TestExampleConfigs(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "configs", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := Load(Sources{File: f})
+			require.NoError(t, err)
+		})
+	}
+}
