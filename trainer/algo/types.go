@@ -108,6 +108,14 @@ type Trajectory struct {
 	Correct bool `json:"correct"`
 	// Status is the verdict's status; only abi.StatusOK is usable.
 	Status abi.Status `json:"status"`
+	// Verdict is the verifier's verdict (its Status may be a host-assigned
+	// failure; SHA256 names the verifier module).
+	Verdict abi.Verdict `json:"verdict"`
+	// Rewards holds each reward component ("verifier" and one entry per
+	// reward model) before they are summed into Reward.
+	Rewards map[string]float64 `json:"rewards,omitempty"`
+	// Seed is the seed the trajectory was sampled with.
+	Seed uint64 `json:"seed"`
 
 	// Role, Group, Advantage and the mask are set by Assemble.
 	Role Role `json:"role"`
