@@ -1,0 +1,32 @@
+package warmstart_test
+
+import (
+	"fmt"
+
+	"github.com/rewind-rl/rewind/tasks/warmstart"
+)
+
+// The localization prompt is trainer/localize's ShortTemplate rendered by
+// localize.Render, exactly as the self localizer renders it during RL; it
+// repeats the "Step k:" labels because Render numbers the step texts it
+// is given and the solution format labels them too.
+func ExampleExamples() {
+	exs, err := warmstart.Examples("sum", 2, 1, 1, 0.2, 0.5)
+	if err != nil {
+		panic(err)
+	}
+	for _, ex := range exs {
+		fmt.Printf("%s (first error %d)\n%s\n=> %s\n", ex.Kind, ex.FirstError, ex.Prompt, ex.Completion)
+	}
+
+	// Output:
+	// solve (first error 0)
+	// Add 42+794+95
+	// => Step 1: 42+794=836</thought>Step 2: 836+95=\boxed{931}</thought>
+	// localize (first error 2)
+	// Problem: Add 69+52+98
+	// Step 1: Step 1: 69+52=121
+	// Step 2: Step 2: 121+98=\boxed{218}
+	// The answer is wrong. First wrong step (1-2):
+	// => \boxed{2}
+}

@@ -1,0 +1,104 @@
+// Package warmstart builds the supervised warm-start data of the task
+// families in package tasks: demonstrations, some with slips that
+// propagate to a wrong answer, and localization examples that teach a
+// model to name the first wrong step of a flawed chain in the very prompt
+// the trainer's self localizer will show it.
+//
+// It is apart from package tasks because the localization prompt belongs
+// to trainer/localize (which depends on the host), while tasks must stay
+// free of host dependencies to compile into the Wasm verifier.
+package warmstart
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/trainer/localize"
+)
+
+// LocalizeConfig is the self-localizer configuration that the warm-start
+// data is written for: localize.ShortTemplate, no chat wrapping, the
+// default delimiters. A run that self-localizes with a model warm-started
+// on Examples must use the same template (localizer.template in the run
+// config); see docs/tasks.md.
+func LocalizeConfig() localize.SelfConfig {
+	c := localize.DefaultSelfConfig()
+	c.Template = localize.ShortTemplate
+	return c
+}
+
+// LocalizationPrompt is the prompt that the self localizer configured by
+// LocalizeConfig shows for a failed chain of a problem.
+func LocalizationPrompt(problem string, steps []string) string {
+	c := LocalizeConfig()
+	return localize.Render(c.Template, c.Chat, c.Delimiters, problem, steps)
+}
+
+// Example is one supervised warm-start example: the model is trained on
+// Completion given Prompt. Solve examples have the raw task prompt (the
+// trainer applies its data template to it, as for RL prompts) and a
+// possibly flawed solution; localize examples have a LocalizationPrompt
+// and the answer \boxed{k}.
+type Example struct {
+	Kind       string `json:"kind"` // "solve" or "localize"
+	TaskID     string `json:"task_id"`
+	Prompt     string `json:"prompt"`
+	Completion string `json:"completion"`
+	// FirstError is the first slipped step of the chain, 0 for a clean one.
+	FirstError int `json:"first_error"`
+}
+
+// Kinds of examples.
+const (
+	KindSolve    = "solve"
+	KindLocalize = "localize"
+)
+
+// Examples returns n warm-start examples for a family, deterministic in
+// its arguments; example i uses task i of tasks.Generate(family, n, seed,
+// difficulty).
+//
+// A share locFraction of them, evenly spaced (example i is a localization
+// example when floor((i+1)f) > floor(i f)), are localization examples: a
+// chain from tasks.FlawedFirstUniform, whose first wrong step is uniform
+// over the steps, shown in LocalizationPrompt with completion \boxed{k}.
+// The others are demonstrations from tasks.Flawed: each step slips with
+// probability errorRate, and a flawed demonstration ends in a wrong answer.
+func Examples(family string, n int, seed uint64, difficulty int, errorRate, locFraction float64) ([]Example, error) {
+	if !(errorRate >= 0 && errorRate <= 1) {
+		return nil, fmt.Errorf("error rate %v is not in [0, 1]", errorRate)
+	}
+	if !(locFraction >= 0 && locFraction <= 1) {
+		return nil, fmt.Errorf("localization fraction %v is not in [0, 1]", locFraction)
+	}
+	ts, err := tasks.Generate(family, n, seed, difficulty)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Example, len(ts))
+	for i, t := range ts {
+		// A stream of its own per example, apart from the generator's.
+		r := rand.New(rand.NewPCG(seed^0x5eed5eed5eed5eed, uint64(difficulty)<<56^uint64(i)))
+		loc := math.Floor(float64(i+1)*locFraction) > math.Floor(float64(i)*locFraction)
+		var c tasks.Chain
+		if loc {
+			c, err = tasks.FlawedFirstUniform(t, r, errorRate)
+		} else {
+			c, err = tasks.Flawed(t, r, errorRate)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ex := Example{Kind: KindSolve, TaskID: t.ID, Prompt: t.Prompt, Completion: c.Text(), FirstError: c.FirstError()}
+		if loc && ex.FirstError > 0 { // else no step admits a slip: keep the demonstration
+			ex.Kind = KindLocalize
+			ex.Prompt = LocalizationPrompt(t.Prompt, c.Steps)
+			ex.Completion = `\boxed{` + strconv.Itoa(ex.FirstError) + `}`
+		}
+		out[i] = ex
+	}
+	return out, nil
+}
