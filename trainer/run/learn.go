@@ -43,22 +43,17 @@ func algoSettings(c Config) (algo.Procedure, algo.Config, error) {
 
 // learned is what learn reports.
 type learned struct {
-	components [][]components
 	update     engine.UpdateStats
 	updated    bool // false when no trajectory was trained (no update)
 	sequences  int
 }
 
-// learn turns a step's graded rollouts into one optimiser step: rewards
-// (verifier score combined with reward models), group assembly with
-// advantages and masks, the loss batch and the engine update. prompts
-// hold the rollout's trajectories with Reward set to the verifier score;
-// tasks[i] is prompts[i]'s task.
-func learn(ctx context.Context, pol engine.Policy, rw *rewarder, proc algo.Procedure, ac algo.Config, tasks []abi.Task, prompts []*algo.Prompt) (learned, error) {
-	comps, err := rw.apply(ctx, tasks, prompts)
-	if err != nil {
-		return learned{}, err
-	}
+// learn turns a step's graded rollouts into one optimiser step: group
+// assembly with advantages and masks (Assemble is idempotent, so prompts
+// the rollout already assembled are unchanged), the loss batch and the
+// engine update. Rewards are the rollout's: the verifier's score combined
+// with the reward models.
+func learn(ctx context.Context, pol engine.Policy, proc algo.Procedure, ac algo.Config, prompts []*algo.Prompt) (learned, error) {
 	for _, p := range prompts {
 		if err := algo.Assemble(p, proc, ac); err != nil {
 			return learned{}, err
@@ -68,7 +63,7 @@ func learn(ctx context.Context, pol engine.Policy, rw *rewarder, proc algo.Proce
 	if err != nil {
 		return learned{}, err
 	}
-	out := learned{components: comps, sequences: len(batch.Seqs)}
+	out := learned{sequences: len(batch.Seqs)}
 	if len(batch.Seqs) == 0 {
 		return out, nil
 	}
@@ -101,12 +96,21 @@ type RolloutLine struct {
 	Tokens []int       `json:"tokens"`
 	Steps  []algo.Span `json:"steps"`
 	Text   string      `json:"text"`
-	// Reward is the trained reward; Components its parts.
-	Reward     float64    `json:"reward"`
-	Components components `json:"reward_components,omitempty"`
-	Correct    bool       `json:"correct"`
-	Status     abi.Status `json:"status"`
-	// VerifierSHA256 identifies the verifier that graded it.
+	// Seed is the trajectory's sampling seed.
+	Seed uint64 `json:"seed"`
+	// Reward is the trained reward; Components its parts ("verifier" and
+	// each reward model), absent when the verdict is unusable.
+	Reward     float64            `json:"reward"`
+	Components map[string]float64 `json:"reward_components,omitempty"`
+	Correct    bool               `json:"correct"`
+	// Status is the verdict's status (a host-assigned one when the call
+	// failed); Detail the verifier's or the failure's text.
+	Status abi.Status `json:"status"`
+	Detail string     `json:"detail,omitempty"`
+	// FirstError is a process verifier's first wrong step (0: none).
+	FirstError *int `json:"first_error,omitempty"`
+	// Verifier and VerifierSHA256 identify the plugin that graded it.
+	Verifier       string  `json:"verifier,omitempty"`
 	VerifierSHA256 string  `json:"verifier_sha256"`
 	Advantage      float64 `json:"advantage"`
 	// MaskStart and MaskEnd bound the trained tokens [start, end).
@@ -115,22 +119,20 @@ type RolloutLine struct {
 }
 
 // rolloutLines renders a step's assembled prompts as rollouts.jsonl lines.
-func rolloutLines(step int, prompts []*algo.Prompt, comps [][]components, verifierSHA string) []any {
+func rolloutLines(step int, prompts []*algo.Prompt) []any {
 	var out []any
-	for pi, p := range prompts {
+	for _, p := range prompts {
 		for ti := range p.Trajs {
 			t := &p.Trajs[ti]
 			l := RolloutLine{
 				Step: step, Prompt: p.Index, TaskID: p.TaskID, Traj: ti,
 				Origin: t.Origin, Role: t.Role, Group: t.Group, Parent: t.Parent,
 				ResetStep: t.ResetStep, PrefixLen: t.PrefixLen,
-				Tokens: t.Tokens, Steps: t.Steps, Text: t.Text,
-				Reward: t.Reward, Correct: t.Correct, Status: t.Status,
-				VerifierSHA256: verifierSHA, Advantage: t.Advantage,
-				MaskStart: t.MaskStart, MaskEnd: t.MaskEnd,
-			}
-			if pi < len(comps) && ti < len(comps[pi]) {
-				l.Components = comps[pi][ti]
+				Tokens: t.Tokens, Steps: t.Steps, Text: t.Text, Seed: t.Seed,
+				Reward: t.Reward, Components: t.Rewards, Correct: t.Correct,
+				Status: t.Status, Detail: t.Verdict.Detail, FirstError: t.Verdict.FirstError,
+				Verifier: t.Verdict.Plugin, VerifierSHA256: t.Verdict.SHA256,
+				Advantage: t.Advantage, MaskStart: t.MaskStart, MaskEnd: t.MaskEnd,
 			}
 			if t.Group >= 0 && t.Group < len(p.Groups) {
 				l.GroupKind = p.Groups[t.Group].Kind

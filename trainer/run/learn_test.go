@@ -42,6 +42,7 @@ func fresh(i int, correct bool, status abi.Status) algo.Trajectory {
 		Origin: algo.OriginFresh, Index: i, Parent: -1,
 		Tokens: []int{1, 2, 3, 4, 5, 6}, Steps: []algo.Span{{Start: 0, End: 2}, {Start: 2, End: 4}, {Start: 4, End: 6}},
 		Text: "xxxxxx", Reward: r, Correct: correct, Status: status,
+		Verdict: abi.Verdict{Score: r, Status: status, Plugin: "boxed", SHA256: "abc"},
 	}
 }
 
@@ -62,14 +63,18 @@ func TestLearn1x4(t *testing.T) {
 		fresh(3, false, abi.StatusOK), fresh(4, false, abi.StatusTimeout), fresh(5, true, abi.StatusOK),
 		reset(0, 2, true), reset(1, 2, false), reset(2, 2, false), reset(3, 2, false),
 	}}
+	for i := range p.Trajs {
+		if p.Trajs[i].Status.Usable() {
+			p.Trajs[i].Rewards = map[string]float64{"verifier": p.Trajs[i].Reward}
+		}
+	}
 	pol := &recordingPolicy{}
-	rw := &rewarder{verifierWeight: 1}
-	got, err := learn(context.Background(), pol, rw, proc, ac, []abi.Task{{ID: "t1"}}, []*algo.Prompt{p})
+	got, err := learn(context.Background(), pol, proc, ac, []*algo.Prompt{p})
 	require.NoError(t, err)
 	require.True(t, got.updated)
 	require.Len(t, pol.batches, 1)
 
-	lines := rolloutLines(3, []*algo.Prompt{p}, got.components, "abc")
+	lines := rolloutLines(3, []*algo.Prompt{p})
 	var ls []RolloutLine
 	for _, l := range lines {
 		ls = append(ls, l.(RolloutLine))
