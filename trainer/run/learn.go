@@ -43,9 +43,9 @@ func algoSettings(c Config) (algo.Procedure, algo.Config, error) {
 
 // learned is what learn reports.
 type learned struct {
-	update     engine.UpdateStats
-	updated    bool // false when no trajectory was trained (no update)
-	sequences  int
+	update    engine.UpdateStats
+	updated   bool // false when no trajectory was trained (no update)
+	sequences int
 }
 
 // learn turns a step's graded rollouts into one optimiser step: group
