@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,10 +32,11 @@ type state struct {
 	Blas   string       `json:"blas"`
 }
 
-// tokenizerSaver is the optional capability of a tokenizer that can write
-// its own tokenizer.json (a from-scratch character tokenizer, say).
+// tokenizerSaver is the optional capability of a tokenizer that writes its
+// own tokenizer.json (and companions) into a directory, as
+// *tokenizer.HF does.
 type tokenizerSaver interface {
-	Save(path string) error
+	Save(dir string) error
 }
 
 // Save implements engine.Policy. It writes config.json, model.safetensors
@@ -67,7 +67,7 @@ func (p *Policy) Save(dir string) (err error) {
 	if err := model.WriteSafetensors(filepath.Join(tmp, OptimizerFile), opt, map[string]string{"format": stateFormat}); err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
-	if err := p.saveTokenizer(filepath.Join(tmp, TokenizerFile)); err != nil {
+	if err := p.saveTokenizer(tmp); err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)
 	}
 	b, _ := json.MarshalIndent(state{Format: stateFormat, Step: p.step, Seed: p.seed, Optim: p.opt, Blas: p.BLAS()}, "", "  ")
@@ -94,35 +94,33 @@ func (p *Policy) Save(dir string) (err error) {
 		d.Sync()
 		d.Close()
 	}
-	p.tokSource = filepath.Join(dir, TokenizerFile)
+	p.tokSource = dir
 	return nil
 }
 
-func (p *Policy) saveTokenizer(dst string) error {
-	if p.tokSource != "" {
-		src, err := os.Open(p.tokSource)
-		if err != nil {
-			return fmt.Errorf("copy tokenizer: %w", err)
-		}
-		defer src.Close()
-		out, err := os.Create(dst)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, src); err != nil {
-			out.Close()
-			return fmt.Errorf("copy tokenizer: %w", err)
-		}
-		if err := out.Sync(); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	}
+// saveTokenizer writes the tokenizer into dir: by its own Save method when
+// it has one, else by copying the files it was loaded from.
+func (p *Policy) saveTokenizer(dir string) error {
 	if s, ok := p.tok.(tokenizerSaver); ok {
-		return s.Save(dst)
+		return s.Save(dir)
 	}
-	return fmt.Errorf("tokenizer %T has no tokenizer.json to copy and no Save(path) method", p.tok)
+	if p.tokSource == "" {
+		return fmt.Errorf("tokenizer %T has no Save(dir) method and was not loaded from a file", p.tok)
+	}
+	for _, name := range []string{TokenizerFile, "tokenizer_config.json"} {
+		src := filepath.Join(p.tokSource, name)
+		b, err := os.ReadFile(src)
+		if errors.Is(err, os.ErrNotExist) && name != TokenizerFile {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("copy tokenizer: %w", err)
+		}
+		if err := writeSync(filepath.Join(dir, name), b); err != nil {
+			return fmt.Errorf("copy tokenizer: %w", err)
+		}
+	}
+	return nil
 }
 
 func writeSync(path string, b []byte) error {
@@ -157,8 +155,7 @@ func open(opts engine.Options, loadTok func(path string) (tokenizer.Tokenizer, e
 	if err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
-	tokPath := filepath.Join(dir, TokenizerFile)
-	tok, err := loadTok(tokPath)
+	tok, err := loadTok(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
@@ -183,7 +180,7 @@ func open(opts engine.Options, loadTok func(path string) (tokenizer.Tokenizer, e
 	if err != nil {
 		return nil, err
 	}
-	p.tokSource = tokPath
+	p.tokSource = dir
 	if st == nil {
 		return p, nil
 	}

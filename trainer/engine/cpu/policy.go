@@ -48,8 +48,8 @@ type Policy struct {
 
 	maxBatch, tokenBudget int
 
-	// tokSource is the tokenizer.json that Save copies ("" when the
-	// tokenizer must serialise itself).
+	// tokSource is the directory whose tokenizer files Save copies when
+	// the tokenizer cannot write itself ("" when unknown).
 	tokSource string
 
 	acts acts
@@ -306,3 +306,22 @@ func (p *Policy) lossAndGrad(ctx context.Context, b engine.Batch, st *engine.Upd
 }
 
 var _ engine.Policy = (*Policy)(nil)
+
+// Gradients returns the loss of b and the gradient of every parameter by
+// Hugging Face name, without taking an optimiser step (for tests and
+// diagnostics).
+func (p *Policy) Gradients(ctx context.Context, b engine.Batch) (float64, map[string][]float32, error) {
+	if err := p.checkBatch(b); err != nil {
+		return 0, nil, err
+	}
+	var st engine.UpdateStats
+	loss, err := p.lossAndGrad(ctx, b, &st)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := map[string][]float32{}
+	for _, t := range p.net.lay.toTensors(p.grads, "") {
+		out[t.Name] = t.Data
+	}
+	return loss, out, nil
+}
