@@ -53,6 +53,7 @@ package boxedmath
 import (
 	"encoding/json"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
@@ -213,11 +214,59 @@ func numberPrefix(s string) int {
 		return 0
 	}
 	for ; j > i; j-- {
-		if _, ok := Parse(s[:j]); ok {
+		if isNumber(s[i:j]) {
 			return j
 		}
 	}
 	return 0
+}
+
+// isNumber is Parse's syntax check for unsigned decimals and a/b
+// fractions, without allocating.
+func isNumber(s string) bool {
+	if a, b, ok := strings.Cut(s, "/"); ok {
+		return isDecimal(strings.TrimSpace(a)) && isDecimal(strings.TrimSpace(b)) && strings.Trim(b, " 0.,") != ""
+	}
+	return isDecimal(s)
+}
+
+// isDecimal reports whether decimal would accept s.
+func isDecimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if hasDot && strings.ContainsAny(frac, ",.") {
+		return false
+	}
+	if intPart == "" && frac == "" {
+		return false
+	}
+	digits := 0 // digits since the last comma, -1 before any comma
+	first := true
+	for i := 0; i < len(intPart); i++ {
+		c := intPart[i]
+		switch {
+		case isDigit(c):
+			digits++
+		case c == ',':
+			if (first && (digits < 1 || digits > 3)) || (!first && digits != 3) {
+				return false
+			}
+			first, digits = false, 0
+		default:
+			return false
+		}
+	}
+	if !first && digits != 3 {
+		return false
+	}
+	for i := 0; i < len(frac); i++ {
+		if !isDigit(frac[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Parse returns the exact value of a normalised numeric answer (see the
@@ -282,33 +331,19 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // decimal parses an unsigned decimal with optional thousands separators.
 func decimal(s string) *big.Rat {
-	if s == "" {
+	if !isDecimal(s) {
 		return nil
 	}
-	intPart, frac, hasDot := strings.Cut(s, ".")
-	if hasDot && strings.ContainsAny(frac, ",.") {
-		return nil
-	}
+	intPart, frac, _ := strings.Cut(s, ".")
 	if strings.IndexByte(intPart, ',') >= 0 {
-		groups := strings.Split(intPart, ",")
-		if len(groups[0]) < 1 || len(groups[0]) > 3 {
+		intPart = strings.ReplaceAll(intPart, ",", "")
+	}
+	if frac == "" {
+		if intPart == "" {
 			return nil
 		}
-		for _, g := range groups[1:] {
-			if len(g) != 3 {
-				return nil
-			}
-		}
-		intPart = strings.Join(groups, "")
-	}
-	if intPart == "" && frac == "" {
-		return nil
-	}
-	for _, part := range []string{intPart, frac} {
-		for i := 0; i < len(part); i++ {
-			if !isDigit(part[i]) {
-				return nil
-			}
+		if n, err := strconv.ParseInt(intPart, 10, 64); err == nil {
+			return new(big.Rat).SetInt64(n)
 		}
 	}
 	r, ok := new(big.Rat).SetString(intPart + "." + frac + "0")
@@ -345,6 +380,13 @@ func GroundTruth(answer json.RawMessage) (string, bool) {
 		return "", false
 	}
 	if a[0] == '"' {
+		if len(a) >= 2 && a[len(a)-1] == '"' && !strings.ContainsAny(a[1:len(a)-1], `"\\`) {
+			inner := a[1 : len(a)-1]
+			if strings.TrimSpace(inner) == "" {
+				return "", false
+			}
+			return inner, true // the common case, without encoding/json
+		}
 		var s string
 		if json.Unmarshal(answer, &s) != nil || strings.TrimSpace(s) == "" {
 			return "", false

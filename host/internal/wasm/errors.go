@@ -1,0 +1,25 @@
+package wasm
+
+import (
+	"fmt"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+)
+
+// Error is a failed load or call. Status is one of the host-assigned
+// statuses of package abi; package host turns it into a *host.PluginError
+// through the PluginStatus method.
+type Error struct {
+	Status abi.Status
+	Err    error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Status, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// PluginStatus reports the verdict status of the failure.
+func (e *Error) PluginStatus() abi.Status { return e.Status }
+
+func fail(status abi.Status, format string, args ...any) *Error {
+	return &Error{Status: status, Err: fmt.Errorf(format, args...)}
+}

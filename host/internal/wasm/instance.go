@@ -1,0 +1,329 @@
+package wasm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+)
+
+// instance is one module instance with its reusable call state. It is used
+// by one goroutine at a time (the pool hands it out).
+type instance struct {
+	mod          api.Module
+	mem          api.Memory
+	alloc, free  api.Function
+	entry        api.Function
+	reqPtr       uint32 // the reused request buffer (0: none yet)
+	reqCap       uint32
+	buf          []byte   // host-side request encoding buffer
+	stack        [2]uint64
+	ctx          *callCtx // Done fires on timeout or caller cancellation
+	timer        *time.Timer
+	dead         bool // discard on release
+	timeoutFired atomic.Bool
+}
+
+// callCtx is the context every call on an instance runs under. wazero
+// watches its Done channel; closing it (once: the instance is discarded
+// afterwards) makes the running code exit at its next termination check.
+type callCtx struct {
+	parent context.Context // the current caller's context, for Value
+	done   chan struct{}
+	once   sync.Once
+	err    atomic.Value // error
+}
+
+func (c *callCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *callCtx) Done() <-chan struct{}       { return c.done }
+func (c *callCtx) Value(key any) any {
+	if c.parent == nil {
+		return nil
+	}
+	return c.parent.Value(key)
+}
+func (c *callCtx) Err() error {
+	if e, ok := c.err.Load().(error); ok {
+		return e
+	}
+	return nil
+}
+func (c *callCtx) cancel(err error) {
+	c.once.Do(func() {
+		c.err.Store(err)
+		close(c.done)
+	})
+}
+
+func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
+	p.idMu.Lock()
+	id := p.nextID
+	p.nextID++
+	p.idMu.Unlock()
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:], p.cfg.Seed)
+	binary.LittleEndian.PutUint64(seed[8:], id)
+	mc := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module
+		WithStartFunctions("_initialize").
+		WithRandSource(rand.NewChaCha8(seed))
+	// Clocks, sleep, stdio, filesystem and environment keep wazero's
+	// sandboxed defaults: fake clocks, no-op sleep, discarded output, no
+	// mounts, no variables, no arguments.
+	ictx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	mod, err := p.runtime.InstantiateModule(ictx, p.compiled, mc)
+	if err != nil {
+		return nil, classify(err, "instantiating (running _initialize)", ictx)
+	}
+	in := &instance{
+		mod:   mod,
+		mem:   mod.ExportedMemory("memory"),
+		alloc: mod.ExportedFunction("rewind_alloc"),
+		free:  mod.ExportedFunction("rewind_free"),
+		ctx:   &callCtx{done: make(chan struct{})},
+	}
+	if p.entry != "" {
+		in.entry = mod.ExportedFunction(p.entry)
+	}
+	in.timer = time.AfterFunc(time.Hour, func() {
+		in.timeoutFired.Store(true)
+		in.ctx.cancel(context.DeadlineExceeded)
+	})
+	in.timer.Stop()
+	if p.hasInit {
+		if err := p.initInstance(ctx, in); err != nil {
+			in.close(ctx)
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (p *Plugin) initInstance(ctx context.Context, in *instance) error {
+	var resp []byte
+	err := in.call(ctx, p, "rewind_init", func(dst []byte) []byte {
+		return appendInit(dst, p.cfg.Name, p.cfg.Options)
+	}, func(b []byte) error {
+		resp = b
+		return decodeAck(b)
+	})
+	if err != nil {
+		return fmt.Errorf("rewind_init: %w", err)
+	}
+	_ = resp
+	return nil
+}
+
+func (in *instance) close(ctx context.Context) {
+	if in.timer != nil {
+		in.timer.Stop()
+	}
+	_ = in.mod.Close(ctx)
+}
+
+// classify turns a wazero call error into an *Error.
+func classify(err error, what string, ctx context.Context) *Error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return fail(abi.StatusTimeout, "%s: ran past its deadline", what)
+		case sys.ExitCodeContextCanceled:
+			return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("%s: %w", what, context.Canceled)}
+		}
+		return fail(abi.StatusTrap, "%s: the module exited with code %d", what, exit.ExitCode())
+	}
+	if ctx != nil && ctx.Err() != nil {
+		return fail(abi.StatusTimeout, "%s: %v", what, ctx.Err())
+	}
+	return fail(abi.StatusTrap, "%s: %v", what, err)
+}
+
+// begin arms the deadline for one call and returns the context to run it
+// under and a function that disarms it.
+func (in *instance) begin(ctx context.Context, p *Plugin) (context.Context, func()) {
+	if p.cfg.ContextDeadline {
+		c, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+		return c, cancel
+	}
+	in.ctx.parent = ctx
+	in.timer.Reset(p.cfg.Timeout)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { in.ctx.cancel(context.Canceled) })
+	}
+	return in.ctx, func() {
+		if !in.timer.Stop() && in.timeoutFired.Load() {
+			in.dead = true
+		}
+		if stop != nil && !stop() {
+			in.dead = true // the caller's context fired during the call
+		}
+		in.ctx.parent = nil
+	}
+}
+
+// callSimple calls a no-argument export under the deadline.
+func (in *instance) callSimple(ctx context.Context, p *Plugin, name string) (uint64, error) {
+	f := in.mod.ExportedFunction(name)
+	cctx, end := in.begin(ctx, p)
+	err := f.CallWithStack(cctx, in.stack[:])
+	end()
+	if err != nil {
+		in.dead = true
+		return 0, classify(err, name, cctx)
+	}
+	return in.stack[0], nil
+}
+
+// response returns a view of the packed response in guest memory after
+// checking its range and size cap.
+func (in *instance) response(p *Plugin, packed uint64) ([]byte, error) {
+	ptr, n := uint32(packed>>32), uint32(packed)
+	if n == 0 {
+		in.dead = true
+		return nil, fail(abi.StatusMalformed, "empty response (ptr %d, len 0)", ptr)
+	}
+	if limit := uint32(p.cfg.MaxOutputKiB) * 1024; n > limit {
+		in.dead = true
+		return nil, fail(abi.StatusOversized, "response of %d bytes is over the %d KiB cap (max_output_kib)", n, p.cfg.MaxOutputKiB)
+	}
+	b, ok := in.mem.Read(ptr, n)
+	if !ok {
+		in.dead = true
+		return nil, fail(abi.StatusMalformed, "response range [%d, %d) is outside the module's %d-byte memory", ptr, uint64(ptr)+uint64(n), in.mem.Size())
+	}
+	return b, nil
+}
+
+// call runs one entry: encode writes the request, decode reads the
+// response view (valid only during decode). A GuestError from decode keeps
+// the instance; any other failure discards it.
+func (in *instance) call(ctx context.Context, p *Plugin, name string, encode func([]byte) []byte, decode func([]byte) error) error {
+	in.buf = encode(in.buf[:0])
+	req := in.buf
+	if len(req) > 1<<30 {
+		return fail(abi.StatusError, "request of %d bytes is too large", len(req))
+	}
+	cctx, end := in.begin(ctx, p)
+	defer end()
+	if uint32(len(req)) > in.reqCap || in.reqPtr == 0 {
+		if in.reqPtr != 0 {
+			in.stack[0], in.stack[1] = uint64(in.reqPtr), uint64(in.reqCap)
+			if err := in.free.CallWithStack(cctx, in.stack[:]); err != nil {
+				in.dead = true
+				return classify(err, "rewind_free", cctx)
+			}
+			in.reqPtr, in.reqCap = 0, 0
+		}
+		size := max(uint32(len(req)), 4096)
+		in.stack[0] = uint64(size)
+		if err := in.alloc.CallWithStack(cctx, in.stack[:]); err != nil {
+			in.dead = true
+			return classify(err, "rewind_alloc", cctx)
+		}
+		in.reqPtr, in.reqCap = uint32(in.stack[0]), size
+		if in.reqPtr == 0 {
+			in.dead = true
+			return fail(abi.StatusMalformed, "rewind_alloc(%d) returned 0", size)
+		}
+	}
+	if !in.mem.Write(in.reqPtr, req) {
+		in.dead = true
+		return fail(abi.StatusMalformed, "rewind_alloc returned %d, outside the module's memory", in.reqPtr)
+	}
+	f := in.entry
+	if name != p.entry {
+		f = in.mod.ExportedFunction(name)
+	}
+	in.stack[0], in.stack[1] = uint64(in.reqPtr), uint64(len(req))
+	if err := f.CallWithStack(cctx, in.stack[:]); err != nil {
+		in.dead = true
+		return classify(err, name, cctx)
+	}
+	b, err := in.response(p, in.stack[0])
+	if err != nil {
+		return err
+	}
+	if err := decode(b); err != nil {
+		var ge guestError
+		if errors.As(err, &ge) {
+			return &Error{Status: abi.StatusError, Err: err}
+		}
+		in.dead = true
+		if len(b) > 200 {
+			b = b[:200]
+		}
+		return &Error{Status: abi.StatusMalformed, Err: fmt.Errorf("%s response %q: %w", name, b, err)}
+	}
+	return nil
+}
+
+// do runs one call on a pooled instance.
+func (p *Plugin) do(ctx context.Context, encode func([]byte) []byte, decode func([]byte) error) error {
+	p.closeMu.RLock()
+	defer p.closeMu.RUnlock()
+	if p.closed {
+		return fail(abi.StatusCrash, "the plugin is closed")
+	}
+	var in *instance
+	select {
+	case in = <-p.pool:
+	case <-ctx.Done():
+		return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("waiting for a free instance: %w", ctx.Err())}
+	}
+	defer func() {
+		if in != nil && in.dead {
+			in.close(context.Background())
+			in = nil
+		}
+		p.pool <- in
+	}()
+	if in == nil {
+		var err error
+		if in, err = p.instantiate(ctx); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return e
+			}
+			return fail(abi.StatusCrash, "instantiating a replacement instance: %v", err)
+		}
+	}
+	return in.call(ctx, p, p.entry, encode, decode)
+}
+
+// hostGenerate serves rewind.generate: it runs the configured Generate on
+// the request in guest memory and writes the answer into a buffer from the
+// guest's rewind_alloc.
+func (p *Plugin) hostGenerate(ctx context.Context, m api.Module, stack []uint64) {
+	ptr, n := uint32(stack[0]), uint32(stack[1])
+	reply := func(b []byte) {
+		alloc := m.ExportedFunction("rewind_alloc")
+		res, err := alloc.Call(ctx, uint64(len(b)))
+		if err != nil || len(res) != 1 || !m.Memory().Write(uint32(res[0]), b) {
+			panic(fmt.Errorf("rewind.generate: cannot return %d bytes to the guest", len(b)))
+		}
+		stack[0] = res[0]<<32 | uint64(len(b))
+	}
+	req, ok := m.Memory().Read(ptr, n)
+	if !ok {
+		panic(fmt.Errorf("rewind.generate: request range [%d, %d) outside memory", ptr, uint64(ptr)+uint64(n)))
+	}
+	out, err := p.cfg.Generate(ctx, append([]byte(nil), req...))
+	if err != nil {
+		reply(appendError(nil, err.Error()))
+		return
+	}
+	reply(out)
+}

@@ -1,0 +1,5 @@
+package wasm
+
+import "os"
+
+func osMkdirTemp() (string, error) { return os.MkdirTemp("", "rewind-wasm-cache-") }
