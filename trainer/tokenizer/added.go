@@ -21,16 +21,18 @@ type addedToken struct {
 // matcher finds added tokens in text, leftmost first and longest at a
 // position, as the Aho-Corasick LeftmostLongest search of tokenizers does.
 type matcher struct {
-	byFirst map[byte][]*addedToken // candidates by first byte, longest first
+	byFirst [256][]*addedToken // candidates by first byte, longest first
+	n       int
 }
 
 func newMatcher(toks []*addedToken) *matcher {
-	m := &matcher{byFirst: map[byte][]*addedToken{}}
+	m := &matcher{}
 	for _, t := range toks {
 		if t.Content == "" {
 			continue
 		}
 		m.byFirst[t.Content[0]] = append(m.byFirst[t.Content[0]], t)
+		m.n++
 	}
 	for _, l := range m.byFirst {
 		sort.SliceStable(l, func(i, j int) bool { return len(l[i].Content) > len(l[j].Content) })
@@ -49,7 +51,7 @@ type segment struct {
 // rstrip also swallows the whitespace on that side; a token with
 // single_word only matches when not inside a word.
 func (m *matcher) split(dst []segment, s string) []segment {
-	if len(m.byFirst) == 0 {
+	if m.n == 0 {
 		if s != "" {
 			dst = append(dst, segment{text: s})
 		}
@@ -57,6 +59,10 @@ func (m *matcher) split(dst []segment, s string) []segment {
 	}
 	textStart := 0
 	for i := 0; i < len(s); {
+		if m.byFirst[s[i]] == nil {
+			i++
+			continue
+		}
 		t := m.matchAt(s, i)
 		if t == nil {
 			i++

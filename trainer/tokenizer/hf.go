@@ -38,8 +38,15 @@ type HF struct {
 
 	eos int
 
-	mu    sync.RWMutex
-	cache map[string][]int
+	mu      sync.RWMutex
+	cache   map[string][]int
+	scratch sync.Pool // of *scratch
+}
+
+// scratch holds the buffers of one Encode call, reused across calls.
+type scratch struct {
+	segs, sub    []segment
+	pieces, next [][2]int
 }
 
 type decoderKind int
@@ -66,10 +73,13 @@ const (
 // BOS/EOS is added (the post_processor is not applied).
 func (t *HF) Encode(text string) []int {
 	ids := make([]int, 0, len(text)/3+1)
-	var segs, sub []segment
-	var pieces [][2]int
-	segs = t.rawMatch.split(segs, text)
-	for _, seg := range segs {
+	sc, _ := t.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer t.scratch.Put(sc)
+	sc.segs = t.rawMatch.split(sc.segs[:0], text)
+	for _, seg := range sc.segs {
 		if seg.tok != nil {
 			ids = append(ids, seg.tok.ID)
 			continue
@@ -78,22 +88,22 @@ func (t *HF) Encode(text string) []int {
 		if t.nfc {
 			s = norm.NFC.String(s)
 		}
-		sub = t.normMatch.split(sub[:0], s)
-		for _, ss := range sub {
+		sc.sub = t.normMatch.split(sc.sub[:0], s)
+		for _, ss := range sc.sub {
 			if ss.tok != nil {
 				ids = append(ids, ss.tok.ID)
 				continue
 			}
-			ids, pieces = t.encodeText(ids, pieces, ss.text)
+			ids = t.encodeText(ids, sc, ss.text)
 		}
 	}
 	return ids
 }
 
 // encodeText pre-tokenizes s and runs BPE on each piece.
-func (t *HF) encodeText(ids []int, pieces [][2]int, s string) ([]int, [][2]int) {
-	pieces = append(pieces[:0], [2]int{0, len(s)})
-	var next [][2]int
+func (t *HF) encodeText(ids []int, sc *scratch, s string) []int {
+	pieces := append(sc.pieces[:0], [2]int{0, len(s)})
+	next := sc.next
 	for _, sp := range t.splitters {
 		next = next[:0]
 		for _, p := range pieces {
@@ -120,7 +130,8 @@ func (t *HF) encodeText(ids []int, pieces [][2]int, s string) ([]int, [][2]int) 
 		}
 		ids = t.bpe(ids, piece)
 	}
-	return ids, pieces
+	sc.pieces, sc.next = pieces, next
+	return ids
 }
 
 // bpe appends the ids of one pre-tokenized piece.

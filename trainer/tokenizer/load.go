@@ -128,12 +128,16 @@ func Parse(b []byte) (*HF, error) {
 	if isNull(f.Model) {
 		return nil, errors.New(`field "model": missing`)
 	}
+	var mt component
+	if err := json.Unmarshal(f.Model, &mt); err != nil {
+		return nil, fmt.Errorf(`field "model": %w`, err)
+	}
+	if mt.Type != "BPE" {
+		return nil, fmt.Errorf(`model type %q is not supported (only "BPE")`, mt.Type)
+	}
 	var m bpeModel
 	if err := json.Unmarshal(f.Model, &m); err != nil {
 		return nil, fmt.Errorf(`field "model": %w`, err)
-	}
-	if m.Type != "BPE" {
-		return nil, fmt.Errorf(`model type %q is not supported (only "BPE")`, m.Type)
 	}
 	t := &HF{raw: append([]byte(nil), b...), unk: -1, eos: -1, cache: map[string][]int{}}
 	if err := t.parseNormalizer(f.Normalizer); err != nil {
@@ -379,6 +383,9 @@ func (t *HF) parseAdded(toks []*addedToken) error {
 		}
 		if prev := t.added[a.ID]; prev != nil {
 			return fmt.Errorf("added tokens %q and %q share id %d", prev.Content, a.Content, a.ID)
+		}
+		if vid, ok := t.vocab[a.Content]; t.bytes[a.ID] != nil && (!ok || vid != a.ID) {
+			return fmt.Errorf("added token %q and a different vocab token share id %d", a.Content, a.ID)
 		}
 		t.added[a.ID] = a
 		t.bytes[a.ID] = []byte(a.Content)
