@@ -1,0 +1,53 @@
+package host
+
+import (
+	"context"
+	"io"
+	"sync"
+)
+
+// ProcessSource is what a process loader needs to start a gRPC plugin.
+type ProcessSource struct {
+	Command         string
+	Args            []string
+	SHA256          string // hex; empty only when Insecure
+	Insecure        bool
+	DisableAutoMTLS bool
+	Options         map[string]any
+}
+
+// ProcessLoader starts the process plugin named name and returns a value
+// implementing the interface of its kind (Verifier, RewardModel, Segmenter
+// or Localizer) and a Closer that stops the process. lim carries the
+// plugin's limits with defaults filled in (Timeout is per call; the
+// registry also applies it as a context deadline). Failures to start
+// should be *PluginError with Op "load".
+type ProcessLoader func(ctx context.Context, name string, src ProcessSource, lim Limits) (plugin any, closer io.Closer, err error)
+
+// The seam to the process host. Package host/internal/grpc implements the
+// loader and registers it from its init with RegisterProcessLoader; it
+// imports this package (for PluginError and the kinds), so this package
+// cannot import it back. A binary enables `process:` sources by linking
+// that package through a public package under host/ that imports it
+// (host/internal/grpc is internal to host/).
+var (
+	processMu     sync.Mutex
+	processLoader ProcessLoader
+)
+
+// RegisterProcessLoader installs the loader of `process:` plugins. It is
+// meant for the process host's init and panics when called twice.
+func RegisterProcessLoader(l ProcessLoader) {
+	processMu.Lock()
+	defer processMu.Unlock()
+	if processLoader != nil {
+		panic("host: RegisterProcessLoader called twice")
+	}
+	processLoader = l
+}
+
+func currentProcessLoader() ProcessLoader {
+	processMu.Lock()
+	defer processMu.Unlock()
+	return processLoader
+}
