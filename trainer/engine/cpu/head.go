@@ -1,9 +1,5 @@
 package cpu
 
-import (
-	"math"
-)
-
 // headRows is the number of rows whose logits exist at once: the output
 // head runs in chunks so a large vocabulary never needs [N, vocab] memory.
 const headRows = 256
@@ -72,9 +68,9 @@ func (m *net) head(a *acts, p packed, tg []int, logp []float32, coef func(i int,
 					clear(row)
 					continue
 				}
-				lse := logSumExp(row)
+				lse32 := float32(logSumExp(row))
 				for j, v := range row {
-					row[j] = -c * float32(math.Exp(float64(v)-lse))
+					row[j] = -c * expf(v-lse32)
 				}
 				row[t] += c
 			}

@@ -2,7 +2,13 @@ package cpu
 
 import (
 	"math"
+
+	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/blas"
 )
+
+// smallGemmRows: attention for at most this many new queries of a sequence
+// uses the pure-Go BLAS (no cgo transition per call).
+const smallGemmRows = 4
 
 // kvCache holds one sequence's keys and values: per layer [capacity, kvDim]
 // rows, keys already rotated.
@@ -102,17 +108,20 @@ func (m *net) step(ws *inferWS, segs []inferSeg, logits []float32) {
 				kvh := h / group
 				S := ws.scr[w][:n*keys]
 				q := ws.qkv[starts[si]*dm.qkv+h*dm.hd:]
-				m.ex.blas.Sgemm(false, true, n, keys, dm.hd, scale, q, dm.qkv, s.cache.k[li][kvh*dm.hd:], dm.kvDim, 0, S, keys)
+				// A few queries make GEMMs too small for a cgo call to pay
+				// off: decoding runs them in pure Go.
+				g := m.ex.blas
+				if n <= smallGemmRows {
+					g = blas.Gonum{}
+				}
+				g.Sgemm(false, true, n, keys, dm.hd, scale, q, dm.qkv, s.cache.k[li][kvh*dm.hd:], dm.kvDim, 0, S, keys)
 				for i := 0; i < n; i++ {
 					row := S[i*keys : (i+1)*keys]
 					vis := n0 + i + 1
-					lse := logSumExp(row[:vis])
-					for j := 0; j < vis; j++ {
-						row[j] = float32(math.Exp(float64(row[j]) - lse))
-					}
+					softmaxRow(row[:vis])
 					clear(row[vis:])
 				}
-				m.ex.blas.Sgemm(false, false, n, dm.hd, keys, 1, S, keys, s.cache.v[li][kvh*dm.hd:], dm.kvDim, 0, ws.att[starts[si]*dm.qDim+h*dm.hd:], dm.qDim)
+				g.Sgemm(false, false, n, dm.hd, keys, 1, S, keys, s.cache.v[li][kvh*dm.hd:], dm.kvDim, 0, ws.att[starts[si]*dm.qDim+h*dm.hd:], dm.qDim)
 			}
 		})
 		m.ex.gemm(false, true, N, d, dm.qDim, ws.att, dm.qDim, lw.wo, dm.qDim, 1, ws.x, d)

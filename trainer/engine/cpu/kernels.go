@@ -105,8 +105,34 @@ func (r *rope) apply(x []float32, heads, pos int, inverse bool) {
 	}
 }
 
-// silu(x) = x * sigmoid(x).
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+// sigmoid(x) = 1 / (1 + e^-x).
+func sigmoid(x float32) float32 { return 1 / (1 + expf(-x)) }
+
+// expf is e^x in single precision (Cephes' expf: range reduction by ln 2
+// in two parts and a degree-6 polynomial, within 2 ulp of the exact value),
+// several times faster than math.Exp on float64. Below -87.3 it returns 0
+// (the result would be subnormal), above 88.7 +Inf.
+func expf(x float32) float32 {
+	if x < -87.33654 {
+		return 0
+	}
+	if x > 88.72283 {
+		return float32(math.Inf(1))
+	}
+	fx := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	x -= fx * 0.693359375
+	x -= fx * -2.12194440e-4
+	z := x * x
+	y := ((((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x+5.0000001201e-1)*z + x + 1)
+	n := int32(fx)
+	if n > 127 {
+		return y * 2 * math.Float32frombits(uint32(n-1+127)<<23)
+	}
+	if n < -126 { // 2^n is subnormal: scale in two steps
+		return y * math.Float32frombits(uint32(n+127+64)<<23) * (1.0 / (1 << 64))
+	}
+	return y * math.Float32frombits(uint32(n+127)<<23)
+}
 
 // swiglu writes h = silu(gate) * up for rows of gu = [gate | up].
 func swiglu(h, gu []float32, rows, inter int) {
@@ -160,8 +186,8 @@ func add(dst, src []float32) {
 	})
 }
 
-// logSoftmaxAt returns log softmax(row)[t] and the log-sum-exp of row,
-// accumulated in float64 in index order.
+// logSumExp returns log(sum(exp(row))), accumulated in float64 in index
+// order.
 func logSumExp(row []float32) float64 {
 	m := row[0]
 	for _, v := range row[1:] {
@@ -171,7 +197,28 @@ func logSumExp(row []float32) float64 {
 	}
 	var s float64
 	for _, v := range row {
-		s += math.Exp(float64(v - m))
+		s += float64(expf(v - m))
 	}
 	return float64(m) + math.Log(s)
+}
+
+// softmaxRow replaces row by softmax(row) and returns its log-sum-exp.
+func softmaxRow(row []float32) float32 {
+	m := row[0]
+	for _, v := range row[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var s float32
+	for j, v := range row {
+		e := expf(v - m)
+		row[j] = e
+		s += e
+	}
+	inv := 1 / s
+	for j := range row {
+		row[j] *= inv
+	}
+	return m + float32(math.Log(float64(s)))
 }

@@ -142,11 +142,7 @@ func (m *net) attnForward(a *acts, la *layerAct, p packed) {
 			m.ex.blas.Sgemm(false, true, n, n, dm.hd, scale, q, dm.qkv, k, dm.qkv, 0, S, n)
 			for i := 0; i < n; i++ {
 				row := S[i*n : (i+1)*n]
-				lse := logSumExp(row[:i+1])
-				la.lse[(st+i)*dm.heads+h] = float32(lse)
-				for j := 0; j <= i; j++ {
-					row[j] = float32(math.Exp(float64(row[j]) - lse))
-				}
+				la.lse[(st+i)*dm.heads+h] = softmaxRow(row[:i+1])
 				clear(row[i+1:])
 			}
 			m.ex.blas.Sgemm(false, false, n, dm.hd, n, 1, S, n, v, dm.qkv, 0, la.att[st*dm.qDim+h*dm.hd:], dm.qDim)
@@ -180,9 +176,9 @@ func (m *net) attnBackward(a *acts, la *layerAct, datt, dqkv []float32, p packed
 				m.ex.blas.Sgemm(false, true, n, n, dm.hd, scale, q, dm.qkv, k, dm.qkv, 0, P, n)
 				for i := 0; i < n; i++ {
 					row := P[i*n : (i+1)*n]
-					lse := float64(la.lse[(st+i)*dm.heads+h])
+					lse := la.lse[(st+i)*dm.heads+h]
 					for j := 0; j <= i; j++ {
-						row[j] = float32(math.Exp(float64(row[j]) - lse))
+						row[j] = expf(row[j] - lse)
 					}
 					clear(row[i+1:])
 				}
