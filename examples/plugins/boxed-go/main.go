@@ -1,0 +1,28 @@
+// Command boxed-go is the built-in boxed verifier compiled to a Wasm
+// plugin with the Go guest SDK: it grades a response by its last
+// \boxed{} answer with exactly the rules of package boxedmath.
+//
+// Build (the committed boxed.wasm was built this way, with Go 1.26):
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o boxed.wasm .
+package main
+
+//go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o boxed.wasm .
+
+import (
+	"github.com/rewind-rl/rewind/plugins/boxed/boxedmath"
+	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/guest"
+)
+
+func init() {
+	guest.Verifier(guest.Info{
+		Name:        "boxed",
+		Version:     "1.0.0",
+		Description: `last \boxed{} answer against the ground truth (boxedmath rules)`,
+	}, func(req *abi.VerifyRequest) abi.Verdict {
+		return boxedmath.Grade(req.Response, req.Task.Answer)
+	})
+}
+
+func main() {}

@@ -1,0 +1,34 @@
+// Package first is the built-in `first` localizer: always step 1 (a reset
+// to the empty prefix). No options.
+package first
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rewind-rl/rewind/host"
+	"github.com/rewind-rl/rewind/sdk/abi"
+)
+
+func init() {
+	host.RegisterBuiltin(abi.KindLocalizer, "first", func(opts map[string]any) (any, error) {
+		if len(opts) > 0 {
+			return nil, fmt.Errorf("first takes no options")
+		}
+		return Localizer{}, nil
+	})
+}
+
+// Localizer always answers step 1.
+type Localizer struct{}
+
+// Localize implements host.Localizer.
+func (Localizer) Localize(_ context.Context, req *abi.LocalizeRequest) (abi.Localization, error) {
+	if len(req.Steps) == 0 {
+		return abi.Localization{}, errors.New("first: the request has no steps")
+	}
+	return abi.Localization{Step: 1}, nil
+}
+
+var _ host.Localizer = Localizer{}
