@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -125,4 +126,27 @@ func TestAddedTokenFlags(t *testing.T) {
 	require.Equal(t, []int{0, 5}, tk.Encode("a<xx>"), "longest match wins")
 	require.Equal(t, []int{4, 1, 0, 2}, tk.Encode("w aw"), "single_word only matches outside words")
 	require.Equal(t, 6, tk.VocabSize())
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/char/tokenizer.json")
+
+// charFileSpec is the character tokenizer whose tokenizer.json is committed
+// in testdata/char and was checked with the Hugging Face library.
+func charFileSpec() (*HF, error) {
+	return NewChar("0123456789+-*/=() \n?abcdefghijklmnopqrstuvwxyz", []string{EndOfText, IMStart, IMEnd, EndThought})
+}
+
+// TestCharFile pins the tokenizer.json that NewChar writes: the committed
+// copy is the one hf_crosscheck.js loaded with Hugging Face tokenizers.
+func TestCharFile(t *testing.T) {
+	tk, err := charFileSpec()
+	require.NoError(t, err)
+	dir := filepath.Join("testdata", "char")
+	if *update {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, tk.Save(dir))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, FileName))
+	require.NoError(t, err)
+	require.Equal(t, string(b), string(tk.raw), "run with -update and rerun hf_crosscheck.js")
 }

@@ -98,3 +98,37 @@ func TestAppendLossyMatchesRust(t *testing.T) {
 		require.Equal(t, tc.want, string(appendLossy(nil, []byte(tc.in))), "%q", tc.in)
 	}
 }
+
+// TestCrossCheckHF compares Encode and Decode with the Hugging Face
+// tokenizers library on hand-written and random probes (testdata/hf_ids.json,
+// made by testdata/hf_crosscheck.js), for the byte-level BPE of qwen2-tiny
+// and for the character tokenizer's tokenizer.json.
+func TestCrossCheckHF(t *testing.T) {
+	qwen, _ := loadGolden(t)
+	chr, err := LoadHF(filepath.Join("testdata", "char"))
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join("testdata", "hf_ids.json"))
+	require.NoError(t, err)
+	var cases []struct {
+		Tokenizer string `json:"tokenizer"`
+		goldenCase
+	}
+	require.NoError(t, json.Unmarshal(b, &cases))
+	n := map[string]int{}
+	for i, c := range cases {
+		tk := map[string]*HF{"qwen2-tiny": qwen, "char": chr}[c.Tokenizer]
+		require.NotNil(t, tk, c.Tokenizer)
+		n[c.Tokenizer]++
+		ids := tk.Encode(c.Text)
+		if ids == nil {
+			ids = []int{}
+		}
+		if c.IDs == nil {
+			c.IDs = []int{}
+		}
+		require.Equal(t, c.IDs, ids, "case %d (%s): %q", i, c.Tokenizer, c.Text)
+		require.Equal(t, c.Decoded, tk.Decode(c.IDs), "case %d (%s): %q", i, c.Tokenizer, c.Text)
+	}
+	require.Greater(t, n["qwen2-tiny"], 400)
+	require.Greater(t, n["char"], 100)
+}
