@@ -26,7 +26,7 @@ type instance struct {
 	entry        api.Function
 	reqPtr       uint32 // the reused request buffer (0: none yet)
 	reqCap       uint32
-	buf          []byte   // host-side request encoding buffer
+	buf          []byte // host-side request encoding buffer
 	stack        [2]uint64
 	ctx          *callCtx // Done fires on timeout or caller cancellation
 	timer        *time.Timer
