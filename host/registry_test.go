@@ -30,7 +30,7 @@ func TestPluginConfigValidate(t *testing.T) {
 		{"process without checksum", host.PluginConfig{Process: "./p"}, []string{"sha256: a process plugin needs"}},
 		{"process insecure", host.PluginConfig{Process: "./p", Insecure: true}, nil},
 		{"many errors at once", host.PluginConfig{Wasm: "x.wasm", Args: []string{"a"},
-			Limits: host.Limits{MemoryMiB: -1, Timeout: -time.Second},
+			Limits:    host.Limits{MemoryMiB: -1, Timeout: -time.Second},
 			OnFailure: host.FailurePolicy{Retry: 99, Action: "shrug"}},
 			[]string{"args:", "limits.memory_mib", "limits.timeout", "on_failure.retry", "on_failure.action"}},
 	}

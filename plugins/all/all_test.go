@@ -1,0 +1,75 @@
+package all_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/host"
+	"github.com/rewind-rl/rewind/plugins/oracle"
+	"github.com/rewind-rl/rewind/sdk/abi"
+)
+
+func load(t *testing.T, builtin string, opts map[string]any) *host.Registry {
+	t.Helper()
+	r := host.NewRegistry(host.Options{})
+	require.NoError(t, r.Load(context.Background(), "p", host.PluginConfig{Builtin: builtin, Options: opts}))
+	return r
+}
+
+func TestSegmenters(t *testing.T) {
+	tests := []struct {
+		builtin string
+		opts    map[string]any
+		text    string
+		want    []abi.Span
+	}{
+		{"thought", nil, "a</thought> b</thought>", []abi.Span{{0, 11}, {12, 23}}},
+		{"thought", nil, "a</thought> tail ", []abi.Span{{0, 11}, {12, 16}}},
+		{"thought", nil, "no delimiter", []abi.Span{{0, 12}}},
+		{"thought", nil, "  ", []abi.Span{}},
+		{"thought", map[string]any{"delimiter": "|"}, "a|b", []abi.Span{{0, 2}, {2, 3}}},
+		{"lines", nil, "a\n\n  b  \nc", []abi.Span{{0, 1}, {5, 6}, {9, 10}}},
+		{"regex", map[string]any{"pattern": `\n\n`}, "s1\n\ns2", []abi.Span{{0, 4}, {4, 6}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.builtin+"/"+tt.text, func(t *testing.T) {
+			s, err := load(t, tt.builtin, tt.opts).Segmenter("p")
+			require.NoError(t, err)
+			got, err := s.Segment(context.Background(), abi.SegmentRequest{Response: tt.text})
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+	r := host.NewRegistry(host.Options{})
+	require.ErrorContains(t, r.Load(context.Background(), "x", host.PluginConfig{Builtin: "regex"}), "pattern")
+}
+
+func TestLocalizers(t *testing.T) {
+	ctx := context.Background()
+	steps := []abi.Span{{0, 1}, {1, 2}, {2, 3}}
+	rnd, _ := load(t, "random", nil).Localizer("p")
+	seen := map[int]bool{}
+	for seed := range uint64(200) {
+		l, err := rnd.Localize(ctx, &abi.LocalizeRequest{Steps: steps, Seed: seed})
+		require.NoError(t, err)
+		again, _ := rnd.Localize(ctx, &abi.LocalizeRequest{Steps: steps, Seed: seed})
+		require.Equal(t, l, again, "same seed, same step")
+		seen[l.Step] = true
+	}
+	require.Equal(t, map[int]bool{1: true, 2: true, 3: true}, seen)
+
+	first, _ := load(t, "first", nil).Localizer("p")
+	l, err := first.Localize(ctx, &abi.LocalizeRequest{Steps: steps})
+	require.NoError(t, err)
+	require.Equal(t, 1, l.Step)
+
+	or, _ := load(t, "oracle", nil).Localizer("p")
+	two := 2
+	l, err = or.Localize(ctx, &abi.LocalizeRequest{Steps: steps, Verdict: &abi.Verdict{FirstError: &two}})
+	require.NoError(t, err)
+	require.Equal(t, 2, l.Step)
+	_, err = or.Localize(ctx, &abi.LocalizeRequest{Steps: steps, Verdict: &abi.Verdict{}})
+	require.ErrorIs(t, err, oracle.ErrNoFirstError)
+}
