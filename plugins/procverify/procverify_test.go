@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,20 +18,34 @@ import (
 // wasmPath is the committed Wasm twin.
 var wasmPath = filepath.Join("..", "..", "examples", "benchmarks", "verifier", "verifier.wasm")
 
+// shared is one registry for the package's tests: compiling the module
+// is the slow part, so it happens once.
+var shared struct {
+	once         sync.Once
+	native, wasm host.Verifier
+	err          error
+}
+
 // load returns the native builtin and the Wasm module, both through a
 // registry, as a run would load them.
 func load(t testing.TB) (native, wasm host.Verifier) {
 	t.Helper()
-	r := host.NewRegistry(host.Options{})
-	t.Cleanup(func() { _ = r.Close() })
-	ctx := context.Background()
-	require.NoError(t, r.Load(ctx, "native", host.PluginConfig{Builtin: Name}))
-	require.NoError(t, r.Load(ctx, "wasm", host.PluginConfig{Wasm: wasmPath}))
-	native, err := r.Verifier("native")
-	require.NoError(t, err)
-	wasm, err = r.Verifier("wasm")
-	require.NoError(t, err)
-	return native, wasm
+	shared.once.Do(func() {
+		r := host.NewRegistry(host.Options{})
+		ctx := context.Background()
+		if shared.err = r.Load(ctx, "native", host.PluginConfig{Builtin: Name}); shared.err != nil {
+			return
+		}
+		if shared.err = r.Load(ctx, "wasm", host.PluginConfig{Wasm: wasmPath}); shared.err != nil {
+			return
+		}
+		if shared.native, shared.err = r.Verifier("native"); shared.err != nil {
+			return
+		}
+		shared.wasm, shared.err = r.Verifier("wasm")
+	})
+	require.NoError(t, shared.err)
+	return shared.native, shared.wasm
 }
 
 func TestNativeCaseTable(t *testing.T) {

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/tasks/warmstart"
+)
+
+// dataFlags are the flags shared by the data subcommands.
+type dataFlags struct {
+	n          int
+	seed       uint64
+	difficulty int
+}
+
+func (f *dataFlags) register(cmd *cobra.Command) {
+	cmd.Flags().IntVar(&f.n, "n", 1000, "number of lines")
+	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "generator seed; line i depends only on (family, seed, difficulty, i)")
+	cmd.Flags().IntVar(&f.difficulty, "difficulty", tasks.DefaultDifficulty,
+		fmt.Sprintf("difficulty %d..%d", tasks.MinDifficulty, tasks.MaxDifficulty))
+}
+
+func familyList() string {
+	var b strings.Builder
+	for _, f := range tasks.Families() {
+		fmt.Fprintf(&b, "  %-4s %s\n", f, tasks.Describe(f))
+	}
+	return b.String()
+}
+
+func init() {
+	data := &cobra.Command{
+		Use:   "data",
+		Short: "Generate procedural reasoning datasets and warm-start data",
+	}
+
+	var gf dataFlags
+	var withSolutions bool
+	gen := &cobra.Command{
+		Use:   "gen FAMILY [--n N] [--seed S] [--difficulty D] [--with-solutions] > FILE.jsonl",
+		Short: "Write a JSONL dataset of one task family",
+		Long: `Write N tasks of a family as JSONL, one {"id","prompt","answer","meta"}
+object per line; meta holds what the family's process verifier needs.
+--with-solutions adds "solution", the reference step-by-step solution.
+
+Families:
+` + familyList(),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ts, err := tasks.Generate(args[0], gf.n, gf.seed, gf.difficulty)
+			if err != nil {
+				return err
+			}
+			return writeJSONL(cmd.OutOrStdout(), len(ts), func(i int) (any, error) {
+				if !withSolutions {
+					return ts[i], nil
+				}
+				sol, err := tasks.Solution(ts[i])
+				return struct {
+					abi.Task
+					Solution string `json:"solution"`
+				}{ts[i], sol}, err
+			})
+		},
+	}
+	gf.register(gen)
+	gen.Flags().BoolVar(&withSolutions, "with-solutions", false, `add the reference solution of each task as "solution"`)
+
+	var sf dataFlags
+	var errorRate, locFraction float64
+	sft := &cobra.Command{
+		Use:   "sft FAMILY [--n N] [--seed S] [--difficulty D] [--error-rate R] [--loc-fraction F] > FILE.jsonl",
+		Short: "Write warm-start examples: flawed demonstrations and localization examples",
+		Long: `Write N supervised warm-start examples of a family as JSONL, one
+{"kind","task_id","prompt","completion","first_error"} object per line.
+Demonstrations ("solve") carry a slip in each step with probability
+--error-rate, which propagates to a wrong final answer; a share
+--loc-fraction are localization examples ("localize"): a flawed chain in
+the self localizer's short prompt and the answer \boxed{k}, k its first
+wrong step. rewind sft generates the same data itself.
+
+Families:
+` + familyList(),
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			exs, err := warmstart.Examples(args[0], sf.n, sf.seed, sf.difficulty, errorRate, locFraction)
+			if err != nil {
+				return err
+			}
+			return writeJSONL(cmd.OutOrStdout(), len(exs), func(i int) (any, error) { return exs[i], nil })
+		},
+	}
+	sf.register(sft)
+	sft.Flags().Float64Var(&errorRate, "error-rate", 0.1, "probability that a demonstration step carries a slip")
+	sft.Flags().Float64Var(&locFraction, "loc-fraction", 0.3, "share of localization examples")
+
+	data.AddCommand(gen, sft)
+	rootCmd.AddCommand(data)
+}
+
+// writeJSONL writes n JSON lines without HTML escaping (steps contain
+// "</thought>", which would otherwise become \u003c/thought\u003e).
+func writeJSONL(w io.Writer, n int, line func(i int) (any, error)) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range n {
+		v, err := line(i)
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("line %d: %w", i+1, err)
+		}
+	}
+	return bw.Flush()
+}

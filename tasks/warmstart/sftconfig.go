@@ -1,0 +1,128 @@
+package warmstart
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/trainer/model"
+)
+
+// SFTConfig configures a warm start: a model trained from scratch on
+// Examples, then evaluated on held-out tasks. Start from DefaultSFTConfig;
+// every default is written on its field.
+type SFTConfig struct {
+	Family      string  `yaml:"family"`       // task family; required
+	Difficulty  int     `yaml:"difficulty"`   // default tasks.DefaultDifficulty
+	Seed        uint64  `yaml:"seed"`         // data, initialisation and order; default 1
+	Examples    int     `yaml:"examples"`     // training examples; default 6000
+	ErrorRate   float64 `yaml:"error_rate"`   // per-step slip probability of demonstrations; default 0.1
+	LocFraction float64 `yaml:"loc_fraction"` // share of localization examples; default 0.3
+	// Template renders solve prompts as the RL run will ("plain" or
+	// "chat", the run's data.template); default "plain". Localization
+	// prompts are always LocalizationPrompt, as the self localizer renders
+	// them with LocalizeConfig.
+	Template    string   `yaml:"template"`
+	Model       SFTModel `yaml:"model"`
+	Steps       int      `yaml:"steps"`        // optimiser steps; default 400
+	Batch       int      `yaml:"batch"`        // sequences per step; default 32
+	LR          float64  `yaml:"lr"`           // peak AdamW learning rate; default 3e-3
+	Warmup      int      `yaml:"warmup"`       // linear warm-up steps; default 20
+	Schedule    string   `yaml:"schedule"`     // constant, linear or cosine; default cosine
+	WeightDecay float64  `yaml:"weight_decay"` // default 0.01
+	GradClip    float64  `yaml:"grad_clip"`    // default 1
+	// EvalTasks held-out tasks are solved greedily to measure accuracy,
+	// and the failed ones are localized by the model (precision against
+	// the process verifier's first error); default 200.
+	EvalTasks int `yaml:"eval_tasks"`
+	// EvalChains held-out synthetic flawed chains are localized too;
+	// default 200.
+	EvalChains int    `yaml:"eval_chains"`
+	LogEvery   int    `yaml:"log_every"` // steps between progress lines; default 25
+	Out        string `yaml:"out"`       // output folder; default runs/sft-FAMILY
+}
+
+// SFTModel is the from-scratch model.
+type SFTModel struct {
+	Preset string `yaml:"preset"` // trainer/model preset; default "tiny"
+	// MaxPositions overrides the preset's context length; localization
+	// prompts need about 200 characters at the default difficulty, more
+	// than the tiny preset's 128. Default 256.
+	MaxPositions int `yaml:"max_positions"`
+}
+
+// DefaultSFTConfig returns the defaults, which train a tiny model in a
+// few minutes on 2 cores.
+func DefaultSFTConfig() SFTConfig {
+	return SFTConfig{
+		Difficulty: tasks.DefaultDifficulty, Seed: 1, Examples: 6000, ErrorRate: 0.1, LocFraction: 0.3,
+		Template: "plain", Model: SFTModel{Preset: "tiny", MaxPositions: 256},
+		Steps: 400, Batch: 32, LR: 3e-3, Warmup: 20, Schedule: "cosine", WeightDecay: 0.01, GradClip: 1,
+		EvalTasks: 200, EvalChains: 200, LogEvery: 25,
+	}
+}
+
+// Validate reports every bad field at once.
+func (c SFTConfig) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("sft config: field %q: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if !slices.Contains(tasks.Families(), c.Family) {
+		bad("family", "%q is not a task family (have %v)", c.Family, tasks.Families())
+	}
+	if c.Difficulty < tasks.MinDifficulty || c.Difficulty > tasks.MaxDifficulty {
+		bad("difficulty", "%d is not in %d..%d", c.Difficulty, tasks.MinDifficulty, tasks.MaxDifficulty)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"examples", c.Examples}, {"steps", c.Steps}, {"batch", c.Batch}, {"log_every", c.LogEvery}} {
+		if f.v <= 0 {
+			bad(f.name, "%d must be > 0", f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"warmup", c.Warmup}, {"eval_tasks", c.EvalTasks}, {"eval_chains", c.EvalChains}} {
+		if f.v < 0 {
+			bad(f.name, "%d must be >= 0", f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"error_rate", c.ErrorRate}, {"loc_fraction", c.LocFraction}} {
+		if !(f.v >= 0 && f.v <= 1) {
+			bad(f.name, "%v is not in [0, 1]", f.v)
+		}
+	}
+	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+		bad("lr", "%v must be a positive number", c.LR)
+	}
+	if !(c.WeightDecay >= 0) || !(c.GradClip >= 0) {
+		bad("weight_decay", "weight_decay and grad_clip must be >= 0 (got %v, %v)", c.WeightDecay, c.GradClip)
+	}
+	if !slices.Contains([]string{"constant", "linear", "cosine"}, c.Schedule) {
+		bad("schedule", "%q is not constant, linear or cosine", c.Schedule)
+	}
+	if c.Schedule != "constant" && c.Warmup >= c.Steps {
+		bad("warmup", "%d must be below steps = %d for a %s schedule", c.Warmup, c.Steps, c.Schedule)
+	}
+	if !slices.Contains([]string{"plain", "chat"}, c.Template) {
+		bad("template", "%q is not plain or chat (use the RL run's data.template)", c.Template)
+	}
+	if _, err := model.Preset(c.Model.Preset); err != nil {
+		bad("model.preset", "%v", err)
+	}
+	if c.Model.MaxPositions <= 0 {
+		bad("model.max_positions", "%d must be > 0", c.Model.MaxPositions)
+	}
+	if c.Out == "" {
+		bad("out", "must be set (the output folder)")
+	}
+	return errors.Join(errs...)
+}
