@@ -3,11 +3,13 @@ package cpu
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rewind-rl/rewind/trainer/engine"
@@ -39,6 +41,11 @@ type BenchResult struct {
 	TrainGFLOPs     float64 // achieved in training (model FLOPs, see TrainFLOPs)
 	SampleTokPerSec float64
 	SampleSteps     int
+	// Per CPU-second of the process (all threads): on a machine shared with
+	// other work, wall-clock rates understate the engine; these do not
+	// count time the engine spent descheduled (nor idle waiting).
+	TrainTokPerCPUSec  float64
+	SampleTokPerCPUSec float64
 	PeakRSSMiB      float64 // process VmHWM after this benchmark (Linux)
 }
 
@@ -106,7 +113,7 @@ func BenchEngine(ctx context.Context, bc BenchConfig) (BenchResult, error) {
 	if _, err := p.Update(ctx, b); err != nil { // warm-up: buffers
 		return r, err
 	}
-	steps, start := 0, time.Now()
+	steps, start, cpu0 := 0, time.Now(), cpuSeconds()
 	for steps == 0 || time.Since(start) < bc.MinTime {
 		if _, err := p.Update(ctx, b); err != nil {
 			return r, err
@@ -115,6 +122,7 @@ func BenchEngine(ctx context.Context, bc BenchConfig) (BenchResult, error) {
 	}
 	el := time.Since(start).Seconds()
 	r.TrainTokPerSec = float64(steps*T*bc.TrainSeqs) / el
+	r.TrainTokPerCPUSec = float64(steps*T*bc.TrainSeqs) / (cpuSeconds() - cpu0)
 	r.TrainGFLOPs = TrainFLOPs(cfg, bc.TrainSeqs, T) * float64(steps) / el / 1e9
 
 	var reqs []engine.GenRequest
@@ -125,7 +133,8 @@ func BenchEngine(ctx context.Context, bc BenchConfig) (BenchResult, error) {
 		}
 		reqs = append(reqs, engine.GenRequest{Prompt: pr, Seed: uint64(i), Sampling: engine.Sampling{Temperature: 1, MaxNewTokens: bc.NewTokens}})
 	}
-	gen, start := 0, time.Now()
+	gen := 0
+	start, cpu0 = time.Now(), cpuSeconds()
 	for gen == 0 || time.Since(start) < bc.MinTime {
 		res, err := p.Generate(ctx, reqs)
 		if err != nil {
@@ -137,8 +146,18 @@ func BenchEngine(ctx context.Context, bc BenchConfig) (BenchResult, error) {
 		r.SampleSteps++
 	}
 	r.SampleTokPerSec = float64(gen) / time.Since(start).Seconds()
+	r.SampleTokPerCPUSec = float64(gen) / (cpuSeconds() - cpu0)
 	r.PeakRSSMiB = peakRSSMiB()
 	return r, nil
+}
+
+// cpuSeconds is the user+system CPU time of the process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 // peakRSSMiB reads VmHWM from /proc/self/status (0 where unavailable).

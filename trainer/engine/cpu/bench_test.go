@@ -19,6 +19,8 @@ func benchEngine(b *testing.B, bc BenchConfig) {
 		b.ReportMetric(r.TrainGFLOPs, "train-GFLOP/s")
 		b.ReportMetric(r.SampleTokPerSec, "sample-tok/s")
 		b.ReportMetric(r.PeakRSSMiB, "peak-MiB")
+		b.ReportMetric(r.TrainTokPerCPUSec, "train-tok/cpu-s")
+		b.ReportMetric(r.SampleTokPerCPUSec, "sample-tok/cpu-s")
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 // uses the pure-Go BLAS (no cgo transition per call).
 const smallGemmRows = 4
 
-// kvCache holds one sequence's keys and values: per layer [capacity, kvDim]
-// rows, keys already rotated.
+// kvCache holds one sequence's keys and values. Per layer, keys are stored
+// transposed, [kvHeads][headDim][capacity] (already rotated), so that a
+// query's scores are a GEMM without transposition, which gonum runs as
+// long AXPYs; values are [capacity, kvDim] rows.
 type kvCache struct {
 	k, v [][]float32
 	n    int // positions filled
@@ -95,7 +97,10 @@ func (m *net) step(ws *inferWS, segs []inferSeg, logits []float32) {
 				m.rope.apply(row[:dm.qDim+dm.kvDim], dm.heads+dm.kvHeads, ws.pos[i], false)
 				c := segs[ws.row[i]].cache
 				p := ws.pos[i]
-				copy(c.k[li][p*dm.kvDim:(p+1)*dm.kvDim], row[dm.qDim:dm.qDim+dm.kvDim])
+				kt := c.k[li]
+				for j, v := range row[dm.qDim : dm.qDim+dm.kvDim] {
+					kt[j*c.cap+p] = v // j = head*hd + dim
+				}
 				copy(c.v[li][p*dm.kvDim:(p+1)*dm.kvDim], row[dm.qDim+dm.kvDim:])
 			}
 		})
@@ -114,7 +119,7 @@ func (m *net) step(ws *inferWS, segs []inferSeg, logits []float32) {
 				if n <= smallGemmRows {
 					g = blas.Gonum{}
 				}
-				g.Sgemm(false, true, n, keys, dm.hd, scale, q, dm.qkv, s.cache.k[li][kvh*dm.hd:], dm.kvDim, 0, S, keys)
+				g.Sgemm(false, false, n, keys, dm.hd, scale, q, dm.qkv, s.cache.k[li][kvh*dm.hd*s.cache.cap:], s.cache.cap, 0, S, keys)
 				for i := 0; i < n; i++ {
 					row := S[i*keys : (i+1)*keys]
 					vis := n0 + i + 1

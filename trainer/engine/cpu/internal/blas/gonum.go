@@ -5,10 +5,17 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
-// Gonum is gonum's pure-Go blas32. gonum parallelises large products over
-// fixed blocks of C, each reduced over k in a fixed order, so its results do
-// not depend on GOMAXPROCS either.
+// Gonum is gonum's pure-Go blas32, called on tiles of C small enough that
+// gonum never goes parallel: gonum's parallel path reduces over k in
+// 64-wide blocks while its serial path does not, so without tiling a row's
+// result would depend on the size of the whole product (and so on what
+// else shares a batch). With tiling every element of C is reduced over k
+// in one fixed order.
 type Gonum struct{}
+
+// gonumTileM and gonumTileN keep blocks(m, 64) * blocks(n, 64) below
+// gonum's minParBlock (4).
+const gonumTileM, gonumTileN = 64, 128
 
 // Name implements Gemm.
 func (Gonum) Name() string { return "gonum" }
@@ -25,7 +32,22 @@ func (Gonum) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32,
 	if transB {
 		tb = gblas.Trans
 	}
-	blas32.Implementation().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	impl := blas32.Implementation()
+	for i := 0; i < m; i += gonumTileM {
+		mi := min(gonumTileM, m-i)
+		aOff := i * lda
+		if transA {
+			aOff = i
+		}
+		for j := 0; j < n; j += gonumTileN {
+			nj := min(gonumTileN, n-j)
+			bOff := j
+			if transB {
+				bOff = j * ldb
+			}
+			impl.Sgemm(ta, tb, mi, nj, k, alpha, a[aOff:], lda, b[bOff:], ldb, beta, c[i*ldc+j:], ldc)
+		}
+	}
 }
 
 var _ Gemm = Gonum{}
