@@ -46,7 +46,7 @@ type BenchResult struct {
 	// count time the engine spent descheduled (nor idle waiting).
 	TrainTokPerCPUSec  float64
 	SampleTokPerCPUSec float64
-	PeakRSSMiB      float64 // process VmHWM after this benchmark (Linux)
+	PeakRSSMiB         float64 // process VmHWM after this benchmark (Linux)
 }
 
 // TrainFLOPs is the multiply-add work of one training step on seqs
