@@ -3,6 +3,7 @@ package grpchost
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -110,3 +111,7 @@ func ask(response, answer string) *abi.VerifyRequest {
 	a, _ := json.Marshal(answer)
 	return &abi.VerifyRequest{Task: abi.Task{ID: "t", Prompt: "q", Answer: a}, Response: response}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func errorIs(err, target error) bool { return errors.Is(err, target) }
