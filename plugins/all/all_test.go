@@ -25,13 +25,13 @@ func TestSegmenters(t *testing.T) {
 		text    string
 		want    []abi.Span
 	}{
-		{"thought", nil, "a</thought> b</thought>", []abi.Span{{0, 11}, {12, 23}}},
-		{"thought", nil, "a</thought> tail ", []abi.Span{{0, 11}, {12, 16}}},
-		{"thought", nil, "no delimiter", []abi.Span{{0, 12}}},
+		{"thought", nil, "a</thought> b</thought>", []abi.Span{{Start: 0, End: 11}, {Start: 12, End: 23}}},
+		{"thought", nil, "a</thought> tail ", []abi.Span{{Start: 0, End: 11}, {Start: 12, End: 16}}},
+		{"thought", nil, "no delimiter", []abi.Span{{Start: 0, End: 12}}},
 		{"thought", nil, "  ", []abi.Span{}},
-		{"thought", map[string]any{"delimiter": "|"}, "a|b", []abi.Span{{0, 2}, {2, 3}}},
-		{"lines", nil, "a\n\n  b  \nc", []abi.Span{{0, 1}, {5, 6}, {9, 10}}},
-		{"regex", map[string]any{"pattern": `\n\n`}, "s1\n\ns2", []abi.Span{{0, 4}, {4, 6}}},
+		{"thought", map[string]any{"delimiter": "|"}, "a|b", []abi.Span{{Start: 0, End: 2}, {Start: 2, End: 3}}},
+		{"lines", nil, "a\n\n  b  \nc", []abi.Span{{Start: 0, End: 1}, {Start: 5, End: 6}, {Start: 9, End: 10}}},
+		{"regex", map[string]any{"pattern": `\n\n`}, "s1\n\ns2", []abi.Span{{Start: 0, End: 4}, {Start: 4, End: 6}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.builtin+"/"+tt.text, func(t *testing.T) {
@@ -48,7 +48,7 @@ func TestSegmenters(t *testing.T) {
 
 func TestLocalizers(t *testing.T) {
 	ctx := context.Background()
-	steps := []abi.Span{{0, 1}, {1, 2}, {2, 3}}
+	steps := []abi.Span{{Start: 0, End: 1}, {Start: 1, End: 2}, {Start: 2, End: 3}}
 	rnd, _ := load(t, "random", nil).Localizer("p")
 	seen := map[int]bool{}
 	for seed := range uint64(200) {

@@ -16,7 +16,7 @@ var verifyRequests = []abi.VerifyRequest{
 	{},
 	{Task: abi.Task{ID: "t1", Prompt: "What is 1+1?", Answer: json.RawMessage(`"2"`)}, Response: `so \boxed{2}.`},
 	{Task: abi.Task{ID: "é\u2028\x01\"\\", Answer: json.RawMessage(`{"a":[1,2.5,null,true]}`), Meta: json.RawMessage(`[]`)},
-		Response: "line\nnext\t\"quoted\" \U0001F600", Steps: []abi.Span{{0, 4}, {5, 9}}},
+		Response: "line\nnext\t\"quoted\" \U0001F600", Steps: []abi.Span{{Start: 0, End: 4}, {Start: 5, End: 9}}},
 }
 
 func TestVerifyRequestMatchesEncodingJSON(t *testing.T) {
@@ -146,7 +146,7 @@ func TestOtherMessagesRoundTrip(t *testing.T) {
 	require.NoError(t, DecodeSegmentRequest(AppendSegmentRequest(nil, &seg), &gotSeg))
 	require.Equal(t, seg, gotSeg)
 
-	spans := []abi.Span{{0, 11}, {11, 12}}
+	spans := []abi.Span{{Start: 0, End: 11}, {Start: 11, End: 12}}
 	gotSpans, err := DecodeSpans(AppendSpans(nil, spans), nil)
 	require.NoError(t, err)
 	require.Equal(t, spans, gotSpans)
@@ -156,8 +156,8 @@ func TestOtherMessagesRoundTrip(t *testing.T) {
 	_, err = DecodeSpans([]byte(`{}`), nil)
 	require.ErrorContains(t, err, `no "spans"`)
 	require.NoError(t, CheckSpans(spans, 12))
-	require.ErrorContains(t, CheckSpans([]abi.Span{{0, 5}, {4, 6}}, 12), "span 1")
-	require.ErrorContains(t, CheckSpans([]abi.Span{{0, 13}}, 12), "span 0")
+	require.ErrorContains(t, CheckSpans([]abi.Span{{Start: 0, End: 5}, {Start: 4, End: 6}}, 12), "span 1")
+	require.ErrorContains(t, CheckSpans([]abi.Span{{Start: 0, End: 13}}, 12), "span 0")
 
 	reqs := []abi.ScoreRequest{{Task: abi.Task{ID: "a", Answer: json.RawMessage(`1`)}, Response: "x"}, {Response: "y"}}
 	gotReqs, err := DecodeScoreRequests(AppendScoreRequests(nil, reqs))
@@ -168,7 +168,7 @@ func TestOtherMessagesRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, scores, gotScores)
 
-	lr := abi.LocalizeRequest{Task: abi.Task{ID: "q"}, Response: "r", Steps: []abi.Span{{0, 1}},
+	lr := abi.LocalizeRequest{Task: abi.Task{ID: "q"}, Response: "r", Steps: []abi.Span{{Start: 0, End: 1}},
 		Verdict: &abi.Verdict{Status: "ok", FirstError: intp(1)}, Seed: math.MaxUint64}
 	var gotLR abi.LocalizeRequest
 	b := AppendLocalizeRequest(nil, &lr)
