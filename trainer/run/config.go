@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/engine"
 )
 
@@ -60,11 +61,11 @@ type ModelConfig struct {
 
 // DataConfig chooses the datasets and the prompt format.
 type DataConfig struct {
-	Train        string `koanf:"train" help:"training set, JSONL with id, prompt, answer, optional meta"`
-	Eval         string `koanf:"eval" help:"evaluation set (rewind eval), same format"`
-	Template     string `koanf:"template" help:"prompt template: chat (<|im_start|> turns) or plain"`
-	BatchPrompts int    `koanf:"batch_prompts" help:"prompts per optimiser step"`
-	Epochs       int    `koanf:"epochs" help:"passes over the training set when run.steps is 0"`
+	Train        string        `koanf:"train" help:"training set, JSONL with id, prompt, answer, optional meta"`
+	Eval         string        `koanf:"eval" help:"evaluation set (rewind eval), same format"`
+	Template     data.Template `koanf:"template"`
+	BatchPrompts int           `koanf:"batch_prompts" help:"prompts per optimiser step"`
+	Epochs       int           `koanf:"epochs" help:"passes over the training set when run.steps is 0"`
 }
 
 // AlgoConfig chooses the algorithm and its switches (METHOD.md).
@@ -100,14 +101,13 @@ type LocalizerConfig struct {
 	Name        string  `koanf:"name" help:"self (the policy names its first wrong step: SRPO), or a localizer plugin: random (RRPO), oracle, first"`
 	Temperature float64 `koanf:"temperature" help:"self: decoding temperature of the localization call"`
 	MaxTokens   int     `koanf:"max_tokens" help:"self: new tokens of the localization call at most"`
-	Template    string  `koanf:"template" help:"self: localization prompt template; empty uses the built-in METHOD.md prompt"`
+	Template    string  `koanf:"template" help:"self: localization prompt: empty for METHOD.md's prompt, short for the compact prompt of tiny models (the warm-start data's), or a template with {{problem}}, {{steps}} and {{n}}"`
 }
 
 // RewardConfig says how a trajectory's reward is made.
 type RewardConfig struct {
-	Verifier       string             `koanf:"verifier" help:"verifier plugin whose score is the outcome reward (and accuracy)"`
-	VerifierWeight float64            `koanf:"verifier_weight" help:"weight of the verifier's score in the reward"`
-	Models         map[string]float64 `koanf:"models" help:"reward-model plugins and their weights, added to the weighted verifier score"`
+	Verifier string             `koanf:"verifier" help:"verifier plugin whose score is the outcome reward (and decides correctness)"`
+	Models   map[string]float64 `koanf:"models" help:"reward-model plugins and their weights: reward = verifier score + sum of weight * model score"`
 }
 
 // Algorithm names.
@@ -174,7 +174,9 @@ func (c *Config) Validate() error {
 	}
 
 	d := c.Data
-	oneOf("data.template", d.Template, "chat", "plain")
+	if err := d.Template.Validate(); err != nil {
+		bad("data.template", "%v", err)
+	}
 	positive("data.batch_prompts", d.BatchPrompts)
 	positive("data.epochs", d.Epochs)
 
@@ -237,12 +239,11 @@ func (c *Config) Validate() error {
 	if w.Verifier == "" {
 		bad("reward.verifier", "must name a verifier plugin")
 	}
-	finite("reward.verifier_weight", w.VerifierWeight, -1e6, 1e6)
 	for _, name := range sortedKeys(w.Models) {
 		finite("reward.models."+name, w.Models[name], -1e6, 1e6)
 	}
 	for _, name := range sortedKeys(c.Plugins) {
-		if err := validatePlugin(c.Plugins[name]); err != nil {
+		if err := validatePlugin(name, c.Plugins[name]); err != nil {
 			bad("plugins."+name, "%v", err)
 		}
 	}

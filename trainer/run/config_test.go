@@ -156,7 +156,12 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name:    "plugin source",
 			file:    "model:\n  path: m\nplugins:\n  v:\n    builtin: boxed\n    wasm: x.wasm\n",
-			wantAll: []string{"plugins.v: set exactly one of builtin, wasm or process"},
+			wantAll: []string{"plugins.v: exactly one of builtin, wasm and process must be set (got 2)"},
+		},
+		{
+			name:    "plugin keys are checked by the host",
+			file:    "model:\n  path: m\nplugins:\n  v:\n    wasm: v.wasm\n    limits: {timeot: 2s}\n",
+			wantAll: []string{"plugins.v: plugin config plugins.v: ", "timeot"},
 		},
 		{
 			name:    "unknown preset",

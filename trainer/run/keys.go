@@ -32,6 +32,14 @@ var optimHelp = map[string]string{
 	"total_steps":  "steps of the linear or cosine decay; 0 uses the run's steps",
 }
 
+// templateHelp documents data.Template, owned by package data.
+var templateHelp = map[string]string{
+	"kind":             "prompt template: chat (ChatML turns) or plain",
+	"format":           "user text with {prompt} where the dataset's prompt goes; empty: the prompt alone",
+	"system":           "chat: system turn; empty for none",
+	"assistant_prefix": "text after the open assistant turn (chat) or the prompt (plain), e.g. <thought>",
+}
+
 var (
 	configKeys = walkKeys(reflect.TypeOf(Config{}), "")
 	stringAny  = reflect.TypeOf(map[string]any{})
@@ -50,6 +58,9 @@ func walkKeys(t reflect.Type, prefix string) []keySpec {
 		help := f.Tag.Get("help")
 		if help == "" && strings.HasPrefix(path, "optim.") {
 			help = optimHelp[name]
+		}
+		if help == "" && strings.HasPrefix(path, "data.template.") {
+			help = templateHelp[name]
 		}
 		if help == "" && f.Type.Kind() != reflect.Struct {
 			panic("run: config key " + path + " has no help text")

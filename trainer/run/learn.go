@@ -7,6 +7,7 @@ import (
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/rollout"
 )
 
 // algoSettings maps the algo section of a config onto package algo.
@@ -116,6 +117,8 @@ type RolloutLine struct {
 	// MaskStart and MaskEnd bound the trained tokens [start, end).
 	MaskStart int `json:"mask_start"`
 	MaskEnd   int `json:"mask_end"`
+	// Reset is, on a parent's line, how its reset step was chosen.
+	Reset *rollout.Reset `json:"reset,omitempty"`
 }
 
 // rolloutLines renders a step's assembled prompts as rollouts.jsonl lines.

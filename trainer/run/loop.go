@@ -73,9 +73,10 @@ type Summary struct {
 	WallSec     float64         `json:"wall_sec"`
 }
 
-// newStepper builds the stepper of a config; policyDir is a checkpoint's
-// policy directory to start from, or "" to start from the config's model.
-type newStepper func(ctx context.Context, cfg Config, policyDir string) (stepper, error)
+// newStepper builds the stepper of a config in runDir; policyDir is a
+// checkpoint's policy directory to start from, or "" to start from the
+// config's model.
+type newStepper func(ctx context.Context, cfg Config, runDir, policyDir string) (stepper, error)
 
 func train(ctx context.Context, opts Options, build newStepper) (Summary, error) {
 	if opts.Now == nil {
@@ -116,7 +117,7 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 	if ckpt != "" {
 		policyDir = filepath.Join(ckpt, policySubdir)
 	}
-	s, err := build(ctx, cfg, policyDir)
+	s, err := build(ctx, cfg, dir.path, policyDir)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -27,7 +27,7 @@ type fakeStepper struct {
 }
 
 func newFake(delay time.Duration) newStepper {
-	return func(_ context.Context, cfg Config, policyDir string) (stepper, error) {
+	return func(_ context.Context, cfg Config, _, policyDir string) (stepper, error) {
 		f := &fakeStepper{steps: cfg.Run.Steps, weights: make([]float64, 4), delay: delay}
 		if policyDir != "" {
 			raw, err := os.ReadFile(filepath.Join(policyDir, "weights.json"))
@@ -143,8 +143,8 @@ func TestResumeTruncatesLogs(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := fakeConfig(dir, 9, 4)
-	build := func(ctx2 context.Context, c Config, p string) (stepper, error) {
-		s, err := newFake(0)(ctx2, c, p)
+	build := func(ctx2 context.Context, c Config, d, p string) (stepper, error) {
+		s, err := newFake(0)(ctx2, c, d, p)
 		return &cancelAfter{stepper: s, n: 6, cancel: cancel}, err
 	}
 	_, err = train(ctx, Options{Config: cfg}, build)

@@ -1,27 +1,140 @@
 package run
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/knadh/koanf/v2"
+
+	"github.com/rewind-rl/rewind/host"
+	_ "github.com/rewind-rl/rewind/plugins/all" // the builtin plugins
+	"github.com/rewind-rl/rewind/trainer/algo"
+	"github.com/rewind-rl/rewind/trainer/rollout"
 )
 
-// pluginSources are the keys of a plugin config that say where the plugin
-// comes from; exactly one must be set.
-var pluginSources = []string{"builtin", "wasm", "process"}
+// decodePlugin decodes one plugins.NAME section strictly with the host's
+// decoder (unknown keys are errors).
+func decodePlugin(name string, m map[string]any) (host.PluginConfig, error) {
+	if strings.Contains(name, ".") {
+		return host.PluginConfig{}, fmt.Errorf("plugin name %q: must not contain '.'", name)
+	}
+	k := koanf.New(".")
+	if err := k.Load(rawMap{"plugins": map[string]any{name: m}}, nil); err != nil {
+		return host.PluginConfig{}, err
+	}
+	return host.DecodePluginConfig(k, "plugins."+name)
+}
 
-// validatePlugin checks the shape of one plugin config.
-func validatePlugin(m map[string]any) error {
-	n := 0
-	for _, s := range pluginSources {
-		if v, ok := m[s]; ok {
-			if str, isStr := v.(string); !isStr || str == "" {
-				return fmt.Errorf("%s: want a non-empty string", s)
-			}
-			n++
+// validatePlugin checks one plugin section without loading it.
+func validatePlugin(name string, m map[string]any) error {
+	c, err := decodePlugin(name, m)
+	if err != nil {
+		return err
+	}
+	return c.Validate()
+}
+
+// pluginConfig returns the config of the plugin a config key names: its
+// plugins entry, or the builtin of that name.
+func pluginConfig(cfg Config, name string) (host.PluginConfig, error) {
+	if m, ok := cfg.Plugins[name]; ok {
+		return decodePlugin(name, m)
+	}
+	return host.PluginConfig{Builtin: name}, nil
+}
+
+// pluginSet holds the loaded plugins of a run.
+type pluginSet struct {
+	reg          *host.Registry
+	verifier     host.Verifier
+	onFailure    algo.FailPolicy
+	rewardModels []rollout.RewardModel
+	segmenter    host.Segmenter
+	localizer    host.Localizer
+}
+
+// loadPlugins loads every plugin the config uses: reward.verifier, the
+// reward models, sampling.segmenter in whole mode and a localizer plugin.
+func loadPlugins(ctx context.Context, cfg Config) (ps *pluginSet, err error) {
+	opts := host.Options{Seed: cfg.Run.Seed}
+	if dir, err := os.UserCacheDir(); err == nil {
+		opts.CacheDir = filepath.Join(dir, "rewind", "wasm")
+	}
+	ps = &pluginSet{reg: host.NewRegistry(opts)}
+	defer func() {
+		if err != nil {
+			_ = ps.close()
+			ps = nil
+		}
+	}()
+	load := func(key, name string) (host.PluginConfig, error) {
+		pc, err := pluginConfig(cfg, name)
+		if err != nil {
+			return pc, fmt.Errorf("%s: %w", key, err)
+		}
+		if err := ps.reg.Load(ctx, name, pc); err != nil {
+			return pc, fmt.Errorf("%s: %w", key, err)
+		}
+		return pc, nil
+	}
+
+	vc, err := load("reward.verifier", cfg.Reward.Verifier)
+	if err != nil {
+		return nil, err
+	}
+	if ps.verifier, err = ps.reg.Verifier(cfg.Reward.Verifier); err != nil {
+		return nil, fmt.Errorf("reward.verifier: %w", err)
+	}
+	ps.onFailure = algo.FailPolicy(vc.OnFailure.EffectiveAction())
+	names := make([]string, 0, len(cfg.Reward.Models))
+	for n := range cfg.Reward.Models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, err := load("reward.models."+n, n); err != nil {
+			return nil, err
+		}
+		rm, err := ps.reg.RewardModel(n)
+		if err != nil {
+			return nil, fmt.Errorf("reward.models.%s: %w", n, err)
+		}
+		ps.rewardModels = append(ps.rewardModels, rollout.RewardModel{Name: n, Weight: cfg.Reward.Models[n], Model: rm})
+	}
+	if cfg.Sampling.Mode == "whole" {
+		if _, err := load("sampling.segmenter", cfg.Sampling.Segmenter); err != nil {
+			return nil, err
+		}
+		if ps.segmenter, err = ps.reg.Segmenter(cfg.Sampling.Segmenter); err != nil {
+			return nil, fmt.Errorf("sampling.segmenter: %w", err)
 		}
 	}
-	if n != 1 {
-		return errors.New("set exactly one of builtin, wasm or process")
+	if cfg.Algo.Name != AlgoGRPO && cfg.Localizer.Name != "self" {
+		if _, err := load("localizer.name", cfg.Localizer.Name); err != nil {
+			return nil, err
+		}
+		if ps.localizer, err = ps.reg.Localizer(cfg.Localizer.Name); err != nil {
+			return nil, fmt.Errorf("localizer.name: %w", err)
+		}
 	}
-	return nil
+	return ps, nil
 }
+
+// counters snapshots the host's call counters as plugin -> "op:status" ->
+// calls.
+func (ps *pluginSet) counters() map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for _, c := range ps.reg.Counters() {
+		if out[c.Plugin] == nil {
+			out[c.Plugin] = map[string]int{}
+		}
+		out[c.Plugin][c.Op+":"+string(c.Status)] = int(c.Count)
+	}
+	return out
+}
+
+func (ps *pluginSet) close() error { return ps.reg.Close() }

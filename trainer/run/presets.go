@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/engine"
 )
 
@@ -75,7 +76,7 @@ func base() Config {
 		},
 		Model: ModelConfig{Engine: "cpu"},
 		Data: DataConfig{
-			Template:     "chat",
+			Template:     data.Template{Kind: data.TemplateChat},
 			BatchPrompts: 32,
 			Epochs:       2,
 		},
@@ -105,10 +106,7 @@ func base() Config {
 			Temperature: 0.3,
 			MaxTokens:   4096,
 		},
-		Reward: RewardConfig{
-			Verifier:       "boxed",
-			VerifierWeight: 1,
-		},
+		Reward: RewardConfig{Verifier: "boxed"},
 		Optim: engine.Optim{
 			LR:          5e-5,
 			WeightDecay: 0.01,

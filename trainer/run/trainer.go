@@ -1,0 +1,249 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rewind-rl/rewind/trainer/algo"
+	"github.com/rewind-rl/rewind/trainer/data"
+	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/localize"
+	"github.com/rewind-rl/rewind/trainer/rollout"
+)
+
+// Train runs (or resumes) a training run to its end and returns its
+// summary, also written to summary.json in the run directory.
+func Train(ctx context.Context, opts Options) (Summary, error) {
+	return train(ctx, opts, newTrainer)
+}
+
+// trainer is the stepper of a real run: data, policy, plugins, rollout
+// and update.
+type trainer struct {
+	cfg     Config
+	pol     engine.Policy
+	data    *taskStream
+	plugins *pluginSet
+	runner  *rollout.Runner
+	proc    algo.Procedure
+	ac      algo.Config
+	total   int
+	now     func() time.Time
+}
+
+func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st stepper, err error) {
+	t := &trainer{cfg: cfg, now: time.Now}
+	defer func() {
+		if err != nil {
+			_ = t.close()
+		}
+	}()
+	if t.proc, t.ac, err = algoSettings(cfg); err != nil {
+		return nil, err
+	}
+	if t.data, err = openTaskStream(cfg); err != nil {
+		return nil, err
+	}
+	t.total = cfg.Run.Steps
+	if t.total == 0 {
+		perEpoch := (t.data.len() + cfg.Data.BatchPrompts - 1) / cfg.Data.BatchPrompts
+		t.total = cfg.Data.Epochs * perEpoch
+	}
+	if cfg.Optim.TotalSteps == 0 {
+		cfg.Optim.TotalSteps = t.total
+	}
+	if t.pol, err = openPolicy(cfg, runDir, policyDir); err != nil {
+		return nil, err
+	}
+	if t.plugins, err = loadPlugins(ctx, cfg); err != nil {
+		return nil, err
+	}
+	rc, err := rolloutConfig(cfg, t.proc, t.ac)
+	if err != nil {
+		return nil, err
+	}
+	opts := rollout.Options{
+		Policy:       t.pol,
+		Verifier:     t.plugins.verifier,
+		RewardModels: t.plugins.rewardModels,
+		Segmenter:    t.plugins.segmenter,
+	}
+	if t.proc.Parents > 0 {
+		if opts.Localizer, err = t.localizer(); err != nil {
+			return nil, err
+		}
+	}
+	if t.runner, err = rollout.New(rc, opts); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// localizer builds localizer.name: the policy itself (self) or a plugin.
+func (t *trainer) localizer() (localize.Localizer, error) {
+	l := t.cfg.Localizer
+	if l.Name != "self" {
+		return localize.NewPlugin(t.plugins.localizer, t.cfg.Run.Concurrency), nil
+	}
+	sc := localize.DefaultSelfConfig()
+	switch l.Template {
+	case "":
+	case "short":
+		sc.Template = localize.ShortTemplate
+	default:
+		sc.Template = l.Template
+	}
+	if t.cfg.Data.Template.Kind == data.TemplateChat {
+		sc.Chat = localize.ChatML
+	}
+	sc.Temperature = float32(l.Temperature)
+	sc.MaxNewTokens = l.MaxTokens
+	sc.Delimiters = []string{"<thought>", t.cfg.Sampling.Delimiter}
+	return localize.NewSelf(t.pol, sc)
+}
+
+// rolloutConfig maps the sampling section onto package rollout.
+func rolloutConfig(c Config, proc algo.Procedure, ac algo.Config) (rollout.Config, error) {
+	v := algo.Variant(c.Algo.Layout)
+	if c.Algo.Name == AlgoGRPO {
+		v = algo.VariantGRPO
+	}
+	rc, err := rollout.DefaultConfig(v)
+	if err != nil {
+		return rollout.Config{}, err
+	}
+	s := c.Sampling
+	rc.Procedure, rc.Algo = proc, ac
+	rc.Algo.OnUnusable = algo.FailDropSample
+	rc.Temperature, rc.TopP, rc.TopK = float32(s.Temperature), float32(s.TopP), s.TopK
+	rc.Mode = rollout.Mode(s.Mode)
+	rc.MaxSteps, rc.StepTokens, rc.MaxTokens = s.MaxSteps, s.MaxStepTokens, s.MaxTokens
+	rc.Delimiter, rc.AnswerMarker = s.Delimiter, s.AnswerMarker
+	rc.VerifyConcurrency = c.Run.Concurrency
+	return rc, rc.Validate()
+}
+
+func (t *trainer) totalSteps() int { return t.total }
+
+// stepMetrics is the deterministic part of a metrics.jsonl line.
+type stepMetrics struct {
+	Epoch   int                       `json:"epoch"`
+	Rollout json.RawMessage           `json:"rollout"`
+	Update  *engine.UpdateStats       `json:"update"` // null when nothing was trained
+	Batch   int                       `json:"sequences"`
+	Plugins map[string]map[string]int `json:"plugins"` // calls by plugin and status, this step
+}
+
+func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, error) {
+	tasks, epoch := t.data.next(t.cfg.Data.BatchPrompts)
+	rtasks := make([]rollout.Task, len(tasks))
+	tok := t.pol.Tokenizer()
+	for i, task := range tasks {
+		rtasks[i] = rollout.Task{Task: task, PromptIDs: tok.Encode(t.data.render(task))}
+	}
+	before := t.plugins.counters()
+	res, err := t.runner.Run(ctx, seed, step, rtasks)
+	if err != nil {
+		return stepResult{}, err
+	}
+	m := rollout.ComputeMetrics(res)
+	prompts := res.AlgoPrompts()
+	t0 := t.now()
+	l, err := learn(ctx, t.pol, t.proc, t.ac, prompts)
+	if err != nil {
+		return stepResult{}, err
+	}
+	updateSec := t.now().Sub(t0).Seconds()
+
+	wall := map[string]float64{
+		"fresh_sec":    m.Time.Fresh.Seconds(),
+		"localize_sec": m.Time.Localize.Seconds(),
+		"reset_sec":    m.Time.Reset.Seconds(),
+		"verify_sec":   m.Time.Verify.Seconds(),
+		"rollout_sec":  m.Time.Total.Seconds(),
+		"update_sec":   updateSec,
+	}
+	m.Time = rollout.Times{}
+	rm, err := withoutKey(m, "time")
+	if err != nil {
+		return stepResult{}, err
+	}
+	sm := stepMetrics{Epoch: epoch, Rollout: rm, Batch: l.sequences, Plugins: counterDelta(before, t.plugins.counters())}
+	if l.updated {
+		sm.Update = &l.update
+	}
+	lines := rolloutLines(step+1, prompts)
+	attachResets(lines, res)
+	summary := fmt.Sprintf("reward %.3f", m.Fresh.Reward)
+	if l.updated {
+		summary += fmt.Sprintf(" loss %.4f", l.update.Loss)
+	}
+	return stepResult{metrics: sm, wall: wall, rollouts: lines, summary: summary}, nil
+}
+
+// withoutKey marshals v and drops one top-level key.
+func withoutKey(v any, key string) (json.RawMessage, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	delete(m, key)
+	return json.Marshal(m)
+}
+
+// attachResets puts each parent's localization on its rollouts line.
+func attachResets(lines []any, res *rollout.Result) {
+	for i, l := range lines {
+		rl := l.(RolloutLine)
+		if rl.Role != algo.RoleParent {
+			continue
+		}
+		for _, r := range res.Prompts[rl.Prompt].Resets {
+			if r.Parent == rl.Traj {
+				r := r
+				rl.Reset = &r
+				lines[i] = rl
+			}
+		}
+	}
+}
+
+func (t *trainer) save(dir string) error { return t.pol.Save(dir) }
+
+func (t *trainer) dataState() (json.RawMessage, error) { return t.data.state() }
+
+func (t *trainer) restoreData(raw json.RawMessage) error { return t.data.restore(raw) }
+
+func (t *trainer) close() error {
+	var errs []error
+	if t.plugins != nil {
+		errs = append(errs, t.plugins.close())
+	}
+	if c, ok := t.pol.(interface{ Close() error }); ok {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// counterDelta is after - before per plugin and status, zeros left out.
+func counterDelta(before, after map[string]map[string]int) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for p, statuses := range after {
+		for s, n := range statuses {
+			if d := n - before[p][s]; d != 0 {
+				if out[p] == nil {
+					out[p] = map[string]int{}
+				}
+				out[p][s] = d
+			}
+		}
+	}
+	return out
+}
