@@ -51,7 +51,8 @@ func BenchmarkEncodeQwen2Cold(b *testing.B) {
 	text := benchText()
 	b.SetBytes(int64(len(text)))
 	for i := 0; i < b.N; i++ {
-		tk.cache = map[string][]int{}
+		tk.cache.Clear()
+		tk.cacheSize.Store(0)
 		tk.Encode(text)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -38,9 +39,9 @@ type HF struct {
 
 	eos int
 
-	mu      sync.RWMutex
-	cache   map[string][]int
-	scratch sync.Pool // of *scratch
+	cache     sync.Map // piece -> []int; read-mostly, so lock-free reads
+	cacheSize atomic.Int64
+	scratch   sync.Pool // of *scratch
 }
 
 // scratch holds the buffers of one Encode call, reused across calls.
@@ -141,11 +142,8 @@ func (t *HF) bpe(ids []int, piece string) []int {
 	}
 	cacheable := len(piece) <= cacheMaxWord
 	if cacheable {
-		t.mu.RLock()
-		got, ok := t.cache[piece]
-		t.mu.RUnlock()
-		if ok {
-			return append(ids, got...)
+		if got, ok := t.cache.Load(piece); ok {
+			return append(ids, got.([]int)...)
 		}
 	}
 	if t.ignoreMerges {
@@ -169,11 +167,11 @@ func (t *HF) bpe(ids []int, piece string) []int {
 	}
 	if cacheable {
 		word := append([]int(nil), ids[start:]...)
-		t.mu.Lock()
-		if len(t.cache) < cacheCap {
-			t.cache[piece] = word
+		if t.cacheSize.Load() < cacheCap {
+			if _, loaded := t.cache.LoadOrStore(piece, word); !loaded {
+				t.cacheSize.Add(1)
+			}
 		}
-		t.mu.Unlock()
 	}
 	return ids
 }

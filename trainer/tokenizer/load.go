@@ -139,7 +139,7 @@ func Parse(b []byte) (*HF, error) {
 	if err := json.Unmarshal(f.Model, &m); err != nil {
 		return nil, fmt.Errorf(`field "model": %w`, err)
 	}
-	t := &HF{raw: append([]byte(nil), b...), unk: -1, eos: -1, cache: map[string][]int{}}
+	t := &HF{raw: append([]byte(nil), b...), unk: -1, eos: -1}
 	if err := t.parseNormalizer(f.Normalizer); err != nil {
 		return nil, err
 	}
@@ -288,9 +288,10 @@ func (t *HF) parseModel(m *bpeModel) error {
 	t.fuseUnk, t.ignoreMerges = m.FuseUnk, m.IgnoreMerges
 	t.vocab = m.Vocab
 	size := 0
+	limit := maxID(len(m.Vocab))
 	for tok, id := range m.Vocab {
-		if id < 0 || id > 1<<24 {
-			return fmt.Errorf("BPE model: token %q has id %d outside [0, 2^24]", tok, id)
+		if id < 0 || id >= limit {
+			return fmt.Errorf("BPE model: token %q has id %d outside [0, %d): ids must be nearly dense", tok, id, limit)
 		}
 		size = max(size, id+1)
 	}
@@ -371,8 +372,8 @@ func (t *HF) parseAdded(toks []*addedToken) error {
 	t.byName = map[string]int{}
 	var raw, normed []*addedToken
 	for _, a := range toks {
-		if a.ID < 0 || a.ID > 1<<24 {
-			return fmt.Errorf("added token %q: id %d outside [0, 2^24]", a.Content, a.ID)
+		if limit := maxID(len(t.vocab) + len(toks)); a.ID < 0 || a.ID >= limit {
+			return fmt.Errorf("added token %q: id %d outside [0, %d): ids must be nearly dense", a.Content, a.ID, limit)
 		}
 		if a.Content == "" {
 			return fmt.Errorf("added token %d: empty content", a.ID)
@@ -405,3 +406,7 @@ func (t *HF) parseAdded(toks []*addedToken) error {
 	t.rawMatch, t.normMatch = newMatcher(raw), newMatcher(normed)
 	return nil
 }
+
+// maxID bounds the ids of a vocabulary of n entries, so that a corrupt file
+// cannot make the id tables huge. Real vocabularies are dense or nearly so.
+func maxID(n int) int { return 2*n + 1024 }

@@ -109,10 +109,57 @@ func newSplitter(pattern string) (splitter, error) {
 
 // Character classes of the patterns. \s is Unicode White_Space, as in
 // Oniguruma and regexp2; \p{L} and \p{N} are the general categories.
-func isSpace(r rune) bool  { return unicode.IsSpace(r) }
-func isLetter(r rune) bool { return unicode.IsLetter(r) }
-func isNumber(r rune) bool { return unicode.IsNumber(r) }
-func isPunct(r rune) bool  { return !isSpace(r) && !isLetter(r) && !isNumber(r) }
+func isSpace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiClass[r] == classSpace
+	}
+	return unicode.IsSpace(r)
+}
+
+func isLetter(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiClass[r] == classLetter
+	}
+	return unicode.IsLetter(r)
+}
+
+func isNumber(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiClass[r] == classNumber
+	}
+	return unicode.IsNumber(r)
+}
+
+func isPunct(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiClass[r] == classPunct
+	}
+	return !unicode.IsSpace(r) && !unicode.IsLetter(r) && !unicode.IsNumber(r)
+}
+
+// asciiClass caches the classes of ASCII runes, the common case.
+var asciiClass = func() (c [utf8.RuneSelf]uint8) {
+	for r := rune(0); r < utf8.RuneSelf; r++ {
+		switch {
+		case unicode.IsSpace(r):
+			c[r] = classSpace
+		case unicode.IsLetter(r):
+			c[r] = classLetter
+		case unicode.IsNumber(r):
+			c[r] = classNumber
+		default:
+			c[r] = classPunct
+		}
+	}
+	return c
+}()
+
+const (
+	classPunct uint8 = iota
+	classSpace
+	classLetter
+	classNumber
+)
 
 // run returns the byte length of the longest prefix of s whose runes
 // satisfy f, stopping after max runes when max > 0.
