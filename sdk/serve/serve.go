@@ -16,6 +16,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -151,3 +152,20 @@ func (p *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.Clien
 }
 
 var _ plugin.GRPCPlugin = (*grpcPlugin)(nil)
+
+// OptionsEnv is the environment variable that carries a plugin's options
+// (the `options:` of its config section) as JSON.
+const OptionsEnv = "REWIND_PLUGIN_OPTIONS"
+
+// Options decodes the plugin's options into v (json.Unmarshal) and reports
+// whether the config gave any; v is untouched when it gave none.
+func Options(v any) (bool, error) {
+	raw, ok := os.LookupEnv(OptionsEnv)
+	if !ok || raw == "" {
+		return false, nil
+	}
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		return true, fmt.Errorf("plugin options in $%s: %w", OptionsEnv, err)
+	}
+	return true, nil
+}

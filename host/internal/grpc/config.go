@@ -27,7 +27,8 @@ type Config struct {
 	// Name is the plugin's configured name, used in errors, logs and verdicts.
 	Name string
 	// Kind is the plugin kind the host expects; the plugin's manifest must
-	// say the same.
+	// say the same. Empty takes the kind from the first process's manifest,
+	// and later restarts must keep it.
 	Kind abi.Kind
 	// Command is the executable and its arguments. The executable is
 	// resolved through PATH when it has no slash. A Python plugin is best
@@ -38,6 +39,10 @@ type Config struct {
 	// of the host's own (a process plugin is not sandboxed: it runs as the
 	// host's user, with its environment). Env wins over the host's.
 	Env []string
+	// Options is JSON handed to the plugin in its environment as
+	// REWIND_PLUGIN_OPTIONS (sdk/serve.Options and sdk/python's options()
+	// decode it). Empty: the variable is not set.
+	Options []byte
 	// SHA256 is the hex sha256 of the executable Command[0] names. It is
 	// required unless Insecure is set; the file is checked before every
 	// start, including restarts.
@@ -138,7 +143,7 @@ func (c *Config) Validate() error {
 		add("name", "must be set")
 	}
 	switch c.Kind {
-	case abi.KindVerifier, abi.KindRewardModel, abi.KindSegmenter, abi.KindLocalizer:
+	case "", abi.KindVerifier, abi.KindRewardModel, abi.KindSegmenter, abi.KindLocalizer:
 	default:
 		add("kind", "%q is not one of verifier, reward_model, segmenter, localizer", c.Kind)
 	}

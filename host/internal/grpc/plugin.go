@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -42,7 +43,24 @@ func Load(ctx context.Context, cfg Config) (*Plugin, error) {
 	}
 	cfg = cfg.withDefaults()
 	p := &Plugin{cfg: cfg, callOpts: []grpc.CallOption{grpc.MaxCallRecvMsgSize(cfg.MaxOutputBytes)}}
-	start := func(ctx context.Context, id int) (*generation, error) { return startProcess(ctx, &p.cfg, id) }
+	// The first start pins an unconfigured kind: a restart that serves
+	// another one is refused. start runs on the supervisor's goroutines, so
+	// it works on copies of cfg.
+	var kindMu sync.Mutex
+	kind := cfg.Kind
+	start := func(ctx context.Context, id int) (*generation, error) {
+		kindMu.Lock()
+		c := cfg
+		c.Kind = kind
+		kindMu.Unlock()
+		g, err := startProcess(ctx, &c, id)
+		if err == nil {
+			kindMu.Lock()
+			kind = g.manifest.Kind
+			kindMu.Unlock()
+		}
+		return g, err
+	}
 	p.sup = newSupervisor(cfg.Name, cfg.Logger, cfg.Restart, cfg.StartTimeout, start, realAfterFunc)
 	if err := p.sup.startFirst(ctx); err != nil {
 		status := abi.StatusCrash
@@ -52,6 +70,7 @@ func Load(ctx context.Context, cfg Config) (*Plugin, error) {
 		}
 		return nil, &host.PluginError{Plugin: cfg.Name, Op: "load", Status: status, Err: err}
 	}
+	p.cfg.Kind = p.Manifest().Kind
 	return p, nil
 }
 

@@ -69,6 +69,19 @@ var handshake = plugin.HandshakeConfig{
 	MagicCookieValue: pluginpb.MagicCookieValue,
 }
 
+// dispenseName is the one entry of the host's go-plugin plugin set. Over
+// gRPC, Dispense only wraps the connection and never asks the plugin, so
+// the name does not have to match anything the plugin serves.
+const dispenseName = "rewind"
+
+func knownKind(k abi.Kind) bool {
+	switch k {
+	case abi.KindVerifier, abi.KindRewardModel, abi.KindSegmenter, abi.KindLocalizer:
+		return true
+	}
+	return false
+}
+
 // clientPlugin is the client half of go-plugin's GRPCPlugin. Dispense
 // hands back the connection and go-plugin's "process exited" context, which
 // is what the supervisor watches.
@@ -129,10 +142,13 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 	}
 	cmd := exec.Command(path, c.Command[1:]...)
 	cmd.Env = append(os.Environ(), c.Env...)
+	if len(c.Options) > 0 {
+		cmd.Env = append(cmd.Env, "REWIND_PLUGIN_OPTIONS="+string(c.Options))
+	}
 	log := c.Logger.With("plugin", c.Name, "generation", id)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake,
-		Plugins:          plugin.PluginSet{string(c.Kind): clientPlugin{}},
+		Plugins:          plugin.PluginSet{dispenseName: clientPlugin{}},
 		Cmd:              cmd,
 		SkipHostEnv:      true, // set below, so that c.Env wins over it
 		SecureConfig:     secure,
@@ -156,9 +172,9 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 	if err != nil {
 		return fail(fmt.Errorf("start %s: %w", path, err))
 	}
-	raw, err := rpc.Dispense(string(c.Kind))
+	raw, err := rpc.Dispense(dispenseName)
 	if err != nil {
-		return fail(fmt.Errorf("dispense %s: %w", c.Kind, err))
+		return fail(fmt.Errorf("dispense: %w", err))
 	}
 	d := raw.(dispensed)
 	pb, err := pluginpb.NewInfoClient(d.conn).GetManifest(ctx, &pluginpb.InfoRequest{})
@@ -166,8 +182,11 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 		return fail(fmt.Errorf("read manifest: %w", err))
 	}
 	m := pluginpb.ToManifest(pb)
-	if m.Kind != c.Kind {
-		return fail(&terminalError{fmt.Errorf("the plugin's manifest says kind %q, the config says %q", m.Kind, c.Kind)})
+	switch {
+	case c.Kind == "" && !knownKind(m.Kind):
+		return fail(&terminalError{fmt.Errorf("the plugin's manifest names kind %q, not one of verifier, reward_model, segmenter, localizer", m.Kind)})
+	case c.Kind != "" && m.Kind != c.Kind:
+		return fail(&terminalError{fmt.Errorf("the plugin's manifest says kind %q, the config (or its first start) says %q", m.Kind, c.Kind)})
 	}
 	log.Debug("plugin process started", "path", path, "manifest", m.Name, "version", m.Version)
 	return &generation{

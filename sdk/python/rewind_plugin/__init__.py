@@ -73,6 +73,12 @@ def meta(req):
     return json.loads(raw) if raw else None
 
 
+def options():
+    """The plugin's options (the ``options:`` of its config section), or None."""
+    raw = os.environ.get("REWIND_PLUGIN_OPTIONS")
+    return json.loads(raw) if raw else None
+
+
 def _message(cls, value):
     """Accept a message of cls or a dict of its fields."""
     if isinstance(value, cls):

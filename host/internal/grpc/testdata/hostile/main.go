@@ -11,7 +11,7 @@
 // Per call, the response text picks the behaviour: "crash" exits the process
 // mid-call; "hang" sleeps for an hour ignoring cancellation; "block" waits
 // for the call's cancellation; "error" returns an error; "panic" panics;
-// "big:N" returns a detail of N bytes; "score:X" returns score X; "pid"
+// "options" returns its options (serve.Options) as detail; "big:N" returns a detail of N bytes; "score:X" returns score X; "pid"
 // returns the process id as detail; anything else is graded by exact match
 // against the task's answer (a JSON string).
 package main
@@ -47,6 +47,12 @@ func (hostile) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict,
 		return abi.Verdict{}, errors.New("boom")
 	case r == "panic":
 		panic("hostile panic")
+	case r == "options":
+		var raw json.RawMessage
+		if _, err := serve.Options(&raw); err != nil {
+			return abi.Verdict{}, err
+		}
+		return abi.Verdict{Status: abi.StatusOK, Detail: string(raw)}, nil
 	case r == "pid":
 		return abi.Verdict{Status: abi.StatusOK, Detail: strconv.Itoa(os.Getpid())}, nil
 	case strings.HasPrefix(r, "big:"):
