@@ -138,11 +138,6 @@ func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engi
 		}
 		active = kept
 	}
-	for i := range results {
-		if results[i].Reason == engine.StopWindow && len(results[i].Tokens) == 0 {
-			results[i].Text = ""
-		}
-	}
 	return results, nil
 }
 

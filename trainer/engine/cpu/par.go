@@ -57,19 +57,30 @@ func parFor(n, grain int, f func(w, lo, hi int)) {
 	wg.Wait()
 }
 
-// gemmChunkMACs is the work per chunk a parallel GEMM aims for: big enough
-// to amortise BLAS packing, small enough to balance two to sixteen cores.
-const gemmChunkMACs = 1 << 21
+// A parallel GEMM splits the larger of m and n into at most gemmMaxChunks
+// chunks (enough to balance a few cores; more chunks would make OpenBLAS
+// re-pack the shared operand more often), each of at least gemmMinMACs
+// multiply-adds (a small product is not worth splitting).
+const (
+	gemmMaxChunks = 8
+	gemmMinMACs   = 1 << 20
+)
+
+// chunkSize is the fixed chunk length along a dimension of length d whose
+// every index costs perIndex multiply-adds; a multiple of 16.
+func chunkSize(d, perIndex int) int {
+	size := max((d+gemmMaxChunks-1)/gemmMaxChunks, (gemmMinMACs+perIndex-1)/max(1, perIndex))
+	return (size + 15) &^ 15
+}
 
 // gemm is a parallel Sgemm (alpha 1) with the same contract as
-// blas.Gemm.Sgemm. It splits the larger of m and n into fixed chunks.
+// blas.Gemm.Sgemm.
 func (e *exec) gemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if m >= n {
-		rows := max(16, gemmChunkMACs/max(1, n*k))
-		rows = (rows + 7) &^ 7
+		rows := chunkSize(m, n*k)
 		if rows >= m {
 			e.blas.Sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 			return
@@ -83,8 +94,7 @@ func (e *exec) gemm(tA, tB bool, m, n, k int, a []float32, lda int, b []float32,
 		})
 		return
 	}
-	cols := max(16, gemmChunkMACs/max(1, m*k))
-	cols = (cols + 7) &^ 7
+	cols := chunkSize(n, m*k)
 	if cols >= n {
 		e.blas.Sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 		return
