@@ -132,3 +132,24 @@ func TestCrossCheckHF(t *testing.T) {
 	require.Greater(t, n["qwen2-tiny"], 400)
 	require.Greater(t, n["char"], 100)
 }
+
+func TestConcurrentEncode(t *testing.T) {
+	tk, cases := loadGolden(t)
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 20; i++ {
+				for _, c := range cases {
+					if got := tk.Encode(c.Text); len(got) != len(c.IDs) {
+						t.Errorf("concurrent Encode(%q) = %v", c.Text, got)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}
