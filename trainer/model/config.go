@@ -44,9 +44,9 @@ type Config struct {
 	// TiedEmbeddings: the output head reuses model.embed_tokens.weight and
 	// no lm_head.weight exists ("tie_word_embeddings").
 	TiedEmbeddings bool
-	// QKVBias: q, k and v projections have biases. Always true for qwen2;
-	// "attention_bias" for llama (which then also biases o_proj in HF; that
-	// variant is refused by ReadConfig).
+	// QKVBias: q, k and v projections have biases. Always true for qwen2,
+	// always false for llama (HF llama's "attention_bias" also biases o_proj,
+	// which this family does not implement).
 	QKVBias bool
 	// ModelType is TypeQwen2 or TypeLlama.
 	ModelType string
@@ -88,6 +88,9 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("model_type qwen2 always has q/k/v biases: QKVBias must be true"))
 		}
 	case TypeLlama:
+		if c.QKVBias {
+			errs = append(errs, errors.New("model_type llama with q/k/v biases has no Hugging Face equivalent (its attention_bias also biases o_proj): use model_type qwen2"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("model_type %q: want %q or %q", c.ModelType, TypeQwen2, TypeLlama))
 	}

@@ -36,6 +36,28 @@ func TestReadConfigReference(t *testing.T) {
 	}, c)
 }
 
+func TestWriteConfigRoundTripReference(t *testing.T) {
+	c, err := ReadConfig(filepath.Join(hfDir(t), "config.json"))
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "config.json")
+	require.NoError(t, c.WriteConfig(p))
+	back, err := ReadConfig(p)
+	require.NoError(t, err)
+	require.Equal(t, c, back)
+	var m map[string]any
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &m))
+	require.Equal(t, []any{"Qwen2ForCausalLM"}, m["architectures"])
+	require.Equal(t, map[string]any{"rope_theta": 10000.0, "rope_type": "default"}, m["rope_parameters"])
+	require.Nil(t, m["bos_token_id"])
+
+	llama := c
+	llama.ModelType = TypeLlama
+	require.ErrorContains(t, llama.Validate(), "llama with q/k/v biases has no Hugging Face equivalent")
+	require.ErrorContains(t, llama.WriteConfig(p), p)
+}
+
 func TestLoadWeightsReference(t *testing.T) {
 	dir := hfDir(t)
 	c, err := ReadConfig(filepath.Join(dir, "config.json"))
