@@ -1,0 +1,199 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/trainer/algo"
+	"github.com/rewind-rl/rewind/trainer/data"
+	"github.com/rewind-rl/rewind/trainer/engine"
+	_ "github.com/rewind-rl/rewind/trainer/engine/cpu"
+)
+
+// The end-to-end tests train a tiny from-scratch model on a synthetic
+// addition task, graded by the boxed verifier compiled to WebAssembly.
+// A random model never writes \boxed{}, so every reward would be 0 and
+// the invariants would hold trivially; warmModel first teaches it the
+// answer format for a few dozen steps, so that answers are right only
+// sometimes and groups carry non-zero advantages.
+
+const (
+	e2eAlphabet = "0123456789+=\\{}boxed"
+	e2eWasm     = "../../examples/plugins/boxed-go/boxed.wasm"
+)
+
+var (
+	warmOnce sync.Once
+	warmDir  string
+	warmErr  error
+)
+
+// e2eData writes n addition tasks a+b= with single-digit sums.
+func e2eData(t *testing.T, n int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		x, y := i%5, (i*3)%5
+		fmt.Fprintf(&b, `{"id":"add-%d","prompt":"%d+%d=","answer":"%d"}`+"\n", i, x, y, x+y)
+	}
+	return writeFile(t, "train.jsonl", b.String())
+}
+
+// e2eConfig is a preset shrunk to seconds: 2 prompts per step, answers of
+// one short step, a 4-token self-localization.
+func e2eConfig(t *testing.T, preset, dir, model, train string) Config {
+	t.Helper()
+	c, err := Preset(preset)
+	require.NoError(t, err)
+	c.Run.Dir, c.Run.Steps, c.Run.CheckpointEvery, c.Run.Log = dir, 2, 1, "none"
+	c.Run.Seed = 3
+	c.Model.Path = model
+	c.Data.Train, c.Data.BatchPrompts = train, 2
+	c.Data.Template = data.Template{Kind: data.TemplatePlain}
+	c.Sampling.MaxSteps, c.Sampling.MaxStepTokens, c.Sampling.MaxTokens = 2, 12, 24
+	c.Sampling.Delimiter = "}"
+	c.Localizer.MaxTokens, c.Localizer.Template = 4, "{{problem}}{{steps}}="
+	c.Reward.Verifier = "boxed-wasm"
+	c.Plugins = map[string]map[string]any{"boxed-wasm": {"wasm": e2eWasm}}
+	c.Optim.LR = 1e-3
+	require.NoError(t, c.Validate())
+	return c
+}
+
+// warmModel writes a tiny model trained for a few steps on
+// "a+b=a+b}\boxed{s}" (two steps, the delimiter being "}") with s the
+// right sum half of the time, so that it learns the format and some
+// arithmetic; once per test binary.
+func warmModel(t *testing.T) string {
+	t.Helper()
+	warmOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "rewind-e2e-")
+		if err != nil {
+			warmErr = err
+			return
+		}
+		c, _ := Preset("srpo")
+		c.Model = ModelConfig{Engine: "cpu", Preset: "tiny", Tokenizer: "char:" + e2eAlphabet}
+		c.Run.Seed = 7
+		init, err := initModel(c, filepath.Join(dir, "init"))
+		if err != nil {
+			warmErr = err
+			return
+		}
+		pol, err := engine.Open("cpu", engine.Options{Dir: init, Seed: 7, Optim: engine.Optim{
+			LR: 3e-3, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, GradClip: 1, Schedule: "constant",
+		}})
+		if err != nil {
+			warmErr = err
+			return
+		}
+		tok := pol.Tokenizer()
+		var seqs []engine.Sequence
+		for i := range 20 {
+			x, y := i%5, (i*3)%5
+			s := x + y
+			if i%2 == 1 {
+				s = (s + 1 + i%3) % 10
+			}
+			prompt := tok.Encode(fmt.Sprintf("%d+%d=", x, y))
+			// Two steps: restate the sum, then answer.
+			resp := tok.Encode(fmt.Sprintf(`%d+%d}\boxed{%d}`, x, y, s))
+			resp = append(resp, tok.EOS())
+			seq := engine.Sequence{Tokens: append(append([]int{}, prompt...), resp...)}
+			seq.Weights = make([]float32, len(seq.Tokens))
+			for k := len(prompt); k < len(seq.Tokens); k++ {
+				seq.Weights[k] = 1 / float32(len(resp)*20)
+			}
+			seqs = append(seqs, seq)
+		}
+		for range 60 {
+			if _, err := pol.Update(context.Background(), engine.Batch{Seqs: seqs, Loss: engine.LossPG}); err != nil {
+				warmErr = err
+				return
+			}
+		}
+		warmDir = filepath.Join(dir, "warm")
+		warmErr = pol.Save(warmDir)
+	})
+	require.NoError(t, warmErr)
+	return warmDir
+}
+
+func readRollouts(t *testing.T, dir string) map[int][]RolloutLine {
+	t.Helper()
+	out := map[int][]RolloutLine{}
+	for _, l := range readLines(t, filepath.Join(dir, RolloutsFile)) {
+		var r RolloutLine
+		require.NoError(t, json.Unmarshal([]byte(l), &r))
+		out[r.Step] = append(out[r.Step], r)
+	}
+	return out
+}
+
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	if _, err := os.Stat(e2eWasm); err != nil {
+		t.Skipf("no Wasm verifier: %v", err)
+	}
+	model := warmModel(t)
+	train := e2eData(t, 8)
+	nonZero, prefixed := 0, 0
+	for _, preset := range []string{"grpo", "rrpo", "srpo"} {
+		t.Run(preset, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), preset)
+			cfg := e2eConfig(t, preset, dir, model, train)
+			sum, err := Train(context.Background(), Options{Config: cfg})
+			require.NoError(t, err)
+			require.Equal(t, 2, sum.Steps)
+
+			steps := readRollouts(t, dir)
+			require.Len(t, steps, 2)
+			for step, lines := range steps {
+				require.NoError(t, checkInvariants(lines, cfg.Algo.Layout), "step %d", step)
+				parents, resets := 0, 0
+				for _, l := range lines {
+					require.Equal(t, "boxed-wasm", l.Verifier)
+					require.Len(t, l.VerifierSHA256, 64, "a Wasm module's sha256")
+					if l.Advantage != 0 {
+						nonZero++
+					}
+					switch {
+					case l.Role == algo.RoleParent:
+						parents++
+						require.NotNil(t, l.Reset, "a parent's line records its localization")
+					case l.Origin == algo.OriginReset:
+						resets++
+						if l.PrefixLen > 0 {
+							prefixed++
+						}
+					}
+				}
+				if preset == "grpo" {
+					require.Zero(t, parents+resets)
+				} else {
+					require.Equal(t, 4*parents, resets)
+				}
+			}
+			ms := readLines(t, filepath.Join(dir, MetricsFile))
+			require.Len(t, ms, 2)
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(ms[0]), &m))
+			for _, k := range []string{"step", "epoch", "rollout", "update", "plugins", "time"} {
+				require.Contains(t, m, k)
+			}
+			require.Contains(t, m["plugins"], "boxed-wasm")
+		})
+	}
+	require.Positive(t, nonZero, "every advantage was 0: the warm-started model never mixes right and wrong answers")
+	require.Positive(t, prefixed, "no reset kept a prefix: the suffix-only mask was not exercised")
+}
