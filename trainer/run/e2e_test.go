@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -196,4 +198,94 @@ func TestEndToEnd(t *testing.T) {
 	}
 	require.Positive(t, nonZero, "every advantage was 0: the warm-started model never mixes right and wrong answers")
 	require.Positive(t, prefixed, "no reset kept a prefix: the suffix-only mask was not exercised")
+}
+
+// TestKillAndResumeEndToEnd is the kill test on a real run: the tiny
+// model, the rollout, the Wasm verifier and the engine's checkpoints. A
+// run SIGKILLed at three moments and resumed each time must end with the
+// metrics (apart from "time") and rollouts of an uninterrupted run.
+func TestKillAndResumeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model in child processes")
+	}
+	if _, err := os.Stat(e2eWasm); err != nil {
+		t.Skipf("no Wasm verifier: %v", err)
+	}
+	model := warmModel(t)
+	train := e2eData(t, 8)
+	wasm, err := filepath.Abs(e2eWasm)
+	require.NoError(t, err)
+	config := func(dir string) Config {
+		c := e2eConfig(t, "srpo", dir, model, train)
+		c.Run.Steps, c.Run.CheckpointEvery = 6, 2
+		c.Plugins["boxed-wasm"]["wasm"] = wasm
+		return c
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	_, err = Train(context.Background(), Options{Config: config(ref)})
+	require.NoError(t, err)
+
+	dir := filepath.Join(t.TempDir(), "run")
+	raw, err := json.Marshal(config(dir))
+	require.NoError(t, err)
+	// Kill points in steps completed (read from metrics.jsonl): inside the
+	// first checkpoint interval, right after a checkpoint may have begun,
+	// and late in the run.
+	killAfter := []int{1, 2, 5}
+	for attempt := 0; ; attempt++ {
+		require.Less(t, attempt, 10, "the run never finished")
+		arg := dir
+		if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err != nil {
+			arg = string(raw)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "RWTEST_E2E_CHILD="+arg)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if len(killAfter) == 0 {
+			require.NoError(t, <-exited, stderr.String())
+			break
+		}
+		target := killAfter[0]
+		killed := false
+		for !killed {
+			select {
+			case err := <-exited:
+				t.Fatalf("child exited before step %d: %v\n%s", target, err, stderr.String())
+			case <-time.After(20 * time.Millisecond):
+				if countLines(filepath.Join(dir, MetricsFile)) >= target {
+					require.NoError(t, cmd.Process.Kill())
+					<-exited
+					killed = true
+				}
+			}
+		}
+		killAfter = killAfter[1:]
+		requireWholeEngineCheckpoints(t, dir)
+	}
+	requireSameRun(t, ref, dir)
+}
+
+// countLines counts the complete lines of a file (0 when absent).
+func countLines(path string) int {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(raw), "\n")
+}
+
+func requireWholeEngineCheckpoints(t *testing.T, dir string) {
+	t.Helper()
+	all, err := checkpoints(dir)
+	require.NoError(t, err)
+	for _, c := range all {
+		for _, f := range []string{stateFile, "policy/model.safetensors", "policy/config.json", "policy/tokenizer.json"} {
+			_, err := os.Stat(filepath.Join(c, f))
+			require.NoError(t, err, "checkpoint %s lacks %s", c, f)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,6 +224,24 @@ func TestMetricsLine(t *testing.T) {
 // rollouts as an uninterrupted run. The child is this test binary,
 // re-executed with RWTEST_CHILD set.
 func TestMain(m *testing.M) {
+	if raw := os.Getenv("RWTEST_E2E_CHILD"); raw != "" {
+		// A real run (see TestKillAndResumeEndToEnd): a config to start,
+		// or a directory to resume.
+		var opts Options
+		if strings.HasPrefix(raw, "{") {
+			if err := json.Unmarshal([]byte(raw), &opts.Config); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(3)
+			}
+		} else {
+			opts.Resume = raw
+		}
+		if _, err := Train(context.Background(), opts); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
 	if dir := os.Getenv("RWTEST_CHILD"); dir != "" {
 		opts := Options{Resume: dir}
 		if os.Getenv("RWTEST_NEW") != "" {
