@@ -132,6 +132,9 @@ func inspect(ctx context.Context, path string) (*moduleInfo, error) {
 			return nil, err
 		}
 	}
+	if _, info.Limits, err = pluginConfig(ctx, src, 1); err != nil {
+		return nil, err
+	}
 	loaded, err := loadPlugin(ctx, src, 1)
 	if err != nil {
 		info.LoadError = err.Error()
@@ -146,7 +149,6 @@ func inspect(ctx context.Context, path string) (*moduleInfo, error) {
 		}
 		info.ABI = loaded.manifest.ABI
 	}
-	info.Limits = loaded.limits
 	return info, nil
 }
 

@@ -77,11 +77,11 @@ type loadedPlugin struct {
 
 func (p *loadedPlugin) Close() error { return p.reg.Close() }
 
-// loadPlugin loads src through the host, exactly as a run's config would,
-// with an instance pool of conc. The limits are those the module's
-// manifest asks for, else the host's defaults. A process plugin's
-// checksum is computed here, so it is checked but never needs --insecure.
-func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin, error) {
+// pluginConfig is the host config that loads src with an instance pool
+// of conc, and the limits it sets: those the module's manifest asks for,
+// else the host's defaults. A process plugin's checksum is computed here,
+// so it is checked but never needs insecure.
+func pluginConfig(ctx context.Context, src pluginSource, conc int) (host.PluginConfig, abi.Limits, error) {
 	lim := abi.Limits{MemoryMiB: defaultMemoryMiB, TimeoutMillis: int(defaultTimeout.Milliseconds()), MaxOutputKiB: defaultMaxOutputKiB}
 	cfg := host.PluginConfig{}
 	switch src.kind {
@@ -91,7 +91,7 @@ func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin,
 		cfg.Wasm = src.path
 		var info moduleInfo
 		if err := inspectWasm(ctx, src.path, &info); err != nil {
-			return nil, err
+			return cfg, lim, err
 		}
 		if m := info.Manifest; m != nil && m.Limits != nil {
 			if m.Limits.MemoryMiB > 0 {
@@ -107,10 +107,13 @@ func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin,
 	case sourceProcess:
 		sum, _, err := fileSHA256(src.exe)
 		if err != nil {
-			return nil, err
+			return cfg, lim, err
 		}
 		cfg.Process, cfg.Args, cfg.SHA256 = src.exe, src.args, sum
 		lim.TimeoutMillis = int(defaultProcessTimeout.Milliseconds())
+	}
+	if src.kind != sourceWasm {
+		lim.MemoryMiB = 0 // only Wasm memory is capped
 	}
 	cfg.Limits = host.Limits{
 		MemoryMiB:    lim.MemoryMiB,
@@ -118,8 +121,14 @@ func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin,
 		MaxOutputKiB: lim.MaxOutputKiB,
 		Concurrency:  conc,
 	}
-	if src.kind != sourceWasm {
-		cfg.Limits.MemoryMiB, lim.MemoryMiB = 0, 0 // only Wasm memory is capped
+	return cfg, lim, nil
+}
+
+// loadPlugin loads src through the host, exactly as a run's config would.
+func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin, error) {
+	cfg, lim, err := pluginConfig(ctx, src, conc)
+	if err != nil {
+		return nil, err
 	}
 	reg := host.NewRegistry(host.Options{})
 	const name = "plugin"

@@ -108,7 +108,7 @@ func (d disagreement) String() string {
 	} else if d.Got.Detail != "" {
 		got += fmt.Sprintf(" (%s)", d.Got.Detail)
 	}
-	return fmt.Sprintf("line %d %q: want %s; got %s", d.Case.Line, d.Case.Name, want, got)
+	return fmt.Sprintf("%d: %q: want %s; got %s", d.Case.Line, d.Case.Name, want, got)
 }
 
 // runCases grades every case and returns the disagreements.
