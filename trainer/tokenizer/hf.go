@@ -25,9 +25,10 @@ type HF struct {
 	normMatch *matcher // added tokens with normalized=true, matched after normalisation
 	nfc       bool
 
-	splitters   []splitter
-	byteLevel   bool // pieces are mapped byte by byte before BPE
-	prefixSpace bool // ByteLevel add_prefix_space
+	splitters   []splitter // Split pre-tokenizers, in order
+	byteRegex   splitter   // ByteLevel use_regex: GPT-2's pattern, or nil
+	byteLevel   bool       // pieces are mapped byte by byte before BPE
+	prefixSpace bool       // ByteLevel add_prefix_space
 	decoder     decoderKind
 
 	byteID       [256]int     // byte-level: id of each byte's rune, -1 if absent
@@ -48,6 +49,7 @@ type HF struct {
 type scratch struct {
 	segs, sub    []segment
 	pieces, next [][2]int
+	sub2         [][2]int // pieces of ByteLevel's own regex
 }
 
 type decoderKind int
@@ -126,10 +128,24 @@ func (t *HF) encodeText(ids []int, sc *scratch, s string) []int {
 	}
 	for _, p := range pieces {
 		piece := s[p[0]:p[1]]
+		// ByteLevel: the prefix space goes before each piece made so far,
+		// then its own regex (use_regex) splits further, as tokenizers does.
 		if t.prefixSpace && !strings.HasPrefix(piece, " ") {
 			piece = " " + piece
 		}
-		ids = t.bpe(ids, piece)
+		if t.byteRegex == nil {
+			ids = t.bpe(ids, piece)
+			continue
+		}
+		var err error
+		sc.sub2, err = t.byteRegex.split(sc.sub2[:0], piece)
+		if err != nil {
+			ids = t.bpe(ids, piece)
+			continue
+		}
+		for _, q := range sc.sub2 {
+			ids = t.bpe(ids, piece[q[0]:q[1]])
+		}
 	}
 	sc.pieces, sc.next = pieces, next
 	return ids

@@ -243,8 +243,7 @@ func (t *HF) parsePreTokenizer(raw json.RawMessage, depth int) error {
 		t.byteLevel = true
 		t.prefixSpace = c.AddPrefix
 		if c.UseRegex == nil || *c.UseRegex {
-			sp, _ := newSplitter(patternGPT2)
-			t.splitters = append(t.splitters, sp)
+			t.byteRegex, _ = newSplitter(patternGPT2)
 		}
 	default:
 		return fmt.Errorf(`pre_tokenizer %q is not supported (only "Split", "ByteLevel" and a Sequence of them)`, c.Type)
