@@ -80,7 +80,12 @@ func (t *HF) Encode(text string) []int {
 	if sc == nil {
 		sc = &scratch{}
 	}
-	defer t.scratch.Put(sc)
+	defer func() {
+		// Drop references to the caller's text before pooling the buffers.
+		clear(sc.segs)
+		clear(sc.sub)
+		t.scratch.Put(sc)
+	}()
 	sc.segs = t.rawMatch.split(sc.segs[:0], text)
 	for _, seg := range sc.segs {
 		if seg.tok != nil {
