@@ -68,3 +68,24 @@ func Solution(t abi.Task) (string, error) {
 
 // render writes step bodies in the solution format.
 func render(bodies []string) string { return strings.Join(stepTexts(bodies), "") }
+
+// GenerateExcluding returns the first n tasks of Generate(family, ...,
+// seed, difficulty) whose prompt is not excluded, to draw held-out sets
+// that share no problem with a training set. It fails when 4n+100
+// candidates do not hold n such tasks.
+func GenerateExcluding(family string, n int, seed uint64, difficulty int, exclude func(prompt string) bool) ([]abi.Task, error) {
+	all, err := Generate(family, 4*n+100, seed, difficulty)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]abi.Task, 0, n)
+	for _, t := range all {
+		if len(out) == n {
+			return out, nil
+		}
+		if !exclude(t.Prompt) {
+			out = append(out, t)
+		}
+	}
+	return nil, fmt.Errorf("only %d of %d %s tasks at difficulty %d differ from the excluded prompts; raise the difficulty or use fewer tasks", len(out), n, family, difficulty)
+}

@@ -115,3 +115,14 @@ func TestSolutionsVerify(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateExcluding(t *testing.T) {
+	all, err := Generate("sum", 10, 1, 1)
+	require.NoError(t, err)
+	skip := map[string]bool{all[0].Prompt: true, all[3].Prompt: true}
+	got, err := GenerateExcluding("sum", 5, 1, 1, func(p string) bool { return skip[p] })
+	require.NoError(t, err)
+	require.Equal(t, []abi.Task{all[1], all[2], all[4], all[5], all[6]}, got)
+	_, err = GenerateExcluding("sum", 5, 1, 1, func(string) bool { return true })
+	require.ErrorContains(t, err, "only 0 of 5")
+}

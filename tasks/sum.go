@@ -12,7 +12,8 @@ import (
 //	Add 47+385+29
 //	Step 1: 47+385=432</thought>Step 2: 432+29=\boxed{461}</thought>
 //
-// Difficulty d: d+2 terms of 2 to 3 digits (2 to 4 from d=3).
+// Difficulty d: d+2 terms of 2 digits (d=1), 2 to 3 digits (d=2) or 2 to
+// 4 digits (d>=3).
 type sumFamily struct{}
 
 type sumProblem struct {
@@ -22,7 +23,10 @@ type sumProblem struct {
 
 func (sumFamily) generate(r *rand.Rand, d int) problem {
 	n, maxDigits := d+2, 3
-	if d >= 3 {
+	switch {
+	case d == 1:
+		maxDigits = 2
+	case d >= 3:
 		maxDigits = 4
 	}
 	p := &sumProblem{Family: "sum", Terms: make([]int64, n)}

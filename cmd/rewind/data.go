@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,9 @@ import (
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/tasks/warmstart"
+
+	// The native twin of the benchmarks' Wasm verifier, as `builtin: procverify`.
+	_ "github.com/rewind-rl/rewind/plugins/procverify"
 )
 
 // dataFlags are the flags shared by the data subcommands.
@@ -44,18 +48,25 @@ func init() {
 
 	var gf dataFlags
 	var withSolutions bool
+	var exclude []string
 	gen := &cobra.Command{
 		Use:   "gen FAMILY [--n N] [--seed S] [--difficulty D] [--with-solutions] > FILE.jsonl",
 		Short: "Write a JSONL dataset of one task family",
 		Long: `Write N tasks of a family as JSONL, one {"id","prompt","answer","meta"}
 object per line; meta holds what the family's process verifier needs.
 --with-solutions adds "solution", the reference step-by-step solution.
+--exclude FILE (repeatable) skips tasks whose prompt appears in a JSONL
+file, to draw a held-out set that shares no problem with a training set.
 
 Families:
 ` + familyList(),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ts, err := tasks.Generate(args[0], gf.n, gf.seed, gf.difficulty)
+			seen, err := promptsOf(exclude)
+			if err != nil {
+				return err
+			}
+			ts, err := tasks.GenerateExcluding(args[0], gf.n, gf.seed, gf.difficulty, func(p string) bool { return seen[p] })
 			if err != nil {
 				return err
 			}
@@ -73,6 +84,7 @@ Families:
 	}
 	gf.register(gen)
 	gen.Flags().BoolVar(&withSolutions, "with-solutions", false, `add the reference solution of each task as "solution"`)
+	gen.Flags().StringArrayVar(&exclude, "exclude", nil, "skip tasks whose prompt is in this JSONL file (repeatable)")
 
 	var sf dataFlags
 	var errorRate, locFraction float64
@@ -122,4 +134,28 @@ func writeJSONL(w io.Writer, n int, line func(i int) (any, error)) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// promptsOf returns the "prompt" of every line of the given JSONL files.
+func promptsOf(files []string) (map[string]bool, error) {
+	seen := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			var t struct {
+				Prompt *string `json:"prompt"`
+			}
+			if err := json.Unmarshal([]byte(line), &t); err != nil || t.Prompt == nil {
+				return nil, fmt.Errorf("%s:%d: want a JSON object with a \"prompt\" (err: %v)", f, i+1, err)
+			}
+			seen[*t.Prompt] = true
+		}
+	}
+	return seen, nil
 }

@@ -21,8 +21,8 @@ func ExampleExamples() {
 
 	// Output:
 	// solve (first error 0)
-	// Add 42+794+95
-	// => Step 1: 42+794=836</thought>Step 2: 836+95=\boxed{931}</thought>
+	// Add 42+79+95
+	// => Step 1: 42+79=121</thought>Step 2: 121+95=\boxed{216}</thought>
 	// localize (first error 2)
 	// Problem: Add 69+52+98
 	// Step 1: Step 1: 69+52=121

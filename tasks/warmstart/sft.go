@@ -59,15 +59,6 @@ type SFTReport struct {
 	Model string `json:"model"`
 }
 
-// PromptText renders a task prompt with a data template, as the RL run
-// renders its prompts.
-func PromptText(template, prompt string) string {
-	if template == "chat" {
-		return tokenizer.IMStart + "user\n" + prompt + tokenizer.IMEnd + "\n" + tokenizer.IMStart + "assistant\n"
-	}
-	return prompt + "\n"
-}
-
 // SFT trains a model from scratch on Examples, saves it under cfg.Out and
 // evaluates it on held-out tasks. Progress goes to log. It is
 // deterministic in cfg up to the engine's own reproducibility.
@@ -95,7 +86,7 @@ func SFT(ctx context.Context, cfg SFTConfig, log *slog.Logger) (SFTReport, error
 	}
 	rep := SFTReport{Family: cfg.Family, Difficulty: cfg.Difficulty, Params: mc.NumParams(), Steps: cfg.Steps}
 
-	exs, err := Examples(cfg.Family, cfg.Examples, cfg.Seed, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction)
+	exs, err := examples(cfg.Family, cfg.Examples, cfg.Seed, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction, cfg.Template.Kind)
 	if err != nil {
 		return rep, err
 	}
@@ -164,13 +155,14 @@ func SFT(ctx context.Context, cfg SFTConfig, log *slog.Logger) (SFTReport, error
 // weight 1 on the completion and EOS positions, dropping those longer than
 // the context. It returns the sequences and the task prompts seen.
 func encodeExamples(tok tokenizer.Tokenizer, cfg SFTConfig, exs []Example, rep *SFTReport) ([]engine.Sequence, map[string]bool) {
+	tmpl := cfg.Template.Data()
 	seen := map[string]bool{}
 	var seqs []engine.Sequence
 	for _, ex := range exs {
 		prompt := ex.Prompt
 		if ex.Kind == KindSolve {
 			seen[ex.Prompt] = true
-			prompt = PromptText(cfg.Template, ex.Prompt)
+			prompt = tmpl.Render(ex.Prompt)
 		}
 		p := tok.Encode(prompt)
 		c := append(tok.Encode(ex.Completion), tok.EOS())
@@ -221,23 +213,11 @@ func normalise(batch []engine.Sequence) []engine.Sequence {
 
 // heldOut returns n tasks that are not among the training prompts.
 func heldOut(cfg SFTConfig, seen map[string]bool, n int) ([]abi.Task, error) {
-	all, err := tasks.Generate(cfg.Family, 4*n+100, cfg.Seed+1_000_003, cfg.Difficulty)
+	ts, err := tasks.GenerateExcluding(cfg.Family, n, cfg.Seed+1_000_003, cfg.Difficulty, func(p string) bool { return seen[p] })
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sft: held-out tasks: %w", err)
 	}
-	var out []abi.Task
-	for _, t := range all {
-		if len(out) == n {
-			break
-		}
-		if !seen[t.Prompt] {
-			out = append(out, t)
-		}
-	}
-	if len(out) < n {
-		return nil, fmt.Errorf("sft: only %d held-out tasks differ from the training prompts; lower eval_tasks or raise the difficulty", len(out))
-	}
-	return out, nil
+	return ts, nil
 }
 
 // greedy decodes the continuation of each prompt greedily until EOS or
@@ -274,7 +254,7 @@ func evaluate(ctx context.Context, pol engine.Policy, cfg SFTConfig, seen map[st
 	solveTasks := ts[:cfg.EvalTasks]
 	prompts := make([]string, len(solveTasks))
 	for i, t := range solveTasks {
-		prompts[i] = PromptText(cfg.Template, t.Prompt)
+		prompts[i] = cfg.Template.Data().Render(t.Prompt)
 	}
 	outs, err := greedy(ctx, pol, maxPos, prompts)
 	if err != nil {
@@ -297,7 +277,7 @@ func evaluate(ctx context.Context, pol engine.Policy, cfg SFTConfig, seen map[st
 			continue // stopped early: no wrong step to find
 		}
 		steps := stepStrings(outs[i])
-		locPrompts = append(locPrompts, LocalizationPrompt(t.Prompt, steps))
+		locPrompts = append(locPrompts, localizationPrompt(cfg.Template.Kind, t.Prompt, steps))
 		firsts = append(firsts, *v.FirstError)
 		counts = append(counts, len(steps))
 	}
@@ -320,7 +300,7 @@ func evaluate(ctx context.Context, pol engine.Policy, cfg SFTConfig, seen map[st
 		if c.FirstError() == 0 {
 			continue
 		}
-		locPrompts = append(locPrompts, LocalizationPrompt(t.Prompt, c.Steps))
+		locPrompts = append(locPrompts, localizationPrompt(cfg.Template.Kind, t.Prompt, c.Steps))
 		firsts = append(firsts, c.FirstError())
 		counts = append(counts, len(c.Steps))
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/model"
 )
 
@@ -20,19 +21,18 @@ type SFTConfig struct {
 	Examples    int     `yaml:"examples"`     // training examples; default 6000
 	ErrorRate   float64 `yaml:"error_rate"`   // per-step slip probability of demonstrations; default 0.1
 	LocFraction float64 `yaml:"loc_fraction"` // share of localization examples; default 0.3
-	// Template renders solve prompts as the RL run will ("plain" or
-	// "chat", the run's data.template); default "plain". Localization
-	// prompts are always LocalizationPrompt, as the self localizer renders
-	// them with LocalizeConfig.
-	Template    string   `yaml:"template"`
-	Model       SFTModel `yaml:"model"`
-	Steps       int      `yaml:"steps"`        // optimiser steps; default 400
-	Batch       int      `yaml:"batch"`        // sequences per step; default 32
-	LR          float64  `yaml:"lr"`           // peak AdamW learning rate; default 3e-3
-	Warmup      int      `yaml:"warmup"`       // linear warm-up steps; default 20
-	Schedule    string   `yaml:"schedule"`     // constant, linear or cosine; default cosine
-	WeightDecay float64  `yaml:"weight_decay"` // default 0.01
-	GradClip    float64  `yaml:"grad_clip"`    // default 1
+	// Template renders solve prompts; it must equal the RL run's
+	// data.template. Default plain, "{prompt}\n". Localization prompts
+	// are those of the run's self localizer with localizer.template: short.
+	Template    SFTTemplate `yaml:"template"`
+	Model       SFTModel    `yaml:"model"`
+	Steps       int         `yaml:"steps"`        // optimiser steps; default 400
+	Batch       int         `yaml:"batch"`        // sequences per step; default 32
+	LR          float64     `yaml:"lr"`           // peak AdamW learning rate; default 3e-3
+	Warmup      int         `yaml:"warmup"`       // linear warm-up steps; default 20
+	Schedule    string      `yaml:"schedule"`     // constant, linear or cosine; default cosine
+	WeightDecay float64     `yaml:"weight_decay"` // default 0.01
+	GradClip    float64     `yaml:"grad_clip"`    // default 1
 	// EvalTasks held-out tasks are solved greedily to measure accuracy,
 	// and the failed ones are localized by the model (precision against
 	// the process verifier's first error); default 200.
@@ -42,6 +42,20 @@ type SFTConfig struct {
 	EvalChains int    `yaml:"eval_chains"`
 	LogEvery   int    `yaml:"log_every"` // steps between progress lines; default 25
 	Out        string `yaml:"out"`       // output folder; default runs/sft-FAMILY
+}
+
+// SFTTemplate mirrors trainer/data.Template with the keys of the run
+// config's data.template.
+type SFTTemplate struct {
+	Kind            string `yaml:"kind"`
+	Format          string `yaml:"format"`
+	System          string `yaml:"system"`
+	AssistantPrefix string `yaml:"assistant_prefix"`
+}
+
+// Data is the trainer/data template.
+func (t SFTTemplate) Data() data.Template {
+	return data.Template{Kind: t.Kind, Format: t.Format, System: t.System, AssistantPrefix: t.AssistantPrefix}
 }
 
 // SFTModel is the from-scratch model.
@@ -58,7 +72,7 @@ type SFTModel struct {
 func DefaultSFTConfig() SFTConfig {
 	return SFTConfig{
 		Difficulty: tasks.DefaultDifficulty, Seed: 1, Examples: 6000, ErrorRate: 0.1, LocFraction: 0.3,
-		Template: "plain", Model: SFTModel{Preset: "tiny", MaxPositions: 256},
+		Template: SFTTemplate{Kind: data.TemplatePlain, Format: data.PromptPlaceholder + "\n"}, Model: SFTModel{Preset: "tiny", MaxPositions: 256},
 		Steps: 400, Batch: 32, LR: 3e-3, Warmup: 20, Schedule: "cosine", WeightDecay: 0.01, GradClip: 1,
 		EvalTasks: 200, EvalChains: 200, LogEvery: 25,
 	}
@@ -112,8 +126,8 @@ func (c SFTConfig) Validate() error {
 	if c.Schedule != "constant" && c.Warmup >= c.Steps {
 		bad("warmup", "%d must be below steps = %d for a %s schedule", c.Warmup, c.Steps, c.Schedule)
 	}
-	if !slices.Contains([]string{"plain", "chat"}, c.Template) {
-		bad("template", "%q is not plain or chat (use the RL run's data.template)", c.Template)
+	if err := c.Template.Data().Validate(); err != nil {
+		bad("template", "%v (use the RL run's data.template)", err)
 	}
 	if _, err := model.Preset(c.Model.Preset); err != nil {
 		bad("model.preset", "%v", err)

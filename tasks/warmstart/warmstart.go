@@ -16,24 +16,33 @@ import (
 	"strconv"
 
 	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/localize"
 )
 
 // LocalizeConfig is the self-localizer configuration that the warm-start
-// data is written for: localize.ShortTemplate, no chat wrapping, the
-// default delimiters. A run that self-localizes with a model warm-started
-// on Examples must use the same template (localizer.template in the run
-// config); see docs/tasks.md.
-func LocalizeConfig() localize.SelfConfig {
+// data is written for, as trainer/run builds it for localizer.template:
+// short and a data template of the given kind: localize.ShortTemplate,
+// wrapped in ChatML for a chat template, with the default delimiters. A
+// run that self-localizes with a model warm-started on Examples must set
+// localizer.template: short; see docs/tasks.md.
+func LocalizeConfig(templateKind string) localize.SelfConfig {
 	c := localize.DefaultSelfConfig()
 	c.Template = localize.ShortTemplate
+	if templateKind == data.TemplateChat {
+		c.Chat = localize.ChatML
+	}
 	return c
 }
 
-// LocalizationPrompt is the prompt that the self localizer configured by
-// LocalizeConfig shows for a failed chain of a problem.
+// LocalizationPrompt is the prompt that the self localizer of a run with a
+// plain data template shows for a failed chain of a problem.
 func LocalizationPrompt(problem string, steps []string) string {
-	c := LocalizeConfig()
+	return localizationPrompt(data.TemplatePlain, problem, steps)
+}
+
+func localizationPrompt(templateKind, problem string, steps []string) string {
+	c := LocalizeConfig(templateKind)
 	return localize.Render(c.Template, c.Chat, c.Delimiters, problem, steps)
 }
 
@@ -67,7 +76,13 @@ const (
 // over the steps, shown in LocalizationPrompt with completion \boxed{k}.
 // The others are demonstrations from tasks.Flawed: each step slips with
 // probability errorRate, and a flawed demonstration ends in a wrong answer.
+//
+// Localization prompts are those of a run with a plain data template.
 func Examples(family string, n int, seed uint64, difficulty int, errorRate, locFraction float64) ([]Example, error) {
+	return examples(family, n, seed, difficulty, errorRate, locFraction, data.TemplatePlain)
+}
+
+func examples(family string, n int, seed uint64, difficulty int, errorRate, locFraction float64, templateKind string) ([]Example, error) {
 	if !(errorRate >= 0 && errorRate <= 1) {
 		return nil, fmt.Errorf("error rate %v is not in [0, 1]", errorRate)
 	}
@@ -95,7 +110,7 @@ func Examples(family string, n int, seed uint64, difficulty int, errorRate, locF
 		ex := Example{Kind: KindSolve, TaskID: t.ID, Prompt: t.Prompt, Completion: c.Text(), FirstError: c.FirstError()}
 		if loc && ex.FirstError > 0 { // else no step admits a slip: keep the demonstration
 			ex.Kind = KindLocalize
-			ex.Prompt = LocalizationPrompt(t.Prompt, c.Steps)
+			ex.Prompt = localizationPrompt(templateKind, t.Prompt, c.Steps)
 			ex.Completion = `\boxed{` + strconv.Itoa(ex.FirstError) + `}`
 		}
 		out[i] = ex

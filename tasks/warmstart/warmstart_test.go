@@ -12,6 +12,7 @@ import (
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/localize"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
@@ -69,7 +70,7 @@ func TestExamples(t *testing.T) {
 func TestLocalizationPromptIsTheTrainers(t *testing.T) {
 	ts, err := tasks.Generate("lin", 5, 3, 3)
 	require.NoError(t, err)
-	self, err := localize.NewSelf(stubPolicy{}, LocalizeConfig())
+	self, err := localize.NewSelf(stubPolicy{}, LocalizeConfig(data.TemplatePlain))
 	require.NoError(t, err)
 	for i, tk := range ts {
 		c, err := tasks.FlawedFirstUniform(tk, rand.New(rand.NewPCG(1, uint64(i))), 0.2)

@@ -1,0 +1,92 @@
+// Package benchmarks_test checks the benchmark folders: each config loads
+// strictly, the committed datasets are what the generator makes, and the
+// localization template is the one the warm start trains on.
+package benchmarks_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/tasks/warmstart"
+	"github.com/rewind-rl/rewind/trainer/run"
+)
+
+func readTasks(t *testing.T, path string) []abi.Task {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []abi.Task
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var tk abi.Task
+		require.NoError(t, json.Unmarshal(line, &tk))
+		out = append(out, tk)
+	}
+	return out
+}
+
+// jsonEq compares tasks by their JSON form (raw messages may differ in
+// spacing only).
+func jsonEq(t *testing.T, want, got []abi.Task) {
+	t.Helper()
+	a, err := json.Marshal(want)
+	require.NoError(t, err)
+	b, err := json.Marshal(got)
+	require.NoError(t, err)
+	require.JSONEq(t, string(a), string(b))
+}
+
+func TestBenchmarkFolders(t *testing.T) {
+	for _, family := range tasks.Families() {
+		t.Run(family, func(t *testing.T) {
+			train := readTasks(t, filepath.Join(family, "train.jsonl"))
+			want, err := tasks.Generate(family, 1000, 1, tasks.DefaultDifficulty)
+			require.NoError(t, err)
+			jsonEq(t, want, train)
+
+			seen := map[string]bool{}
+			for _, tk := range train {
+				seen[tk.Prompt] = true
+			}
+			eval := readTasks(t, filepath.Join(family, "eval.jsonl"))
+			want, err = tasks.GenerateExcluding(family, 200, 2, tasks.DefaultDifficulty, func(p string) bool { return seen[p] })
+			require.NoError(t, err)
+			jsonEq(t, want, eval)
+
+			// The warm-start config loads, and the RL config loads strictly,
+			// renders prompts as the warm start did and self-localizes with
+			// the prompt it taught.
+			sft, err := loadSFT(filepath.Join(family, "sft.yaml"))
+			require.NoError(t, err)
+			require.NoError(t, sft.Validate())
+			require.Equal(t, family, sft.Family)
+			t.Chdir(filepath.Join("..", ".."))
+			cfg, err := run.Load(run.Sources{File: filepath.Join("examples", "benchmarks", family, "train.yaml")})
+			require.NoError(t, err)
+			require.Equal(t, "short", cfg.Localizer.Template)
+			require.Equal(t, sft.Template.Data(), cfg.Data.Template)
+			require.Equal(t, "runs/sft-"+family+"/model", cfg.Model.Path)
+			require.Equal(t, filepath.Join(sft.Out, "model"), cfg.Model.Path)
+		})
+	}
+}
+
+// loadSFT decodes an SFT config strictly onto the defaults, as rewind sft
+// does.
+func loadSFT(path string) (warmstart.SFTConfig, error) {
+	cfg := warmstart.DefaultSFTConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	return cfg, dec.Decode(&cfg)
+}
