@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/sdk/guest"
@@ -34,4 +41,31 @@ func TestGuestHandlesTheCaseTable(t *testing.T) {
 		}
 		return resp.Verdict, nil
 	})
+}
+
+// TestCommittedWasmIsCurrent rebuilds the module and compares it with the
+// committed verifier.wasm: Go's wasip1 builds with -trimpath are
+// byte-for-byte reproducible with one toolchain, so a difference means
+// tasks, sdk/abi or sdk/guest changed without a rebuild (or another Go
+// version). Skipped with -short; it costs a few seconds of compilation.
+func TestCommittedWasmIsCurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("rebuilds the module")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go toolchain on PATH")
+	}
+	out := filepath.Join(t.TempDir(), "verifier.wasm")
+	cmd := exec.Command(gobin, "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", msg)
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	committed, err := os.ReadFile("verifier.wasm")
+	require.NoError(t, err)
+	if !bytes.Equal(got, committed) {
+		t.Fatalf("verifier.wasm is stale (%s); rebuild it with\n\tcd examples/benchmarks/verifier && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o verifier.wasm .", runtime.Version())
+	}
 }
