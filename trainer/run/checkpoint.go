@@ -123,20 +123,31 @@ func checkpoints(runDir string) ([]string, error) {
 	return out, nil
 }
 
-// latestCheckpoint returns the newest complete checkpoint and its state;
-// path is "" when there is none. Leftover temporary directories are
-// removed.
-func latestCheckpoint(runDir string) (path string, st State, err error) {
+// removeTemp deletes the temporary directories that a run killed while
+// writing a checkpoint left behind. Only the process that owns the run
+// may call it (a live run may be writing one).
+func removeTemp(runDir string) error {
 	root := filepath.Join(runDir, checkpointsDir)
-	if entries, err := os.ReadDir(root); err == nil {
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), tmpPrefix) {
-				if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
-					return "", State{}, err
-				}
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tmpPrefix) {
+			if err := os.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// latestCheckpoint returns the newest complete checkpoint and its state;
+// path is "" when there is none.
+func latestCheckpoint(runDir string) (path string, st State, err error) {
 	all, err := checkpoints(runDir)
 	if err != nil || len(all) == 0 {
 		return "", State{}, err
@@ -209,4 +220,9 @@ func syncDir(path string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

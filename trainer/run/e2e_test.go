@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/engine"
@@ -288,4 +289,43 @@ func requireWholeEngineCheckpoints(t *testing.T, dir string) {
 			require.NoError(t, err, "checkpoint %s lacks %s", c, f)
 		}
 	}
+}
+
+func TestEvalEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a model")
+	}
+	if _, err := os.Stat(e2eWasm); err != nil {
+		t.Skipf("no Wasm verifier: %v", err)
+	}
+	model := warmModel(t)
+	evalSet := e2eData(t, 6)
+	cfg := e2eConfig(t, "srpo", filepath.Join(t.TempDir(), "unused"), model, evalSet)
+	cfg.Data.BatchPrompts = 4 // two batches: 4 + 2 tasks
+
+	res, err := Eval(context.Background(), EvalOptions{Config: cfg, Dataset: evalSet, Samples: 4, Ks: []int{1, 4}})
+	require.NoError(t, err)
+	require.Equal(t, 6, res.Tasks)
+	require.Len(t, res.PerTask, 6)
+	require.Equal(t, "add-5", res.PerTask[5].ID)
+	require.Len(t, res.VerifierSHA256, 64)
+	require.Equal(t, 6*5, res.Statuses[abi.StatusOK]) // 1 greedy + 4 samples per task
+	correct := 0
+	for _, te := range res.PerTask {
+		require.Equal(t, 4, te.Samples)
+		correct += te.Correct
+	}
+	require.InDelta(t, float64(correct)/24, res.PassAtK["pass@1"], 1e-12)
+	require.GreaterOrEqual(t, res.PassAtK["pass@4"], res.PassAtK["pass@1"])
+
+	// Greedy decoding is deterministic: a second evaluation agrees.
+	again, err := Eval(context.Background(), EvalOptions{Config: cfg, Dataset: evalSet})
+	require.NoError(t, err)
+	for i := range res.PerTask {
+		require.Equal(t, res.PerTask[i].GreedyCorrect, again.PerTask[i].GreedyCorrect)
+	}
+	require.Equal(t, res.PassAt1Greedy, again.PassAt1Greedy)
+
+	_, err = Eval(context.Background(), EvalOptions{Config: cfg, Dataset: evalSet, Samples: 2, Ks: []int{4}})
+	require.ErrorContains(t, err, "pass@4 needs 1 <= k <= samples (2)")
 }

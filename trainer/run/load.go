@@ -29,6 +29,9 @@ type Sources struct {
 	// Flags is a flag set prepared by AddFlags; only flags given on the
 	// command line apply.
 	Flags *pflag.FlagSet
+	// Overrides are set last, by key (for values a command computes, such
+	// as a resolved model directory).
+	Overrides map[string]any
 }
 
 // setFlag is the repeatable --set KEY=VALUE flag.
@@ -83,6 +86,21 @@ func Load(src Sources) (Config, error) {
 	fm, ferrs := flagLayer(src.Flags)
 	layers = append(layers, fm)
 	errs = append(errs, ferrs...)
+	om := map[string]any{}
+	for _, key := range sortedKeys(src.Overrides) {
+		spec, ok := lookupKey(key)
+		if !ok || spec.open {
+			errs = append(errs, fmt.Errorf("override %q: not a config key", key))
+			continue
+		}
+		v, err := coerce(src.Overrides[key], spec.typ)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("override %q: %w", key, err))
+			continue
+		}
+		om[key] = v
+	}
+	layers = append(layers, om)
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}

@@ -94,6 +94,9 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 		err  error
 	)
 	if opts.Resume != "" {
+		if err := removeTemp(opts.Resume); err != nil {
+			return Summary{}, err
+		}
 		ckpt, st, err = latestCheckpoint(opts.Resume)
 		if err != nil {
 			return Summary{}, err

@@ -195,8 +195,8 @@ func TestCheckpointAtomic(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(dir, checkpointsDir))
 	require.Empty(t, entries)
 
-	// A leftover temporary directory (a kill mid-write) is ignored and
-	// removed by latestCheckpoint.
+	// A leftover temporary directory (a kill mid-write) is ignored by
+	// latestCheckpoint and removed by removeTemp.
 	_, err = writeCheckpoint(dir, State{Step: 2}, func(d string) error { return os.MkdirAll(d, 0o755) })
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, checkpointsDir, ".tmp-step-00000004", "policy"), 0o755))
@@ -204,6 +204,7 @@ func TestCheckpointAtomic(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, st.Step)
 	require.Equal(t, "step-00000002", filepath.Base(path))
+	require.NoError(t, removeTemp(dir))
 	_, err = os.Stat(filepath.Join(dir, checkpointsDir, ".tmp-step-00000004"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
@@ -346,4 +347,21 @@ func readLines(t *testing.T, path string) []string {
 		}
 	}
 	return out
+}
+
+func TestResolvePolicy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	_, err := train(context.Background(), Options{Config: fakeConfig(dir, 4, 2)}, newFake(0))
+	require.NoError(t, err)
+	ckpt := filepath.Join(dir, "checkpoints", "step-00000004")
+	for _, tt := range []struct{ in, want string }{
+		{dir, filepath.Join(ckpt, "policy")},
+		{ckpt, filepath.Join(ckpt, "policy")},
+		{filepath.Join(ckpt, "policy"), filepath.Join(ckpt, "policy")},
+		{"/models/base", "/models/base"},
+	} {
+		got, err := ResolvePolicy(tt.in)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got, tt.in)
+	}
 }
