@@ -86,8 +86,8 @@ func (a *arch) rope(x, pos *Node) *Node {
 		inv[i] = float32(1 / math.Pow(a.cfg.RopeTheta, float64(2*i)/float64(a.cfg.HeadDim)))
 	}
 	ang := Mul(ExpandAxes(ConvertDType(pos, dtypes.Float32), -1), ExpandLeftToRank(Const(g, inv), 3)) // [B, T, half]
-	ang = Concatenate([]*Node{ang, ang}, -1)                                       // [B, T, Dh]
-	cos := a.cast(ExpandAxes(Cos(ang), 2))                                         // [B, T, 1, Dh]
+	ang = Concatenate([]*Node{ang, ang}, -1)                                                          // [B, T, Dh]
+	cos := a.cast(ExpandAxes(Cos(ang), 2))                                                            // [B, T, 1, Dh]
 	sin := a.cast(ExpandAxes(Sin(ang), 2))
 	// rotate_half as a product with a signed permutation (a Slice would
 	// need Pad in its gradient, which the pure-Go backend lacks).

@@ -51,7 +51,7 @@ func (p *Policy) gradGraph(kind engine.LossKind) func([]*Node) []*Node {
 			r := Exp(Sub(lp, Where(nz, old, StopGradient(lp))))
 			lo, hi := Slice(bounds, AxisElem(0)), Slice(bounds, AxisElem(1))
 			lo, hi = Reshape(lo), Reshape(hi)
-			obj := Min(Mul(r, wt), Mul(Clamp(lo, r, hi), wt))
+			obj := Min(Mul(r, wt), Mul(Min(Max(r, lo), hi), wt)) // Clamp has no gradient in GoMLX
 			loss = Neg(ReduceAllSum(Where(nz, obj, zero)))
 			isClipped := Or(And(GreaterThan(wt, zero), GreaterThan(r, hi)), And(LessThan(wt, zero), LessThan(r, lo)))
 			clipped = ReduceAllSum(ConvertDType(And(nz, isClipped), dtypes.Float32))
