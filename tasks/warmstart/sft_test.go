@@ -1,0 +1,59 @@
+package warmstart
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/trainer/engine"
+	_ "github.com/rewind-rl/rewind/trainer/engine/cpu"
+)
+
+// TestSFTEndToEnd runs a very small warm start: it trains, saves a
+// checkpoint that the cpu engine opens (as rewind train would), evaluates
+// and writes sft.json. The numbers are not checked: a nano model after a
+// few steps solves nothing; what matters is that every stage runs.
+func TestSFTEndToEnd(t *testing.T) {
+	cfg := DefaultSFTConfig()
+	cfg.Family, cfg.Difficulty = "sum", 1
+	cfg.Model.Preset = "nano"
+	cfg.Examples, cfg.Steps, cfg.Batch, cfg.Warmup, cfg.LogEvery = 40, 4, 4, 1, 2
+	cfg.EvalTasks, cfg.EvalChains = 4, 4
+	cfg.Out = t.TempDir()
+	rep, err := SFT(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	require.Equal(t, 40, rep.Examples)
+	require.Equal(t, 4, rep.EvalTasks)
+	require.Equal(t, 4, rep.Chains)
+	require.Positive(t, rep.FinalLoss)
+
+	b, err := os.ReadFile(filepath.Join(cfg.Out, "sft.json"))
+	require.NoError(t, err)
+	var onDisk SFTReport
+	require.NoError(t, json.Unmarshal(b, &onDisk))
+	require.Equal(t, rep, onDisk)
+
+	pol, err := engine.Open("cpu", engine.Options{Dir: rep.Model})
+	require.NoError(t, err)
+	tok := pol.Tokenizer()
+	id, ok := tok.TokenID("</thought>")
+	require.True(t, ok)
+	require.Equal(t, []int{id}, tok.Encode("</thought>"), "the delimiter is one token")
+	require.Equal(t, "Add 1+2\n", tok.Decode(tok.Encode("Add 1+2\n")))
+}
+
+func TestSFTConfigValidate(t *testing.T) {
+	require.NoError(t, func() error { c := DefaultSFTConfig(); c.Family, c.Out = "mul", "x"; return c.Validate() }())
+	c := SFTConfig{}
+	err := c.Validate()
+	require.Error(t, err)
+	for _, field := range []string{"family", "difficulty", "examples", "steps", "batch", "lr", "schedule", "template", "model.preset", "out"} {
+		require.ErrorContains(t, err, `field "`+field+`"`)
+	}
+}
