@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/rewind-rl/rewind/trainer/engine"
-	_ "github.com/rewind-rl/rewind/trainer/engine/cpu"
+	"github.com/rewind-rl/rewind/trainer/engine/cpu"
 	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/blas"
 	"github.com/rewind-rl/rewind/trainer/engine/enginetest"
 	"github.com/stretchr/testify/require"
@@ -21,3 +21,8 @@ func TestConformance(t *testing.T) {
 		return p
 	})
 }
+
+var (
+	_ enginetest.Logitser   = (*cpu.Policy)(nil)
+	_ enginetest.Gradienter = (*cpu.Policy)(nil)
+)
