@@ -91,7 +91,7 @@ func hostileConfig(t testing.TB, starts string) Config {
 		Command:      []string{bins.hostile},
 		SHA256:       bins.hostileSum,
 		Env:          []string{"HOSTILE_START=" + starts, "HOSTILE_DIR=" + t.TempDir()},
-		Timeout:      2 * time.Second,
+		Timeout:      10 * time.Second, // generous: a call may wait for restarts on a loaded machine
 		StartTimeout: 5 * time.Second,
 		Restart:      RestartPolicy{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, MaxRestarts: 3},
 		Logger:       testLogger(t),

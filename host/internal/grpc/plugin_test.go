@@ -58,7 +58,6 @@ func TestHostileCalls(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	const margin = 250 * time.Millisecond
 	cfg := hostileConfig(t, "ok")
-	cfg.Timeout = timeout
 	cfg.MaxOutputBytes = 64 << 10
 	p := mustLoad(t, cfg)
 	for _, tc := range []struct {
@@ -79,8 +78,12 @@ func TestHostileCalls(t *testing.T) {
 	} {
 		t.Run(tc.response, func(t *testing.T) {
 			before := pid(t, p)
+			// The caller's deadline bounds the hostile call; the next call
+			// has the plugin's generous timeout, room for a restart.
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
 			start := time.Now()
-			_, err := p.Verify(context.Background(), ask(tc.response, "4"))
+			_, err := p.Verify(ctx, ask(tc.response, "4"))
 			elapsed := time.Since(start)
 			require.ErrorIs(t, err, tc.want)
 			var pe *host.PluginError
@@ -137,8 +140,7 @@ func TestHostileStarts(t *testing.T) {
 	for _, mode := range []string{"exit", "garbage", "silent"} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := hostileConfig(t, "ok,"+mode+",ok")
-			cfg.StartTimeout = 500 * time.Millisecond
-			cfg.Timeout = 3 * time.Second
+			cfg.StartTimeout = 2 * time.Second
 			p := mustLoad(t, cfg)
 			_, err := p.Verify(context.Background(), ask("crash", ""))
 			require.ErrorIs(t, err, host.ErrCrash)
