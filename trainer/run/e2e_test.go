@@ -329,3 +329,44 @@ func TestEvalEndToEnd(t *testing.T) {
 	_, err = Eval(context.Background(), EvalOptions{Config: cfg, Dataset: evalSet, Samples: 2, Ks: []int{4}})
 	require.ErrorContains(t, err, "pass@4 needs 1 <= k <= samples (2)")
 }
+
+// A verifier that always fails (a trapping Wasm guest) never yields a
+// trained reward: under drop_sample every sample is dropped, nothing is
+// trained and the update is skipped; under fail_run the run stops.
+func TestFailingVerifier(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a model")
+	}
+	const trap = "../../host/testdata/hostile/trap.wasm"
+	if _, err := os.Stat(trap); err != nil {
+		t.Skipf("no hostile guest: %v", err)
+	}
+	model := warmModel(t)
+	train := e2eData(t, 4)
+
+	dir := filepath.Join(t.TempDir(), "drop")
+	cfg := e2eConfig(t, "grpo", dir, model, train)
+	cfg.Run.Steps = 1
+	cfg.Plugins["boxed-wasm"] = map[string]any{"wasm": trap, "on_failure": map[string]any{"retry": 1, "action": "drop_sample"}}
+	_, err := Train(context.Background(), Options{Config: cfg})
+	require.NoError(t, err)
+	for _, l := range readRollouts(t, dir)[1] {
+		require.Equal(t, abi.StatusTrap, l.Status)
+		require.Equal(t, algo.RoleDropped, l.Role)
+		require.Zero(t, l.Advantage)
+		require.Nil(t, l.Components)
+	}
+	var m struct {
+		Update  *engine.UpdateStats       `json:"update"`
+		Plugins map[string]map[string]int `json:"plugins"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(readLines(t, filepath.Join(dir, MetricsFile))[0]), &m))
+	require.Nil(t, m.Update, "nothing to train: no update")
+	// 16 samples, each tried twice (retry: 1).
+	require.Equal(t, map[string]int{"verify:trap": 32}, m.Plugins["boxed-wasm"])
+
+	cfg = e2eConfig(t, "grpo", filepath.Join(t.TempDir(), "fail"), model, train)
+	cfg.Plugins["boxed-wasm"] = map[string]any{"wasm": trap, "on_failure": map[string]any{"action": "fail_run"}}
+	_, err = Train(context.Background(), Options{Config: cfg})
+	require.ErrorIs(t, err, algo.ErrUnusable)
+}

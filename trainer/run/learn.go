@@ -49,17 +49,10 @@ type learned struct {
 	sequences int
 }
 
-// learn turns a step's graded rollouts into one optimiser step: group
-// assembly with advantages and masks (Assemble is idempotent, so prompts
-// the rollout already assembled are unchanged), the loss batch and the
-// engine update. Rewards are the rollout's: the verifier's score combined
-// with the reward models.
-func learn(ctx context.Context, pol engine.Policy, proc algo.Procedure, ac algo.Config, prompts []*algo.Prompt) (learned, error) {
-	for _, p := range prompts {
-		if err := algo.Assemble(p, proc, ac); err != nil {
-			return learned{}, err
-		}
-	}
+// learn turns a step's assembled prompts (the rollout assigns roles,
+// groups, advantages and masks) into the loss batch and one engine
+// update.
+func learn(ctx context.Context, pol engine.Policy, ac algo.Config, prompts []*algo.Prompt) (learned, error) {
 	batch, _, err := algo.BuildBatch(prompts, ac)
 	if err != nil {
 		return learned{}, err

@@ -68,8 +68,9 @@ func TestLearn1x4(t *testing.T) {
 			p.Trajs[i].Rewards = map[string]float64{"verifier": p.Trajs[i].Reward}
 		}
 	}
+	require.NoError(t, algo.Assemble(p, proc, ac))
 	pol := &recordingPolicy{}
-	got, err := learn(context.Background(), pol, proc, ac, []*algo.Prompt{p})
+	got, err := learn(context.Background(), pol, ac, []*algo.Prompt{p})
 	require.NoError(t, err)
 	require.True(t, got.updated)
 	require.Len(t, pol.batches, 1)
@@ -157,4 +158,14 @@ func checkInvariants(lines []RolloutLine, layout string) error {
 		}
 	}
 	return nil
+}
+
+func TestComponentMeans(t *testing.T) {
+	p := &algo.Prompt{Trajs: []algo.Trajectory{
+		{Status: abi.StatusOK, Role: algo.RoleTrain, Rewards: map[string]float64{"verifier": 1, "len": 0.5}},
+		{Status: abi.StatusOK, Role: algo.RoleParent, Rewards: map[string]float64{"verifier": 0, "len": 1.5}},
+		{Status: abi.StatusOK, Role: algo.RoleSurplus, Rewards: map[string]float64{"verifier": 1, "len": 9}},
+		{Status: abi.StatusTimeout, Role: algo.RoleDropped},
+	}}
+	require.Equal(t, map[string]float64{"verifier": 0.5, "len": 1}, componentMeans([]*algo.Prompt{p}))
 }

@@ -61,6 +61,8 @@ func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st s
 	if t.plugins, err = loadPlugins(ctx, cfg); err != nil {
 		return nil, err
 	}
+	// Unusable verdicts follow the verifier's on_failure action.
+	t.ac.OnUnusable = t.plugins.onFailure
 	rc, err := rolloutConfig(cfg, t.proc, t.ac)
 	if err != nil {
 		return nil, err
@@ -117,7 +119,6 @@ func rolloutConfig(c Config, proc algo.Procedure, ac algo.Config) (rollout.Confi
 	}
 	s := c.Sampling
 	rc.Procedure, rc.Algo = proc, ac
-	rc.Algo.OnUnusable = algo.FailDropSample
 	rc.Temperature, rc.TopP, rc.TopK = float32(s.Temperature), float32(s.TopP), s.TopK
 	rc.Mode = rollout.Mode(s.Mode)
 	rc.MaxSteps, rc.StepTokens, rc.MaxTokens = s.MaxSteps, s.MaxStepTokens, s.MaxTokens
@@ -130,8 +131,11 @@ func (t *trainer) totalSteps() int { return t.total }
 
 // stepMetrics is the deterministic part of a metrics.jsonl line.
 type stepMetrics struct {
-	Epoch   int                       `json:"epoch"`
-	Rollout json.RawMessage           `json:"rollout"`
+	Epoch   int             `json:"epoch"`
+	Rollout json.RawMessage `json:"rollout"`
+	// Rewards is the mean of each reward component ("verifier" and the
+	// reward models) over the usable trajectories that are not surplus.
+	Rewards map[string]float64        `json:"reward_components"`
 	Update  *engine.UpdateStats       `json:"update"` // null when nothing was trained
 	Batch   int                       `json:"sequences"`
 	Plugins map[string]map[string]int `json:"plugins"` // calls by plugin and status, this step
@@ -152,7 +156,7 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	m := rollout.ComputeMetrics(res)
 	prompts := res.AlgoPrompts()
 	t0 := t.now()
-	l, err := learn(ctx, t.pol, t.proc, t.ac, prompts)
+	l, err := learn(ctx, t.pol, t.ac, prompts)
 	if err != nil {
 		return stepResult{}, err
 	}
@@ -171,7 +175,7 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	if err != nil {
 		return stepResult{}, err
 	}
-	sm := stepMetrics{Epoch: epoch, Rollout: rm, Batch: l.sequences, Plugins: counterDelta(before, t.plugins.counters())}
+	sm := stepMetrics{Epoch: epoch, Rollout: rm, Rewards: componentMeans(prompts), Batch: l.sequences, Plugins: counterDelta(before, t.plugins.counters())}
 	if l.updated {
 		sm.Update = &l.update
 	}
@@ -244,6 +248,29 @@ func counterDelta(before, after map[string]map[string]int) map[string]map[string
 				out[p][s] = d
 			}
 		}
+	}
+	return out
+}
+
+// componentMeans averages each reward component over the usable
+// trajectories that the sequential procedure would have sampled.
+func componentMeans(prompts []*algo.Prompt) map[string]float64 {
+	sum, n := map[string]float64{}, map[string]int{}
+	for _, p := range prompts {
+		for i := range p.Trajs {
+			t := &p.Trajs[i]
+			if !t.Usable() || t.Role == algo.RoleSurplus {
+				continue
+			}
+			for k, v := range t.Rewards {
+				sum[k] += v
+				n[k]++
+			}
+		}
+	}
+	out := make(map[string]float64, len(sum))
+	for k, v := range sum {
+		out[k] = v / float64(n[k])
 	}
 	return out
 }
