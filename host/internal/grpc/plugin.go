@@ -29,9 +29,10 @@ import (
 // StatusError for an error the plugin returned. A call whose context the
 // caller cancels returns an error wrapping context.Canceled.
 type Plugin struct {
-	cfg      Config
-	sup      *supervisor
-	callOpts []grpc.CallOption
+	cfg         Config
+	sup         *supervisor
+	callOpts    []grpc.CallOption
+	firstSHA256 string // of the first process, for SHA256 while none serves
 }
 
 // Load validates cfg, starts the plugin process and checks its manifest.
@@ -71,6 +72,7 @@ func Load(ctx context.Context, cfg Config) (*Plugin, error) {
 		return nil, &host.PluginError{Plugin: cfg.Name, Op: "load", Status: status, Err: err}
 	}
 	p.cfg.Kind = p.Manifest().Kind
+	p.firstSHA256 = p.SHA256()
 	return p, nil
 }
 
@@ -94,6 +96,17 @@ func (p *Plugin) Manifest() abi.Manifest {
 		return p.sup.cur.manifest
 	}
 	return abi.Manifest{Kind: p.cfg.Kind, Name: p.cfg.Name}
+}
+
+// SHA256 returns the hex sha256 of the executable of the serving (or last
+// started) process, checked or not (insecure).
+func (p *Plugin) SHA256() string {
+	p.sup.mu.Lock()
+	defer p.sup.mu.Unlock()
+	if p.sup.cur != nil {
+		return p.sup.cur.sha256
+	}
+	return p.firstSHA256
 }
 
 // call runs one gRPC call under the per-call deadline and turns its

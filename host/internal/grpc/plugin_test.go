@@ -240,6 +240,7 @@ func TestInsecure(t *testing.T) {
 	v, err := p.Verify(context.Background(), ask("4", "4"))
 	require.NoError(t, err)
 	require.Equal(t, bins.hostileSum, v.SHA256, "the digest is recorded even when it is not checked")
+	require.Equal(t, bins.hostileSum, p.SHA256())
 }
 
 // TestCloseIsQuick: Close asks the plugin to shut down over go-plugin's
