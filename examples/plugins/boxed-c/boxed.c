@@ -18,6 +18,9 @@ static str tail(str s, size_t i) { return mkstr(s.p + i, s.n - i); }
 static str head(str s, size_t n) { return mkstr(s.p, n); }
 
 static int has_prefix(str s, const char *pre) {
+	/* Most calls fail on the first byte: test it before measuring pre. */
+	if (!s.n || s.p[0] != pre[0])
+		return pre[0] == 0;
 	size_t k = strlen(pre);
 	return s.n >= k && memcmp(s.p, pre, k) == 0;
 }
@@ -42,10 +45,17 @@ static int ascii_space(char c) {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+/* The lead bytes of the encodings above. */
+static int uspace_lead(unsigned char c) { return c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3; }
+
 /* space_at returns the length of the white-space rune s starts with, 0 if none. */
 static size_t space_at(str s) {
-	if (s.n && ascii_space(s.p[0]))
+	if (!s.n)
+		return 0;
+	if (ascii_space(s.p[0]))
 		return 1;
+	if (!uspace_lead((unsigned char)s.p[0]))
+		return 0;
 	for (int k = 0; uspaces[k]; k++) {
 		if (has_prefix(s, uspaces[k]))
 			return strlen(uspaces[k]);
@@ -54,8 +64,13 @@ static size_t space_at(str s) {
 }
 
 static size_t space_before(str s) {
-	if (s.n && ascii_space(s.p[s.n - 1]))
+	if (!s.n)
+		return 0;
+	unsigned char last = (unsigned char)s.p[s.n - 1];
+	if (ascii_space((char)last))
 		return 1;
+	if (last < 0x80) /* every encoding above ends with a continuation byte */
+		return 0;
 	for (int k = 0; uspaces[k]; k++) {
 		if (has_suffix(s, uspaces[k]))
 			return strlen(uspaces[k]);
@@ -105,7 +120,7 @@ static int extract(str s, str *out) {
 	size_t end = s.n;
 	while (end >= 6) {
 		size_t i = end - 6;
-		while (memcmp(s.p + i, "\\boxed", 6) != 0) {
+		while (s.p[i] != '\\' || memcmp(s.p + i + 1, "boxed", 5) != 0) {
 			if (i == 0)
 				return 0;
 			i--;

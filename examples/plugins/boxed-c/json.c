@@ -115,10 +115,13 @@ static const char *read_string(reader *r, buf *out) {
 		return "expected a string";
 	r->i++;
 	while (r->i < r->n) {
-		size_t start = r->i;
-		while (r->i < r->n && r->s[r->i] != '"' && r->s[r->i] != '\\' &&
-		       (unsigned char)r->s[r->i] >= 0x20)
-			r->i++;
+		/* Locals, not r->: stores through char pointers would make the
+		 * compiler reload r->i and r->n on every byte. */
+		size_t start = r->i, i = r->i, n = r->n;
+		const unsigned char *p = (const unsigned char *)r->s;
+		while (i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20)
+			i++;
+		r->i = i;
 		if (out && buf_put(out, r->s + start, r->i - start))
 			return "out of memory";
 		if (r->i >= r->n)

@@ -65,13 +65,19 @@ const USPACES: Bytes[] = [
 
 // spaceAt returns the length of the white-space rune s starts with, 0 if none.
 function spaceAt(s: Bytes): i32 {
-  if (s.length > 0 && isAsciiSpace(unchecked(s[0]))) return 1;
+  if (s.length == 0) return 0;
+  const c = unchecked(s[0]);
+  if (isAsciiSpace(c)) return 1;
+  if (c != 0xc2 && c != 0xe1 && c != 0xe2 && c != 0xe3) return 0; // not a lead byte of USPACES
   for (let k = 0; k < USPACES.length; k++) if (hasPrefix(s, USPACES[k])) return USPACES[k].length;
   return 0;
 }
 
 function spaceBefore(s: Bytes): i32 {
-  if (s.length > 0 && isAsciiSpace(unchecked(s[s.length - 1]))) return 1;
+  if (s.length == 0) return 0;
+  const c = unchecked(s[s.length - 1]);
+  if (isAsciiSpace(c)) return 1;
+  if (c < 0x80) return 0; // every encoding of USPACES ends with a continuation byte
   for (let k = 0; k < USPACES.length; k++) if (hasSuffix(s, USPACES[k])) return USPACES[k].length;
   return 0;
 }
@@ -115,7 +121,8 @@ export function extract(s: Bytes): Bytes | null {
   let end = s.length;
   while (end >= BOXED.length) {
     let i = end - BOXED.length;
-    while (!hasPrefix(tail(s, i), BOXED)) {
+    // Test the backslash before building a view: most bytes are not one.
+    while (unchecked(s[i]) != 0x5c || !hasPrefix(tail(s, i), BOXED)) {
       if (i == 0) return null;
       i--;
     }
@@ -181,6 +188,12 @@ const SPACING_TO: Bytes[] = [
 function replaceSpacing(s: Bytes, o: Buf): Bytes {
   o.reset();
   for (let i = 0; i < s.length; ) {
+    const c = s[i];
+    if (c != 0x5c && c != 0x7b && c != 0xe2) {
+      o.putByte(c); // no pattern starts with this byte
+      i++;
+      continue;
+    }
     const t = tail(s, i);
     let k = 0;
     for (; k < SPACING_FROM.length; k++) if (hasPrefix(t, SPACING_FROM[k])) break;
@@ -357,6 +370,12 @@ function squash(s: Bytes): Bytes {
   if (!any) return s;
   const o = new Buf();
   for (let i = 0; i < s.length; ) {
+    const c = s[i];
+    if (c < 0x80 && !isAsciiSpace(c)) {
+      o.putByte(c);
+      i++;
+      continue;
+    }
     const k = spaceAt(tail(s, i));
     if (k > 0) i += k;
     else o.putByte(s[i++]);

@@ -29,6 +29,13 @@ export class Buf {
     this.len += b.length;
   }
 
+  // putRaw appends n bytes of linear memory at p.
+  putRaw(p: usize, n: i32): void {
+    this.grow(n);
+    memory.copy(this.data.dataStart + <usize>this.len, p, <usize>n);
+    this.len += n;
+  }
+
   putAscii(s: string): void {
     for (let i = 0; i < s.length; i++) this.putByte(<u8>s.charCodeAt(i));
   }

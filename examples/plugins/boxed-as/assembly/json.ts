@@ -71,13 +71,19 @@ class Reader {
     if (this.peek() != 0x22) return this.fail("expected a string");
     this.i++;
     while (this.i < this.n) {
+      // Copy the run of plain bytes up to the next quote, backslash or
+      // control character in one go.
+      const start = this.i;
+      while (this.i < this.n) {
+        const b = this.at(this.i);
+        if (b == 0x22 || b == 0x5c || b < 0x20) break;
+        this.i++;
+      }
+      if (out != null && this.i > start) out.putRaw(this.p + <usize>start, this.i - start);
+      if (this.i >= this.n) break;
       const c = this.at(this.i++);
       if (c == 0x22) return true;
       if (c < 0x20) return this.fail("control character in string");
-      if (c != 0x5c) {
-        if (out != null) out.putByte(c);
-        continue;
-      }
       if (this.i >= this.n) break;
       const e = this.at(this.i++);
       let cp: i32 = 0;
