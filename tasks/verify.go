@@ -57,10 +57,11 @@ func Verify(req *abi.VerifyRequest) abi.Verdict {
 	first := 0
 	var why string
 	for i, s := range spans {
-		ok, reason := checkStep(stepBody(req.Response[s.Start:s.End]), ref, i)
+		body := stepBody(req.Response[s.Start:s.End])
+		ok := checkStep(body, ref, i) == ""
 		v.StepCorrect[i] = ok
 		if !ok && first == 0 {
-			first, why = i+1, reason
+			first, why = i+1, explain(body, ref, i)
 		}
 	}
 	v.FirstError = &first
@@ -85,22 +86,36 @@ func Verify(req *abi.VerifyRequest) abi.Verdict {
 }
 
 // checkStep compares body, the i-th (0-based) step of a response, with the
-// reference step bodies.
-func checkStep(body string, ref []string, i int) (bool, string) {
+// reference step bodies. It returns "" when the step is correct, else a
+// short reason key that explain turns into a message (formatting only the
+// first error keeps a call allocation-light, which matters in Wasm).
+func checkStep(body string, ref []string, i int) string {
 	if i >= len(ref) {
-		return false, fmt.Sprintf("the solution has only %d steps", len(ref))
+		return "extra"
 	}
 	_, boxedHere := lastBoxed(body)
 	last := i == len(ref)-1
 	switch {
 	case boxedHere && !last:
-		return false, "boxes an answer before the last step"
+		return "early"
 	case !boxedHere && last:
-		return false, "the last step boxes no answer"
+		return "unboxed"
 	}
-	got, want := claim(body), claim(ref[i])
-	if !sameClaim(got, want) {
-		return false, fmt.Sprintf("claims %q, want %q", got, want)
+	if !sameClaim(claim(body), claim(ref[i])) {
+		return "value"
 	}
-	return true, ""
+	return ""
+}
+
+// explain says why step i is wrong.
+func explain(body string, ref []string, i int) string {
+	switch checkStep(body, ref, i) {
+	case "extra":
+		return fmt.Sprintf("the solution has only %d steps", len(ref))
+	case "early":
+		return "boxes an answer before the last step"
+	case "unboxed":
+		return "the last step boxes no answer"
+	}
+	return fmt.Sprintf("claims %q, want %q", claim(body), claim(ref[i]))
 }
