@@ -224,3 +224,36 @@ func TestAdamWStep(t *testing.T) {
 		require.InDelta(t, want, params[i], 1e-6, "param %d", i)
 	}
 }
+
+// TestBatchComposition: a request's tokens are the same alone and inside
+// batches of other sizes (prefills and decodes of other requests share its
+// GEMMs). With gonum every row of a product is reduced in one fixed order,
+// so the log-probs are bit-identical too; OpenBLAS computes a row with
+// different kernels depending on its position in the product, so there the
+// log-probs agree to rounding (and a token could differ only if a uniform
+// draw fell within rounding of a CDF boundary).
+func TestBatchComposition(t *testing.T) {
+	ctx := context.Background()
+	p := nanoPolicy(t, nil, 0.1, 8)
+	r := rand.New(rand.NewPCG(3, 3))
+	target := engine.GenRequest{Prompt: []int{1, 2, 3, 4, 5}, Seed: 42, Sampling: engine.Sampling{Temperature: 1, MaxNewTokens: 30}}
+	alone, err := p.Generate(ctx, []engine.GenRequest{target})
+	require.NoError(t, err)
+	for _, n := range []int{3, 17, 70} {
+		var reqs []engine.GenRequest
+		for i, s := range randSeqs(r, n, 1, 40, 256) {
+			reqs = append(reqs, engine.GenRequest{Prompt: s, Seed: uint64(i), Sampling: engine.Sampling{Temperature: 1, MaxNewTokens: 1 + r.IntN(40)}})
+		}
+		reqs[n/2] = target
+		res, err := p.Generate(ctx, reqs)
+		require.NoError(t, err)
+		got := res[n/2]
+		require.Equal(t, alone[0].Tokens, got.Tokens, "batch of %d", n)
+		require.Equal(t, alone[0].Reason, got.Reason)
+		if p.BLAS() == "gonum" {
+			require.Equal(t, alone[0].LogProbs, got.LogProbs, "batch of %d", n)
+			continue
+		}
+		require.InDeltaSlice(t, alone[0].LogProbs, got.LogProbs, 1e-5, "batch of %d", n)
+	}
+}
