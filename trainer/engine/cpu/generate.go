@@ -69,8 +69,10 @@ func (p *Policy) validateRequest(i int, r engine.GenRequest) error {
 
 // Generate implements engine.Policy with continuous batching: up to
 // MaxBatch requests are in flight; when one finishes, its slot (and KV
-// cache) takes the next request in order. A request's tokens depend only on
-// the request and its seed.
+// cache) takes the next request in order. Each request samples from its own
+// random stream (seeded by GenRequest.Seed); with the gonum BLAS its
+// tokens and log-probs are bit-identical whatever shares the batch, with
+// OpenBLAS to rounding (see docs/engine-cpu.md).
 func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engine.GenResult, error) {
 	for i, r := range reqs {
 		if err := p.validateRequest(i, r); err != nil {
