@@ -212,6 +212,7 @@ func (l *loop) run(ctx context.Context, from, total int, prog progress) (last js
 }
 
 func (l *loop) checkpoint(done int) (string, error) {
+	t0 := l.now()
 	mb, rb, err := l.dir.sync()
 	if err != nil {
 		return "", err
@@ -229,7 +230,7 @@ func (l *loop) checkpoint(done int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	l.log.Info("checkpoint", "step", done, "path", path)
+	l.log.Info("checkpoint", "step", done, "path", path, "sec", l.now().Sub(t0).Seconds())
 	return path, pruneCheckpoints(l.dir.path, l.cfg.Run.KeepCheckpoints)
 }
 
