@@ -10,6 +10,9 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	_ "github.com/rewind-rl/rewind/host/process" // process: plugin sources (gRPC)
+	_ "github.com/rewind-rl/rewind/plugins/all"  // builtin: plugin sources
 )
 
 var rootCmd = &cobra.Command{
