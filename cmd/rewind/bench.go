@@ -33,8 +33,11 @@ each preset model on random tokens:
   small: 4 sequences x 256 tokens per step; sampling 64 requests x 32 new tokens
 
 Training GFLOP/s counts the work the engine executes (see cpu.TrainFLOPs) and
-is compared with the OpenBLAS SGEMM rate. Peak memory is the process's
-VmHWM after each preset (cumulative: run one preset for its own number).`,
+is compared with the SGEMM rate of the BLAS in use. Peak memory is the
+process's VmHWM after each preset (cumulative: run one preset for its own
+number). The tok/cpu-s columns divide by the process's CPU time instead of
+wall time: on a machine shared with other work they show what the engine
+does with the CPU it gets. Set REWIND_BLAS=gonum to measure the fallback.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
@@ -50,7 +53,7 @@ VmHWM after each preset (cumulative: run one preset for its own number).`,
 				fmt.Fprintf(out, "SGEMM %-8s %dx%dx%d: %.1f GFLOP/s\n", impl, sgemmN, sgemmN, sgemmN, r)
 			}
 			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "preset\tparams\tblas\ttrain tok/s\ttrain GFLOP/s\t% of SGEMM\tsample tok/s\tbatch\tpeak MiB")
+			fmt.Fprintln(tw, "preset\tparams\tblas\ttrain tok/s\ttrain GFLOP/s\t% of SGEMM\tsample tok/s\tbatch\tpeak MiB\ttrain tok/cpu-s\tsample tok/cpu-s")
 			for _, name := range presets {
 				bc, ok := benchPresets[name]
 				if !ok {
@@ -65,7 +68,7 @@ VmHWM after each preset (cumulative: run one preset for its own number).`,
 				if s := rates[r.BLAS]; s > 0 {
 					frac = fmt.Sprintf("%.0f%%", 100*r.TrainGFLOPs/s)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.1f\t%s\t%.0f\t%d\t%.0f\n", name, r.Params, r.BLAS, r.TrainTokPerSec, r.TrainGFLOPs, frac, r.SampleTokPerSec, bc.SampleReqs, r.PeakRSSMiB)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.1f\t%s\t%.0f\t%d\t%.0f\t%.0f\t%.0f\n", name, r.Params, r.BLAS, r.TrainTokPerSec, r.TrainGFLOPs, frac, r.SampleTokPerSec, bc.SampleReqs, r.PeakRSSMiB, r.TrainTokPerCPUSec, r.SampleTokPerCPUSec)
 				tw.Flush()
 			}
 			return tw.Flush()
