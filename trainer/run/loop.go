@@ -136,9 +136,9 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 		}
 	}
 
-	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: opts.Log}
 	total := s.totalSteps()
 	prog := newProgress(cfg.Run.Log, opts.Progress, opts.Terminal, opts.Log, total, st.Step)
+	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: quietWhileBar(prog, opts.Log)}
 	last, final, err := l.run(ctx, st.Step, total, prog)
 	prog.finish()
 	if err != nil {

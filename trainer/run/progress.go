@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,6 +45,33 @@ func newProgress(mode string, w io.Writer, terminal bool, log *slog.Logger, tota
 		return &plainProgress{log: log, total: total}
 	}
 	return noProgress{}
+}
+
+// quietWhileBar keeps Info lines from breaking a progress bar's line:
+// with a bar, only warnings and errors are logged.
+func quietWhileBar(p progress, log *slog.Logger) *slog.Logger {
+	if _, ok := p.(*barProgress); ok {
+		return slog.New(minLevel{log.Handler(), slog.LevelWarn})
+	}
+	return log
+}
+
+// minLevel drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{m.Handler.WithAttrs(as), m.min}
+}
+
+func (m minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{m.Handler.WithGroup(name), m.min}
 }
 
 type barProgress struct{ bar *progressbar.ProgressBar }
