@@ -30,6 +30,12 @@ func init() { rootCmd.AddCommand(newPluginCmd()) }
 // newPluginCmd builds the "plugin" command tree. It is a constructor, not
 // a package-level value, so that each test gets fresh flags.
 func newPluginCmd() *cobra.Command {
+	var noAutoMTLS bool
+	parse := func(arg string) (pluginSource, error) {
+		src, err := parseSource(arg)
+		src.noAutoMTLS = noAutoMTLS && src.kind == sourceProcess
+		return src, err
+	}
 	cmd := &cobra.Command{
 		Use:   "plugin",
 		Short: "Inspect, test, benchmark and scaffold plugins",
@@ -37,7 +43,9 @@ func newPluginCmd() *cobra.Command {
 built-in plugin, or the command of a process plugin (its executable's
 sha256 is computed and checked, so no --insecure is needed here).`,
 	}
-	cmd.AddCommand(newInspectCmd(), newTestCmd(), newBenchCmd(), newNewCmd())
+	cmd.PersistentFlags().BoolVar(&noAutoMTLS, "no-automtls", false,
+		"process plugins: turn off go-plugin's automatic mutual TLS (needed for Python plugins)")
+	cmd.AddCommand(newInspectCmd(parse), newTestCmd(parse), newBenchCmd(parse), newNewCmd())
 	return cmd
 }
 
@@ -70,7 +78,10 @@ type memoryInfo struct {
 	MaxPages *uint32 `json:"max_pages,omitempty"`
 }
 
-func newInspectCmd() *cobra.Command {
+// sourceParser reads a PATH argument with the plugin command's flags applied.
+type sourceParser func(arg string) (pluginSource, error)
+
+func newInspectCmd(parse sourceParser) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "inspect PATH [--json]",
@@ -84,7 +95,11 @@ version, unknown imports, manifest); a refusal is reported and makes the
 command fail.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := inspect(cmd.Context(), args[0])
+			src, err := parse(args[0])
+			if err != nil {
+				return err
+			}
+			info, err := inspect(cmd.Context(), args[0], src)
 			if err != nil {
 				return err
 			}
@@ -109,14 +124,9 @@ command fail.`,
 }
 
 // inspect reads a plugin statically, then loads it through the host.
-func inspect(ctx context.Context, path string) (*moduleInfo, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	src, err := parseSource(path)
-	if err != nil {
-		return nil, err
-	}
+func inspect(ctx context.Context, path string, src pluginSource) (*moduleInfo, error) {
+	ctx = orBackground(ctx)
+	var err error
 	info := &moduleInfo{Path: path, Kind: string(src.kind)}
 	switch src.kind {
 	case sourceBuiltin:

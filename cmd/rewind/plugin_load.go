@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/rewind-rl/rewind/host"
-	_ "github.com/rewind-rl/rewind/plugins/all" // builtin:NAME sources
+	_ "github.com/rewind-rl/rewind/host/process" // process plugin sources
+	_ "github.com/rewind-rl/rewind/plugins/all"  // builtin:NAME sources
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
 
@@ -30,6 +31,9 @@ type pluginSource struct {
 	builtin string   // the builtin's name
 	exe     string   // the process plugin's executable, resolved on PATH
 	args    []string // the process plugin's arguments
+	// noAutoMTLS turns off go-plugin's automatic mutual TLS, which non-Go
+	// plugins (Python) do not implement.
+	noAutoMTLS bool
 }
 
 // parseSource reads PATH: "builtin:NAME", a file ending in .wasm, or a
@@ -109,7 +113,7 @@ func pluginConfig(ctx context.Context, src pluginSource, conc int) (host.PluginC
 		if err != nil {
 			return cfg, lim, err
 		}
-		cfg.Process, cfg.Args, cfg.SHA256 = src.exe, src.args, sum
+		cfg.Process, cfg.Args, cfg.SHA256, cfg.DisableAutoMTLS = src.exe, src.args, sum, src.noAutoMTLS
 		lim.TimeoutMillis = int(defaultProcessTimeout.Milliseconds())
 	}
 	if src.kind != sourceWasm {

@@ -128,7 +128,7 @@ func runCases(ctx context.Context, v host.Verifier, cases []pluginCase) []disagr
 	return out
 }
 
-func newTestCmd() *cobra.Command {
+func newTestCmd(parse sourceParser) *cobra.Command {
 	var casesPath string
 	cmd := &cobra.Command{
 		Use:   "test PATH --cases FILE.jsonl",
@@ -147,7 +147,7 @@ when any case disagrees.`,
 				return err
 			}
 			ctx := orBackground(cmd.Context())
-			src, err := parseSource(args[0])
+			src, err := parse(args[0])
 			if err != nil {
 				return err
 			}
@@ -266,7 +266,7 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 func micros(d time.Duration) float64 { return math.Round(float64(d)/1e1) / 1e2 }
 
-func newBenchCmd() *cobra.Command {
+func newBenchCmd(parse sourceParser) *cobra.Command {
 	var (
 		conc          int
 		duration      time.Duration
@@ -299,7 +299,7 @@ in turn. The host keeps one instance per goroutine.`,
 				}
 			}
 			ctx := orBackground(cmd.Context())
-			src, err := parseSource(args[0])
+			src, err := parse(args[0])
 			if err != nil {
 				return err
 			}

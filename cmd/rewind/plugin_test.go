@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -189,4 +190,43 @@ func TestQuantile(t *testing.T) {
 	require.Equal(t, time.Duration(9), quantile(s, 0.9))
 	require.Equal(t, time.Duration(10), quantile(s, 0.99))
 	require.Equal(t, time.Duration(1), quantile(s[:1], 0.99))
+}
+
+// TestPluginProcess runs the Go gRPC example through inspect, test and
+// bench: the CLI computes the executable's sha256, so the host's checksum
+// check passes without insecure.
+func TestPluginProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the go-grpc example")
+	}
+	exe := filepath.Join(t.TempDir(), "exact-grpc")
+	build := exec.Command("go", "build", "-o", exe, "../../examples/plugins/go-grpc")
+	msg, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", msg)
+	bin, err := os.ReadFile(exe)
+	require.NoError(t, err)
+	sum := sha256.Sum256(bin)
+
+	out, err := runPlugin(t, "inspect", exe, "--json")
+	require.NoError(t, err, out)
+	var info moduleInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &info))
+	require.Equal(t, "process", info.Kind)
+	require.Equal(t, hex.EncodeToString(sum[:]), info.SHA256)
+	require.Equal(t, "verifier", string(info.Plugin))
+	require.Equal(t, 10000, info.Limits.TimeoutMillis)
+
+	cases := filepath.Join(t.TempDir(), "exact.jsonl")
+	require.NoError(t, os.WriteFile(cases, []byte(
+		`{"name":"right","response":" 42. ","answer":"42","score":1}`+"\n"+
+			`{"name":"wrong","response":"41","answer":"42","score":1}`+"\n"+
+			`{"name":"invalid","response":"41","answer":42,"status":"invalid"}`+"\n"), 0o644))
+	out, err = runPlugin(t, "test", exe, "--cases", cases)
+	require.ErrorIs(t, err, errDisagreements)
+	require.Contains(t, out, `:2: "wrong": want score 1, status ok; got score 0, status ok`)
+	require.Contains(t, out, "3 cases, 2 passed, 1 disagreed")
+
+	out, err = runPlugin(t, "bench", exe, "--duration", "200ms", "--cases", cases)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "0 errors")
 }
