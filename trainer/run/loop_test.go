@@ -365,3 +365,4 @@ func TestResolvePolicy(t *testing.T) {
 		require.Equal(t, tt.want, got, tt.in)
 	}
 }
+var _ stepper = (*fakeStepper)(nil)

@@ -274,3 +274,4 @@ func componentMeans(prompts []*algo.Prompt) map[string]float64 {
 	}
 	return out
 }
+var _ stepper = (*trainer)(nil)
