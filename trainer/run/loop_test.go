@@ -365,4 +365,5 @@ func TestResolvePolicy(t *testing.T) {
 		require.Equal(t, tt.want, got, tt.in)
 	}
 }
+
 var _ stepper = (*fakeStepper)(nil)

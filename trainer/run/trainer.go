@@ -274,4 +274,5 @@ func componentMeans(prompts []*algo.Prompt) map[string]float64 {
 	}
 	return out
 }
+
 var _ stepper = (*trainer)(nil)
