@@ -46,27 +46,32 @@ func jsonEq(t *testing.T, want, got []abi.Task) {
 func TestBenchmarkFolders(t *testing.T) {
 	for _, family := range tasks.Families() {
 		t.Run(family, func(t *testing.T) {
+			sft, err := loadSFT(filepath.Join(family, "sft.yaml"))
+			require.NoError(t, err)
+			require.NoError(t, sft.Validate())
+			require.Equal(t, family, sft.Family)
+			d := sft.Difficulty // the datasets have the warm start's difficulty
+
 			train := readTasks(t, filepath.Join(family, "train.jsonl"))
-			want, err := tasks.Generate(family, 1000, 1, tasks.DefaultDifficulty)
+			want, err := tasks.Generate(family, 1000, 1, d)
 			require.NoError(t, err)
 			jsonEq(t, want, train)
 
+			// eval.jsonl shares no prompt with the warm start's examples.
+			sftTasks, err := tasks.Generate(family, sft.Examples, sft.Seed, d)
+			require.NoError(t, err)
 			seen := map[string]bool{}
-			for _, tk := range train {
+			for _, tk := range sftTasks {
 				seen[tk.Prompt] = true
 			}
 			eval := readTasks(t, filepath.Join(family, "eval.jsonl"))
-			want, err = tasks.GenerateExcluding(family, 200, 2, tasks.DefaultDifficulty, func(p string) bool { return seen[p] })
+			want, err = tasks.GenerateExcluding(family, 200, 2, d, func(p string) bool { return seen[p] })
 			require.NoError(t, err)
 			jsonEq(t, want, eval)
 
 			// The warm-start config loads, and the RL config loads strictly,
 			// renders prompts as the warm start did and self-localizes with
 			// the prompt it taught.
-			sft, err := loadSFT(filepath.Join(family, "sft.yaml"))
-			require.NoError(t, err)
-			require.NoError(t, sft.Validate())
-			require.Equal(t, family, sft.Family)
 			t.Chdir(filepath.Join("..", ".."))
 			cfg, err := run.Load(run.Sources{File: filepath.Join("examples", "benchmarks", family, "train.yaml")})
 			require.NoError(t, err)
