@@ -21,8 +21,10 @@
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o mine.wasm .
 //
 // A module registers exactly one plugin. The request passed to the function
-// and everything it points to are reused by the next call: copy what must
-// outlive the call. A panic in the function becomes an {"error": ...}
+// and everything it points to are reused by the next call: its strings are
+// views of the host's request buffer, which the host overwrites on the next
+// call, so strings.Clone what must outlive the call. (Decoding without
+// copies keeps a call free of allocations; see docs/bench-plugins.md.) A panic in the function becomes an {"error": ...}
 // response (the host reports status "error"), so a plugin cannot bring the
 // host down by panicking; a verdict with status "abstain" is the way to
 // decline a response.
@@ -63,7 +65,8 @@ var (
 	verifyReq   abi.VerifyRequest
 	segmentReq  abi.SegmentRequest
 	localizeReq abi.LocalizeRequest
-	out         []byte // the response buffer, valid until the next call
+	out         []byte       // the response buffer, valid until the next call
+	dec         wire.Aliased // its arena holds unescaped request strings
 )
 
 func register(k abi.Kind, in Info) {
@@ -112,6 +115,7 @@ func Init(fn func(name string, options []byte) error) { initFn = fn }
 // natively.
 func Handle(entry string, req []byte) []byte {
 	out = out[:0]
+	dec.Arena = dec.Arena[:0]
 	defer func() {
 		if r := recover(); r != nil {
 			out = wire.AppendError(out[:0], fmt.Sprintf("panic: %v", r))
@@ -151,7 +155,7 @@ func handleVerify(dst, req []byte) []byte {
 	if verifyFn == nil {
 		return notThis(dst, abi.KindVerifier)
 	}
-	if err := wire.DecodeVerifyRequest(req, &verifyReq); err != nil {
+	if err := dec.DecodeVerifyRequest(req, &verifyReq); err != nil {
 		return wire.AppendError(dst, "decoding the verify request: "+err.Error())
 	}
 	v := verifyFn(&verifyReq)
@@ -183,7 +187,7 @@ func handleSegment(dst, req []byte) []byte {
 	if segmentFn == nil {
 		return notThis(dst, abi.KindSegmenter)
 	}
-	if err := wire.DecodeSegmentRequest(req, &segmentReq); err != nil {
+	if err := dec.DecodeSegmentRequest(req, &segmentReq); err != nil {
 		return wire.AppendError(dst, "decoding the segment request: "+err.Error())
 	}
 	spans, err := segmentFn(&segmentReq)
@@ -197,7 +201,7 @@ func handleLocalize(dst, req []byte) []byte {
 	if localizeFn == nil {
 		return notThis(dst, abi.KindLocalizer)
 	}
-	if err := wire.DecodeLocalizeRequest(req, &localizeReq); err != nil {
+	if err := dec.DecodeLocalizeRequest(req, &localizeReq); err != nil {
 		return wire.AppendError(dst, "decoding the localize request: "+err.Error())
 	}
 	loc, err := localizeFn(&localizeReq)

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -20,49 +18,71 @@ import (
 // instance is one module instance with its reusable call state. It is used
 // by one goroutine at a time (the pool hands it out).
 type instance struct {
-	mod          api.Module
-	mem          api.Memory
-	alloc, free  api.Function
-	entry        api.Function
-	reqPtr       uint32 // the reused request buffer (0: none yet)
-	reqCap       uint32
-	buf          []byte // host-side request encoding buffer
-	stack        [2]uint64
-	ctx          *callCtx // Done fires on timeout or caller cancellation
-	timer        *time.Timer
-	dead         bool // discard on release
-	timeoutFired atomic.Bool
+	mod         api.Module
+	mem         api.Memory
+	alloc, free api.Function
+	entry       api.Function
+	reqPtr      uint32 // the reused request buffer (0: none yet)
+	reqCap      uint32
+	buf         []byte // host-side request encoding buffer
+	stack       [2]uint64
+	ctx         callCtx            // the context of metered calls
+	cancel      context.CancelFunc // of DeadlineCloseOnContextDone calls
+	dead        bool               // discard on release
 }
 
-// callCtx is the context every call on an instance runs under. wazero
-// watches its Done channel; closing it (once: the instance is discarded
-// afterwards) makes the running code exit at its next termination check.
+// callCtx is the context a metered call runs under: the caller's context
+// plus the call's deadline. The checkpoint host function (meter.go) finds
+// it in the context it receives and calls expired; it runs on the calling
+// goroutine, so the fields need no synchronisation.
 type callCtx struct {
-	parent context.Context // the current caller's context, for Value
-	done   chan struct{}
-	once   sync.Once
-	err    atomic.Value // error
+	parent   context.Context
+	deadline time.Time
+	reason   error // why the call was stopped; nil while it runs
 }
 
-func (c *callCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (c *callCtx) Done() <-chan struct{}       { return c.done }
-func (c *callCtx) Value(key any) any {
-	if c.parent == nil {
-		return nil
-	}
-	return c.parent.Value(key)
-}
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *callCtx) Done() <-chan struct{}       { return c.parent.Done() }
+func (c *callCtx) Value(key any) any           { return c.parent.Value(key) }
 func (c *callCtx) Err() error {
-	if e, ok := c.err.Load().(error); ok {
-		return e
+	if c.reason != nil {
+		return c.reason
 	}
-	return nil
+	return c.parent.Err()
 }
-func (c *callCtx) cancel(err error) {
-	c.once.Do(func() {
-		c.err.Store(err)
-		close(c.done)
-	})
+
+// expired reports whether the call must stop, recording why.
+func (c *callCtx) expired() bool {
+	if err := c.parent.Err(); err != nil {
+		c.reason = err
+		return true
+	}
+	if !time.Now().Before(c.deadline) {
+		c.reason = context.DeadlineExceeded
+		return true
+	}
+	return false
+}
+
+// errStopped is what the checkpoint panics with to abort a call; the call
+// is then classified from its context.
+var errStopped = errors.New("stopped at a deadline checkpoint")
+
+// checkpoint is the host function rewind_host.checkpoint that metered
+// modules call every meterFuel loop iterations (meter.go). It aborts the
+// call when its deadline has passed or its caller gave up, and otherwise
+// returns the next fuel.
+func checkpoint(ctx context.Context, _ api.Module, stack []uint64) {
+	if c, ok := ctx.(*callCtx); ok {
+		if c.expired() {
+			panic(errStopped)
+		}
+	} else if ctx.Err() != nil {
+		panic(errStopped)
+	} else if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		panic(errStopped)
+	}
+	stack[0] = meterFuel
 }
 
 func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
@@ -91,16 +111,10 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 		mem:   mod.ExportedMemory("memory"),
 		alloc: mod.ExportedFunction("rewind_alloc"),
 		free:  mod.ExportedFunction("rewind_free"),
-		ctx:   &callCtx{done: make(chan struct{})},
 	}
 	if p.entry != "" {
 		in.entry = mod.ExportedFunction(p.entry)
 	}
-	in.timer = time.AfterFunc(time.Hour, func() {
-		in.timeoutFired.Store(true)
-		in.ctx.cancel(context.DeadlineExceeded)
-	})
-	in.timer.Stop()
 	if p.hasInit {
 		if err := p.initInstance(ctx, in); err != nil {
 			in.close(ctx)
@@ -125,62 +139,56 @@ func (p *Plugin) initInstance(ctx context.Context, in *instance) error {
 	return nil
 }
 
-func (in *instance) close(ctx context.Context) {
-	if in.timer != nil {
-		in.timer.Stop()
-	}
-	_ = in.mod.Close(ctx)
-}
+func (in *instance) close(ctx context.Context) { _ = in.mod.Close(ctx) }
 
-// classify turns a wazero call error into an *Error.
+// classify turns a wazero call error into an *Error. ctx is the call's
+// context: when it has ended, the call was stopped for that reason.
 func classify(err error, what string, ctx context.Context) *Error {
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
-			return fail(abi.StatusTimeout, "%s: ran past its deadline", what)
+			return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("%s: ran past its deadline: %w", what, context.DeadlineExceeded)}
 		case sys.ExitCodeContextCanceled:
 			return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("%s: %w", what, context.Canceled)}
 		}
 		return fail(abi.StatusTrap, "%s: the module exited with code %d", what, exit.ExitCode())
 	}
 	if ctx != nil && ctx.Err() != nil {
-		return fail(abi.StatusTimeout, "%s: %v", what, ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("%s: ran past its deadline: %w", what, ctx.Err())}
+		}
+		return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("%s: %w", what, ctx.Err())}
 	}
 	return fail(abi.StatusTrap, "%s: %v", what, err)
 }
 
 // begin arms the deadline for one call and returns the context to run it
-// under and a function that disarms it.
-func (in *instance) begin(ctx context.Context, p *Plugin) (context.Context, func()) {
-	if p.cfg.ContextDeadline {
+// under; end disarms it.
+func (in *instance) begin(ctx context.Context, p *Plugin) context.Context {
+	if p.cfg.Deadline == DeadlineCloseOnContextDone {
 		c, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-		return c, cancel
+		in.cancel = cancel
+		return c
 	}
-	in.ctx.parent = ctx
-	in.timer.Reset(p.cfg.Timeout)
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { in.ctx.cancel(context.Canceled) })
+	in.ctx = callCtx{parent: ctx, deadline: time.Now().Add(p.cfg.Timeout)}
+	return &in.ctx
+}
+
+func (in *instance) end() {
+	if in.cancel != nil {
+		in.cancel()
+		in.cancel = nil
 	}
-	return in.ctx, func() {
-		if !in.timer.Stop() && in.timeoutFired.Load() {
-			in.dead = true
-		}
-		if stop != nil && !stop() {
-			in.dead = true // the caller's context fired during the call
-		}
-		in.ctx.parent = nil
-	}
+	in.ctx.parent = context.Background() // do not retain the caller's context
 }
 
 // callSimple calls a no-argument export under the deadline.
 func (in *instance) callSimple(ctx context.Context, p *Plugin, name string) (uint64, error) {
 	f := in.mod.ExportedFunction(name)
-	cctx, end := in.begin(ctx, p)
-	err := f.CallWithStack(cctx, in.stack[:])
-	end()
-	if err != nil {
+	cctx := in.begin(ctx, p)
+	defer in.end()
+	if err := f.CallWithStack(cctx, in.stack[:]); err != nil {
 		in.dead = true
 		return 0, classify(err, name, cctx)
 	}
@@ -216,8 +224,8 @@ func (in *instance) call(ctx context.Context, p *Plugin, name string, encode fun
 	if len(req) > 1<<30 {
 		return fail(abi.StatusError, "request of %d bytes is too large", len(req))
 	}
-	cctx, end := in.begin(ctx, p)
-	defer end()
+	cctx := in.begin(ctx, p)
+	defer in.end()
 	if uint32(len(req)) > in.reqCap || in.reqPtr == 0 {
 		if in.reqPtr != 0 {
 			in.stack[0], in.stack[1] = uint64(in.reqPtr), uint64(in.reqCap)
@@ -320,7 +328,13 @@ func (p *Plugin) hostGenerate(ctx context.Context, m api.Module, stack []uint64)
 	if !ok {
 		panic(fmt.Errorf("rewind.generate: request range [%d, %d) outside memory", ptr, uint64(ptr)+uint64(n)))
 	}
-	out, err := p.cfg.Generate(ctx, append([]byte(nil), req...))
+	gctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		gctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	out, err := p.cfg.Generate(gctx, append([]byte(nil), req...))
 	if err != nil {
 		reply(appendError(nil, err.Error()))
 		return

@@ -8,11 +8,13 @@
 // or returns a malformed or oversized response is closed and replaced by a
 // fresh one on a later call, so one bad request cannot poison the next.
 //
-// Deadlines: the runtime is built with WithCloseOnContextDone, which makes
-// compiled code check for termination at function entries and loop
-// headers. Instead of a context.WithTimeout per call, each instance owns a
-// reusable context whose Done channel a reusable timer closes when the
-// call runs too long (see docs/plugin-host.md for the measured cost).
+// Deadlines: by default the module is instrumented before compiling
+// (meter.go): every loop iteration spends fuel and every meterFuel
+// iterations the guest calls a host checkpoint that stops the call once its
+// deadline has passed or its caller's context has ended. wazero's own
+// WithCloseOnContextDone is selectable (Config.Deadline) for comparison; it
+// costs a call into the Go runtime at every loop iteration
+// (docs/bench-plugins.md has the numbers).
 package wasm
 
 import (
@@ -66,11 +68,25 @@ type Config struct {
 	// Generate serves the "generate" capability; nil refuses modules that
 	// ask for it.
 	Generate func(ctx context.Context, req []byte) ([]byte, error)
-	// ContextDeadline uses a context.WithTimeout per call instead of the
-	// reusable per-instance timer. Kept to measure the two; see Deadline in
-	// docs/plugin-host.md.
-	ContextDeadline bool
+	// Deadline selects how the per-call deadline is enforced; the zero
+	// value is DeadlineMeter.
+	Deadline DeadlineMode
 }
+
+// DeadlineMode is a deadline enforcement mechanism.
+type DeadlineMode int
+
+const (
+	// DeadlineMeter instruments the module's loops with fuel and a host
+	// checkpoint (meter.go). The default: a loop iteration costs a few
+	// instructions.
+	DeadlineMeter DeadlineMode = iota
+	// DeadlineCloseOnContextDone compiles the module unchanged with
+	// wazero's WithCloseOnContextDone and runs each call under a
+	// context.WithTimeout. Every loop iteration then calls into the Go
+	// runtime; kept for measurements and as a fallback.
+	DeadlineCloseOnContextDone
+)
 
 // Plugin is a loaded Wasm plugin. It is safe for concurrent use.
 type Plugin struct {
@@ -145,9 +161,18 @@ func Load(ctx context.Context, cfg Config) (p *Plugin, err error) {
 	}
 	sum := sha256.Sum256(bin)
 	p = &Plugin{cfg: cfg, sha256: hex.EncodeToString(sum[:])}
+	switch cfg.Deadline {
+	case DeadlineMeter:
+		if bin, err = meter(bin); err != nil {
+			return nil, fmt.Errorf("instrumenting the module for deadline checks: %w", err)
+		}
+	case DeadlineCloseOnContextDone:
+	default:
+		return nil, fmt.Errorf("unknown deadline mode %d", cfg.Deadline)
+	}
 
 	rc := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(cfg.Deadline == DeadlineCloseOnContextDone).
 		WithMemoryLimitPages(uint32(cfg.MemoryMiB) * 16). // 64 KiB pages
 		WithCustomSections(true)
 	if cfg.CacheDir != "" {
@@ -304,6 +329,8 @@ func (p *Plugin) linkImports(ctx context.Context) error {
 		mod, name, _ := def.Import()
 		switch {
 		case mod == wasi_snapshot_preview1.ModuleName && wasiFuncs[name] != nil:
+		case mod == meterModule && name == meterFunc && p.cfg.Deadline == DeadlineMeter:
+			// added by meter, which refuses modules that import it themselves
 		case mod == "rewind" && name == "generate":
 			if !slices.Contains(p.manifest.Capabilities, "generate") {
 				return fmt.Errorf(`import "rewind"."generate" needs the capability "generate" in the module's manifest`)
@@ -311,6 +338,14 @@ func (p *Plugin) linkImports(ctx context.Context) error {
 			needGenerate = true
 		default:
 			return fmt.Errorf("import %q.%q is not provided by the host (allowed: wasi_snapshot_preview1 and the rewind.* functions of granted capabilities; see sdk/ABI.md)", mod, name)
+		}
+	}
+	if p.cfg.Deadline == DeadlineMeter {
+		_, err := p.runtime.NewHostModuleBuilder(meterModule).
+			NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(checkpoint), nil, []api.ValueType{api.ValueTypeI32}).
+			Export(meterFunc).Instantiate(ctx)
+		if err != nil {
+			return err
 		}
 	}
 	for _, c := range p.manifest.Capabilities {

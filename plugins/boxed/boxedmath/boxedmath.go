@@ -357,7 +357,15 @@ func decimal(s string) *big.Rat {
 // rules.
 func Equal(got, want string) bool {
 	g, w := Normalize(got), Normalize(want)
-	if gr, ok := Parse(g); ok {
+	gf, gok, gov := parseRat(g)
+	wf, wok, wov := parseRat(w)
+	switch {
+	case gok && wok:
+		return equalRat(gf, wf)
+	case !gov && !wov: // at least one is not a number
+		return squash(g) == squash(w)
+	}
+	if gr, ok := Parse(g); ok { // too large for int64: exact in math/big
 		if wr, ok := Parse(w); ok {
 			return gr.Cmp(wr) == 0
 		}

@@ -80,7 +80,37 @@ func (s *scanner) bools() []bool {
 // replacing its contents but reusing the storage of r.Steps. Unknown keys
 // are skipped.
 func DecodeVerifyRequest(b []byte, r *abi.VerifyRequest) error {
-	s := scanner{b: b}
+	return decodeVerifyRequest(&scanner{b: b}, r)
+}
+
+// Aliased decodes requests without copying: the strings and raw values of
+// the result are views of the input b, or of *Arena for strings with
+// escapes (the decoder appends to it; the caller resets it with
+// Arena = Arena[:0] between messages). Those views are valid only while b
+// and the arena are left unchanged. The Go guest SDK decodes with it: its
+// request buffer and arena live until the next call, which is also the
+// documented lifetime of the request a plugin function receives.
+type Aliased struct {
+	Arena []byte
+}
+
+// DecodeVerifyRequest is DecodeVerifyRequest without copies.
+func (a *Aliased) DecodeVerifyRequest(b []byte, r *abi.VerifyRequest) error {
+	return decodeVerifyRequest(&scanner{b: b, alias: true, arena: &a.Arena}, r)
+}
+
+// DecodeSegmentRequest is DecodeSegmentRequest without copies.
+func (a *Aliased) DecodeSegmentRequest(b []byte, r *abi.SegmentRequest) error {
+	return decodeSegmentRequest(&scanner{b: b, alias: true, arena: &a.Arena}, r)
+}
+
+// DecodeLocalizeRequest is DecodeLocalizeRequest without copies (the
+// verdict, when present, is still allocated).
+func (a *Aliased) DecodeLocalizeRequest(b []byte, r *abi.LocalizeRequest) error {
+	return decodeLocalizeRequest(&scanner{b: b, alias: true, arena: &a.Arena}, r)
+}
+
+func decodeVerifyRequest(s *scanner, r *abi.VerifyRequest) error {
 	steps := r.Steps
 	*r = abi.VerifyRequest{}
 	if !s.objectStart() {
@@ -196,7 +226,10 @@ func CheckVerdict(v *abi.Verdict, steps int) error {
 
 // DecodeSegmentRequest decodes the request of rewind_segment.
 func DecodeSegmentRequest(b []byte, r *abi.SegmentRequest) error {
-	s := scanner{b: b}
+	return decodeSegmentRequest(&scanner{b: b}, r)
+}
+
+func decodeSegmentRequest(s *scanner, r *abi.SegmentRequest) error {
 	*r = abi.SegmentRequest{}
 	if !s.objectStart() {
 		return s.notObject()
@@ -335,7 +368,10 @@ func DecodeScores(b []byte, dst []float64) ([]float64, error) {
 
 // DecodeLocalizeRequest decodes the request of rewind_localize.
 func DecodeLocalizeRequest(b []byte, r *abi.LocalizeRequest) error {
-	s := scanner{b: b}
+	return decodeLocalizeRequest(&scanner{b: b}, r)
+}
+
+func decodeLocalizeRequest(s *scanner, r *abi.LocalizeRequest) error {
 	steps := r.Steps
 	*r = abi.LocalizeRequest{}
 	if !s.objectStart() {

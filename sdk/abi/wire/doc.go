@@ -13,6 +13,8 @@
 // encoding/json spent about 90% of a verifier call in reflection; see
 // docs/bench-plugins.md.
 //
-// Decoders reuse the caller's slices where they say so; strings are
-// always copies, so nothing aliases the input after a call returns.
+// Decoders reuse the caller's slices where they say so; their strings are
+// copies, so nothing aliases the input after a call returns. The Aliased
+// decoders are the exception, for the guest's hot path: their strings are
+// views of the input.
 package wire

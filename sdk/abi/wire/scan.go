@@ -18,6 +18,10 @@ type scanner struct {
 	i    int
 	err  error
 	gerr GuestError // the response's {"error": ...}, if any
+	// alias makes str and raw return views of b (and of *arena for strings
+	// with escapes) instead of copies; see Aliased.
+	alias bool
+	arena *[]byte
 }
 
 // maxDepth bounds the nesting of skipped values so hostile input cannot
@@ -160,27 +164,52 @@ func (s *scanner) stringBytes() []byte {
 	}
 	s.i++
 	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			out := s.b[start:s.i]
-			s.i++
-			return out
-		case c == '\\' || c >= utf8.RuneSelf:
-			return s.slowString(start)
-		case c < 0x20:
-			s.fail("control character in string")
-			return nil
+	// Locals, not s.b[s.i]: in a Go Wasm guest every field access is a
+	// load from linear memory, and this loop runs once per byte of the
+	// response.
+	b, i := s.b, s.i
+	for i < len(b) {
+		c := b[i]
+		if c == '"' {
+			s.i = i + 1
+			return b[start:i]
 		}
-		s.i++
+		if c == '\\' || c >= utf8.RuneSelf || c < 0x20 {
+			break
+		}
+		i++
 	}
-	s.fail("unterminated string")
-	return nil
+	s.i = i
+	switch {
+	case i >= len(b):
+		s.fail("unterminated string")
+		return nil
+	case b[i] < 0x20:
+		s.fail("control character in string")
+		return nil
+	}
+	return s.slowString(start)
 }
 
+// slowString decodes a string with escapes or non-ASCII bytes that starts
+// at start (after the quote); s.i is where the fast path stopped. The
+// result is fresh, or appended to *s.arena when there is one (earlier
+// views of the arena stay valid: a reallocation leaves them on the old
+// array).
 func (s *scanner) slowString(start int) []byte {
-	out := make([]byte, 0, s.i-start+16)
+	if s.arena == nil {
+		return s.unescape(make([]byte, 0, s.i-start+16), start)
+	}
+	a := len(*s.arena)
+	out := s.unescape((*s.arena)[a:a], start)
+	if out == nil {
+		return nil
+	}
+	*s.arena = append((*s.arena)[:a], out...)
+	return (*s.arena)[a:len(*s.arena):len(*s.arena)]
+}
+
+func (s *scanner) unescape(out []byte, start int) []byte {
 	out = append(out, s.b[start:s.i]...)
 	for s.i < len(s.b) {
 		c := s.b[s.i]
@@ -286,7 +315,11 @@ func (s *scanner) str() string {
 	if s.null() {
 		return ""
 	}
-	return string(s.stringBytes())
+	b := s.stringBytes()
+	if s.alias {
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return string(b)
 }
 
 // numberBytes reads a JSON number and returns its text.
@@ -410,6 +443,9 @@ func (s *scanner) raw() []byte {
 	s.skip(0)
 	if s.err != nil {
 		return nil
+	}
+	if s.alias {
+		return s.b[start:s.i:s.i]
 	}
 	return append([]byte(nil), s.b[start:s.i]...)
 }

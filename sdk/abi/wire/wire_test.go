@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -188,4 +189,46 @@ func TestOtherMessagesRoundTrip(t *testing.T) {
 	require.Equal(t, Init{Name: "n", Options: []byte(`{"k":[1]}`)}, in)
 	require.NoError(t, DecodeAck([]byte(`{}`)))
 	require.EqualError(t, DecodeAck(AppendError(nil, "bad option")), "bad option")
+}
+
+// TestAliasedMatchesCopying checks that the aliased decoders give the same
+// values as the copying ones, that escape-free strings really are views of
+// the input, and that strings decoded into the arena stay intact while
+// later strings of the same message are appended to it.
+func TestAliasedMatchesCopying(t *testing.T) {
+	var a Aliased
+	for i, r := range verifyRequests {
+		b := AppendVerifyRequest(nil, &r)
+		var want, got abi.VerifyRequest
+		require.NoError(t, DecodeVerifyRequest(b, &want))
+		a.Arena = a.Arena[:0]
+		require.NoError(t, a.DecodeVerifyRequest(b, &got))
+		require.Equal(t, want, got, "case %d", i)
+
+		var ws, gs abi.SegmentRequest
+		sb := AppendSegmentRequest(nil, &abi.SegmentRequest{Response: r.Response})
+		require.NoError(t, DecodeSegmentRequest(sb, &ws))
+		a.Arena = a.Arena[:0]
+		require.NoError(t, a.DecodeSegmentRequest(sb, &gs))
+		require.Equal(t, ws, gs, "case %d", i)
+
+		lr := abi.LocalizeRequest{Task: r.Task, Response: r.Response, Steps: r.Steps, Seed: 7}
+		lb := AppendLocalizeRequest(nil, &lr)
+		var wl, gl abi.LocalizeRequest
+		require.NoError(t, DecodeLocalizeRequest(lb, &wl))
+		a.Arena = a.Arena[:0]
+		require.NoError(t, a.DecodeLocalizeRequest(lb, &gl))
+		require.Equal(t, wl, gl, "case %d", i)
+	}
+
+	b := []byte(`{"task":{"id":"plain","prompt":"a\nb","answer":"7"},"response":"c\td"}`)
+	a.Arena = make([]byte, 0, 1) // forces reallocation between the two escaped strings
+	var got abi.VerifyRequest
+	require.NoError(t, a.DecodeVerifyRequest(b, &got))
+	require.Equal(t, "a\nb", got.Task.Prompt)
+	require.Equal(t, "c\td", got.Response)
+	b[bytes.Index(b, []byte("plain"))] = 'P' // a view sees the change: no copy was made
+	require.Equal(t, "Plain", got.Task.ID)
+	b[bytes.Index(b, []byte(`"7"`))+1] = '8'
+	require.Equal(t, `"8"`, string(got.Task.Answer))
 }
