@@ -3,11 +3,11 @@ package cpu
 import (
 	"math"
 
-	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/blas"
+	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/vec"
 )
 
 // smallGemmRows: attention for at most this many new queries of a sequence
-// uses the pure-Go BLAS (no cgo transition per call).
+// (decoding) runs as vector kernels instead of BLAS calls.
 const smallGemmRows = 4
 
 // kvCache holds one sequence's keys and values. Per layer, keys are stored
@@ -113,20 +113,40 @@ func (m *net) step(ws *inferWS, segs []inferSeg, logits []float32) {
 				kvh := h / group
 				S := ws.scr[w][:n*keys]
 				q := ws.qkv[starts[si]*dm.qkv+h*dm.hd:]
-				// A few queries make GEMMs too small for a cgo call to pay
-				// off: decoding runs them in pure Go.
-				g := m.ex.blas
-				if n <= smallGemmRows {
-					g = blas.Gonum{}
+				kt := s.cache.k[li][kvh*dm.hd*s.cache.cap:]
+				v := s.cache.v[li][kvh*dm.hd:]
+				out := ws.att[starts[si]*dm.qDim+h*dm.hd:]
+				if n > smallGemmRows {
+					m.ex.blas.Sgemm(false, false, n, keys, dm.hd, scale, q, dm.qkv, kt, s.cache.cap, 0, S, keys)
+				} else {
+					// A few queries make GEMMs too small for a cgo call to
+					// pay off: scores are AXPYs over the transposed keys.
+					for i := 0; i < n; i++ {
+						row := S[i*keys : (i+1)*keys]
+						clear(row)
+						qi := q[i*dm.qkv : i*dm.qkv+dm.hd]
+						for dd, qv := range qi {
+							vec.Axpy(qv*scale, kt[dd*s.cache.cap:dd*s.cache.cap+keys], row)
+						}
+					}
 				}
-				g.Sgemm(false, false, n, keys, dm.hd, scale, q, dm.qkv, s.cache.k[li][kvh*dm.hd*s.cache.cap:], s.cache.cap, 0, S, keys)
 				for i := 0; i < n; i++ {
 					row := S[i*keys : (i+1)*keys]
 					vis := n0 + i + 1
 					softmaxRow(row[:vis])
 					clear(row[vis:])
 				}
-				g.Sgemm(false, false, n, dm.hd, keys, 1, S, keys, s.cache.v[li][kvh*dm.hd:], dm.kvDim, 0, ws.att[starts[si]*dm.qDim+h*dm.hd:], dm.qDim)
+				if n > smallGemmRows {
+					m.ex.blas.Sgemm(false, false, n, dm.hd, keys, 1, S, keys, v, dm.kvDim, 0, out, dm.qDim)
+				} else {
+					for i := 0; i < n; i++ {
+						o := out[i*dm.qDim : i*dm.qDim+dm.hd]
+						clear(o)
+						for j, p := range S[i*keys : i*keys+n0+i+1] {
+							vec.Axpy(p, v[j*dm.kvDim:j*dm.kvDim+dm.hd], o)
+						}
+					}
+				}
 			}
 		})
 		m.ex.gemm(false, true, N, d, dm.qDim, ws.att, dm.qDim, lw.wo, dm.qDim, 1, ws.x, d)
