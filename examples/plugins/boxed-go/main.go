@@ -2,12 +2,14 @@
 // plugin with the Go guest SDK: it grades a response by its last
 // \boxed{} answer with exactly the rules of package boxedmath.
 //
-// Build (the committed boxed.wasm was built this way, with Go 1.26):
+// Build (the committed boxed.wasm was built this way, with go1.26.8; the
+// build is reproducible, and fresh_test.go checks that the committed module
+// is what the source builds to):
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o boxed.wasm .
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags=-buildid= -o boxed.wasm .
 package main
 
-//go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o boxed.wasm .
+//go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags=-buildid= -o boxed.wasm .
 
 import (
 	"github.com/rewind-rl/rewind/plugins/boxed/boxedmath"
