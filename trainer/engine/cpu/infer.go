@@ -41,8 +41,8 @@ type inferSeg struct {
 // inferWS is reusable workspace for inference steps.
 type inferWS struct {
 	x, xn, qkv, att, gu, h, last []float32
-	scr                          [][]float32
-	pos, row                     []int // per row: position, segment
+	scr, qs                      [][]float32 // per worker
+	pos, row                     []int       // per row: position, segment
 }
 
 // step appends the segments' tokens to their caches and writes the logits
@@ -78,6 +78,7 @@ func (m *net) step(ws *inferWS, segs []inferSeg, logits []float32) {
 	}
 	for len(ws.scr) < workers() {
 		ws.scr = append(ws.scr, nil)
+		ws.qs = append(ws.qs, make([]float32, dm.hd))
 	}
 	for i := range ws.scr {
 		ws.scr[i] = grow(ws.scr[i], maxKeys*max(1, maxSegLen(segs)))
@@ -120,14 +121,13 @@ func (m *net) step(ws *inferWS, segs []inferSeg, logits []float32) {
 					m.ex.blas.Sgemm(false, false, n, keys, dm.hd, scale, q, dm.qkv, kt, s.cache.cap, 0, S, keys)
 				} else {
 					// A few queries make GEMMs too small for a cgo call to
-					// pay off: scores are AXPYs over the transposed keys.
+					// pay off: scores = Kt^T q with the transposed keys.
+					qs := ws.qs[w][:dm.hd]
 					for i := 0; i < n; i++ {
-						row := S[i*keys : (i+1)*keys]
-						clear(row)
-						qi := q[i*dm.qkv : i*dm.qkv+dm.hd]
-						for dd, qv := range qi {
-							vec.Axpy(qv*scale, kt[dd*s.cache.cap:dd*s.cache.cap+keys], row)
+						for dd, qv := range q[i*dm.qkv : i*dm.qkv+dm.hd] {
+							qs[dd] = qv * scale
 						}
+						vec.GemvT(qs, kt, s.cache.cap, S[i*keys:(i+1)*keys])
 					}
 				}
 				for i := 0; i < n; i++ {
@@ -140,11 +140,7 @@ func (m *net) step(ws *inferWS, segs []inferSeg, logits []float32) {
 					m.ex.blas.Sgemm(false, false, n, dm.hd, keys, 1, S, keys, v, dm.kvDim, 0, out, dm.qDim)
 				} else {
 					for i := 0; i < n; i++ {
-						o := out[i*dm.qDim : i*dm.qDim+dm.hd]
-						clear(o)
-						for j, p := range S[i*keys : i*keys+n0+i+1] {
-							vec.Axpy(p, v[j*dm.kvDim:j*dm.kvDim+dm.hd], o)
-						}
+						vec.GemvT(S[i*keys:i*keys+n0+i+1], v, dm.kvDim, out[i*dm.qDim:i*dm.qDim+dm.hd])
 					}
 				}
 			}

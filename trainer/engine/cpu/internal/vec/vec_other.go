@@ -4,4 +4,4 @@ package vec
 
 var useAsm = false
 
-func axpyAVX2(alpha float32, x, y []float32) { axpyGo(alpha, x, y) }
+func gemvTAVX2(x, a []float32, lda int, y []float32) { gemvTGo(x, a, lda, y) }

@@ -1,47 +1,55 @@
 package vec
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-func TestAxpy(t *testing.T) {
+func TestGemvT(t *testing.T) {
 	asm := useAsm
 	defer func() { useAsm = asm }()
-	for _, useAsm = range []bool{asm, false} {
-		testAxpy(t)
-	}
-}
-
-func testAxpy(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for n := 0; n < 70; n++ {
-		x, y := make([]float32, n), make([]float32, n+3)
-		for i := range x {
-			x[i] = r.Float32() - 0.5
+	for _, useAsm = range []bool{asm, false} {
+		for _, rows := range []int{0, 1, 3, 68, 129} {
+			for _, cols := range []int{1, 5, 8, 13, 32, 45, 64, 100} {
+				lda := cols + r.IntN(3)
+				x := make([]float32, rows)
+				a := make([]float32, max(0, (rows-1)*lda+cols))
+				for i := range x {
+					x[i] = r.Float32() - 0.5
+				}
+				for i := range a {
+					a[i] = r.Float32() - 0.5
+				}
+				y := make([]float32, cols+2)
+				for i := range y {
+					y[i] = 99
+				}
+				GemvT(x, a, lda, y[:cols])
+				for c := 0; c < cols; c++ {
+					var want float64
+					for k := 0; k < rows; k++ {
+						want += float64(x[k]) * float64(a[k*lda+c])
+					}
+					require.InDelta(t, want, y[c], 1e-5, "asm=%v rows=%d cols=%d c=%d", useAsm, rows, cols, c)
+				}
+				require.Equal(t, []float32{99, 99}, y[cols:], "wrote past y")
+			}
 		}
-		for i := range y {
-			y[i] = r.Float32() - 0.5
-		}
-		want := append([]float32(nil), y...)
-		for i := range x {
-			want[i] = float32(float64(want[i]) + 0.7*float64(x[i]))
-		}
-		got := append([]float32(nil), y...)
-		Axpy(0.7, x, got)
-		for i := range want {
-			require.InDelta(t, want[i], got[i], 1e-6, "n=%d i=%d", n, i)
-		}
-		require.Equal(t, y[n:], got[n:], "n=%d: wrote past len(x)", n)
 	}
-	require.Panics(t, func() { Axpy(1, make([]float32, 4), make([]float32, 3)) })
+	require.Panics(t, func() { GemvT(make([]float32, 2), make([]float32, 5), 4, make([]float32, 4)) })
 }
 
-func BenchmarkAxpy(b *testing.B) {
-	x, y := make([]float32, 64), make([]float32, 64)
-	for i := 0; i < b.N; i++ {
-		Axpy(0.5, x, y)
+func BenchmarkGemvT(b *testing.B) {
+	for _, sh := range [][2]int{{32, 68}, {68, 32}} {
+		b.Run(fmt.Sprintf("%dx%d", sh[0], sh[1]), func(b *testing.B) {
+			x, a, y := make([]float32, sh[0]), make([]float32, sh[0]*sh[1]), make([]float32, sh[1])
+			for i := 0; i < b.N; i++ {
+				GemvT(x, a, sh[1], y)
+			}
+		})
 	}
 }
