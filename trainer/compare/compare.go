@@ -1,0 +1,265 @@
+package compare
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rewind-rl/rewind/tasks/warmstart"
+	"github.com/rewind-rl/rewind/trainer/report"
+	"github.com/rewind-rl/rewind/trainer/run"
+)
+
+// Files a comparison writes into its directory.
+const (
+	JSONFile     = "compare.json"
+	MarkdownFile = "compare.md"
+	ReportFile   = "report.html"
+)
+
+// Options configure Run.
+type Options struct {
+	Experiment Experiment
+	// Dir is the output directory (the workspace, runs/ and the reports).
+	Dir string
+	// Log receives plain progress lines; nil discards them.
+	Log io.Writer
+	// Now is the clock for wall times; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Result is compare.json.
+type Result struct {
+	Dir    string `json:"dir"`
+	Family string `json:"family"`
+	// TrainedPerPrompt is the budget every arm trains on per prompt.
+	TrainedPerPrompt int                 `json:"trained_per_prompt"`
+	Steps            int                 `json:"steps"`
+	Seeds            []uint64            `json:"seeds"`
+	Smooth           int                 `json:"smooth"`
+	EvalTasks        int                 `json:"eval_tasks"`
+	WarmStart        warmstart.SFTReport `json:"warm_start"`
+	// WarmStartHeldOut is the warm start's greedy pass@1 on the same
+	// held-out tasks as the arms (the step-0 reference).
+	WarmStartHeldOut Value       `json:"warm_start_held_out_pass_at_1"`
+	Arms             []ArmResult `json:"arms"`
+	WallSec          float64     `json:"wall_sec"`
+}
+
+// job is one (arm, seed) run.
+type job struct {
+	arm  Arm
+	seed uint64
+	dir  string
+	cfg  run.Config
+}
+
+// Run prepares the workspace, trains every arm over every seed (reusing
+// finished runs and resuming interrupted ones in Dir), evaluates the final
+// policies, and writes compare.json, compare.md and report.html.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	start := opts.Now()
+	e := opts.Experiment
+	ws, err := Prepare(ctx, e, opts.Dir, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	jobs, budget, steps, err := plan(e, ws)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Dir: opts.Dir, Family: e.Family, TrainedPerPrompt: budget, Steps: steps, Seeds: e.Compare.Seeds,
+		Smooth: e.Compare.Smooth, WarmStart: ws.SFT}
+
+	held, n, err := evalCached(ctx, jobs[0].cfg, ws.Model, ws.EvalData, filepath.Join(ws.Dir, "warmstart", report.EvalFile), e.Compare.EvalLimit, ws.Reused)
+	if err != nil {
+		return nil, fmt.Errorf("warm start eval: %w", err)
+	}
+	res.WarmStartHeldOut, res.EvalTasks = Value(held), n
+	fmt.Fprintf(opts.Log, "warm start: held-out greedy pass@1 %.3f on %d tasks\n", held, n)
+
+	runs := make([]seedRun, len(jobs))
+	var (
+		mu    sync.Mutex
+		done  int
+		errs  []error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, e.Compare.Parallel)
+	)
+	for i := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			if ctx.Err() != nil {
+				return
+			}
+			j := jobs[i]
+			sr, err := trainOne(ctx, j, ws.EvalData, e.Compare.EvalLimit, opts.Now)
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s seed %d: %w", j.arm.Name, j.seed, err))
+				fmt.Fprintf(opts.Log, "[%d/%d] %s seed %d: FAILED: %v\n", done, len(jobs), j.arm.Name, j.seed, err)
+				return
+			}
+			runs[i] = sr
+			fmt.Fprintf(opts.Log, "[%d/%d] %s seed %d: %d steps in %.0f s, held-out greedy pass@1 %.3f (%s)\n",
+				done, len(jobs), j.arm.Name, j.seed, len(sr.run.Steps), sr.wallSec, sr.heldOut, j.dir)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+		return nil, err
+	}
+	for _, a := range e.Compare.Arms {
+		var rs []seedRun
+		for i, j := range jobs {
+			if j.arm.Name == a.Name {
+				rs = append(rs, runs[i])
+			}
+		}
+		res.Arms = append(res.Arms, aggregate(a.Name, a.Preset, rs, e.Compare.Smooth))
+	}
+	res.WallSec = opts.Now().Sub(start).Seconds()
+	if err := write(opts.Dir, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// plan builds every run's config and checks that the arms share the
+// budget of trained trajectories per prompt and the number of steps.
+func plan(e Experiment, ws *Workspace) (jobs []job, budget, steps int, err error) {
+	var errs []error
+	for _, a := range e.Compare.Arms {
+		for _, seed := range e.Compare.Seeds {
+			dir := filepath.Join(ws.Dir, "runs", fmt.Sprintf("%s-seed%d", a.Name, seed))
+			cfg, err := ArmConfig(ws, a, seed, dir)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("arm %s: %w", a.Name, err))
+				break
+			}
+			b := trainedPerPrompt(cfg)
+			if len(jobs) == 0 {
+				budget, steps = b, cfg.Run.Steps
+			}
+			if b != budget {
+				errs = append(errs, fmt.Errorf("arm %s trains %d trajectories per prompt, arm %s %d: compare arms at the same budget (algo.group_size)", a.Name, b, jobs[0].arm.Name, budget))
+			}
+			if cfg.Run.Steps != steps || steps == 0 {
+				errs = append(errs, fmt.Errorf("arm %s: run.steps must be set and equal in every arm (got %d and %d)", a.Name, cfg.Run.Steps, steps))
+			}
+			jobs = append(jobs, job{arm: a, seed: seed, dir: dir, cfg: cfg})
+		}
+	}
+	return jobs, budget, steps, errors.Join(errs...)
+}
+
+// ArmConfig is the train config of one arm and seed in a workspace:
+// train.yaml with the arm's preset and keys, run.seed and run.dir.
+func ArmConfig(ws *Workspace, a Arm, seed uint64, dir string) (run.Config, error) {
+	ov := map[string]any{"preset": a.Preset, "run.seed": seed, "run.dir": dir}
+	for k, v := range a.Set {
+		ov[k] = v
+	}
+	return run.Load(run.Sources{File: ws.TrainConfig, Overrides: ov})
+}
+
+// trainedPerPrompt is the number of trajectories trained per prompt:
+// the group for GRPO, 8 for every reset layout (METHOD.md).
+func trainedPerPrompt(c run.Config) int {
+	if c.Algo.Name == run.AlgoGRPO {
+		return c.Algo.GroupSize
+	}
+	return 8
+}
+
+// trainOne trains (or reuses, or resumes) one run, evaluates its final
+// policy and writes its report.
+func trainOne(ctx context.Context, j job, evalData string, limit int, now func() time.Time) (seedRun, error) {
+	t0 := now()
+	summary := filepath.Join(j.dir, "summary.json")
+	if _, err := os.Stat(summary); err != nil {
+		if err := os.MkdirAll(j.dir, 0o755); err != nil {
+			return seedRun{}, err
+		}
+		logf, err := os.OpenFile(filepath.Join(j.dir, "train.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return seedRun{}, err
+		}
+		defer logf.Close()
+		cfg := j.cfg
+		cfg.Run.Log = "plain"
+		o := run.Options{Config: cfg, Log: slog.New(slog.NewTextHandler(logf, nil)), Progress: logf, Now: now}
+		if _, err := os.Stat(filepath.Join(j.dir, "config.yaml")); err == nil {
+			o = run.Options{Resume: j.dir, Log: o.Log, Progress: logf, Now: now}
+		}
+		if _, err := run.Train(ctx, o); err != nil {
+			return seedRun{}, err
+		}
+	}
+	held, _, err := evalCached(ctx, j.cfg, j.dir, evalData, filepath.Join(j.dir, report.EvalFile), limit, true)
+	if err != nil {
+		return seedRun{}, fmt.Errorf("eval: %w", err)
+	}
+	if err := report.WriteRun(j.dir); err != nil {
+		return seedRun{}, err
+	}
+	r, err := report.ReadRun(j.dir)
+	if err != nil {
+		return seedRun{}, err
+	}
+	wall := now().Sub(t0).Seconds()
+	if ws, ok := r.Summary["wall_sec"].(float64); ok {
+		wall = ws
+	}
+	return seedRun{seed: j.seed, dir: j.dir, run: r, heldOut: held, wallSec: wall}, nil
+}
+
+// evalCached evaluates the policy at model (a run or policy directory)
+// greedily on the held-out set and writes the result to out; with reuse,
+// an existing out for the same dataset and limit is read instead.
+func evalCached(ctx context.Context, cfg run.Config, model, dataset, out string, limit int, reuse bool) (float64, int, error) {
+	type cached struct {
+		run.EvalResult
+		Limit int `json:"limit"`
+	}
+	if reuse {
+		var c cached
+		if raw, err := os.ReadFile(out); err == nil && json.Unmarshal(raw, &c) == nil && c.Dataset == dataset && c.Limit == limit {
+			return c.PassAt1Greedy, c.Tasks, nil
+		}
+	}
+	cfg.Model.Path, cfg.Model.Preset = model, ""
+	// Greedy decoding batches across prompts; larger batches are faster.
+	cfg.Data.BatchPrompts = max(cfg.Data.BatchPrompts, 32)
+	res, err := run.Eval(ctx, run.EvalOptions{Config: cfg, Dataset: dataset, Limit: limit})
+	if err != nil {
+		return math.NaN(), 0, err
+	}
+	raw, err := json.MarshalIndent(cached{res, limit}, "", "  ")
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := os.WriteFile(out, append(raw, '\n'), 0o644); err != nil {
+		return 0, 0, err
+	}
+	return res.PassAt1Greedy, res.Tasks, nil
+}

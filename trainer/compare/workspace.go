@@ -1,0 +1,214 @@
+package compare
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	_ "github.com/rewind-rl/rewind/plugins/procverify" // builtin: procverify, the families' process verifier
+	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/tasks/warmstart"
+	_ "github.com/rewind-rl/rewind/trainer/engine/cpu" // the default engine
+	"github.com/rewind-rl/rewind/trainer/run"
+)
+
+// Workspace is a prepared experiment folder:
+//
+//	experiment.yaml     the resolved experiment
+//	data/train.jsonl    generated training tasks
+//	data/eval.jsonl     held-out tasks (no prompt of train or the warm start)
+//	warmstart/          model/, sft.json, sft.log, key (cache key)
+//	train.yaml          the train config every run starts from
+type Workspace struct {
+	Dir, TrainData, EvalData, Model, TrainConfig string
+	// SFT is the warm start's report (from sft.json).
+	SFT warmstart.SFTReport
+	// Reused says the warm start came from the cache.
+	Reused bool
+}
+
+// Prepare makes (or reuses) the workspace of e in dir. Data are always
+// regenerated (cheap and deterministic); the warm start is reused when
+// warmstart/key matches the SFT config, else trained (minutes). Log lines
+// go to out (nil discards them).
+func Prepare(ctx context.Context, e Experiment, dir string, out io.Writer) (*Workspace, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	w := &Workspace{
+		Dir:         dir,
+		TrainData:   filepath.Join(dir, "data", "train.jsonl"),
+		EvalData:    filepath.Join(dir, "data", "eval.jsonl"),
+		Model:       filepath.Join(dir, "warmstart", "model"),
+		TrainConfig: filepath.Join(dir, "train.yaml"),
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return nil, err
+	}
+	y, err := e.YAML()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "experiment.yaml"), y, 0o644); err != nil {
+		return nil, err
+	}
+	if err := w.writeData(e); err != nil {
+		return nil, err
+	}
+	if err := w.writeTrainConfig(e); err != nil {
+		return nil, err
+	}
+	if err := w.warmStart(ctx, e, out); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// writeData generates the training set and a held-out set that shares no
+// prompt with it nor with the warm start's demonstrations.
+func (w *Workspace) writeData(e Experiment) error {
+	train, err := tasks.Generate(e.Family, e.Data.Train, e.Data.Seed, e.Difficulty)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, t := range train {
+		seen[t.Prompt] = true
+	}
+	exs, err := warmstart.Examples(e.Family, e.SFT.Examples, e.SFT.Seed, e.Difficulty, e.SFT.ErrorRate, e.SFT.LocFraction)
+	if err != nil {
+		return err
+	}
+	for _, ex := range exs {
+		if ex.Kind == warmstart.KindSolve {
+			seen[ex.Prompt] = true
+		} else if line, _, ok := strings.Cut(strings.TrimPrefix(ex.Prompt, "Problem: "), "\n"); ok {
+			seen[line] = true // a localization example shows its problem
+		}
+	}
+	eval, err := tasks.GenerateExcluding(e.Family, e.Data.Eval, e.Data.Seed+1, e.Difficulty, func(p string) bool { return seen[p] })
+	if err != nil {
+		return err
+	}
+	if err := writeTasks(w.TrainData, train); err != nil {
+		return err
+	}
+	return writeTasks(w.EvalData, eval)
+}
+
+func writeTasks(path string, ts []abi.Task) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, t := range ts {
+		if err := enc.Encode(t); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeTrainConfig writes e.Train with the workspace's paths as a rewind
+// train config file, and checks that it loads and that its prompt
+// template is the warm start's.
+func (w *Workspace) writeTrainConfig(e Experiment) error {
+	t := merge(e.Train, map[string]any{
+		"model": map[string]any{"path": abs(w.Model)},
+		"data":  map[string]any{"train": abs(w.TrainData), "eval": abs(w.EvalData)},
+	})
+	y, err := yaml.Marshal(t)
+	if err != nil {
+		return err
+	}
+	head := "# Written by rewind demo/compare from the experiment's train section; runs override\n# preset, run.dir, run.seed and each arm's keys.\n"
+	if err := os.WriteFile(w.TrainConfig, append([]byte(head), y...), 0o644); err != nil {
+		return err
+	}
+	cfg, err := run.Load(run.Sources{File: w.TrainConfig, Overrides: map[string]any{"run.dir": "unused"}})
+	if err != nil {
+		return fmt.Errorf("experiment train section: %w", err)
+	}
+	if got, want := cfg.Data.Template, e.SFT.Template.Data(); got != want {
+		return fmt.Errorf("experiment: train.data.template %+v differs from sft.template %+v: the policy must see the prompts it was warm-started on", got, want)
+	}
+	return nil
+}
+
+func abs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// warmStart trains the warm start unless warmstart/key matches.
+func (w *Workspace) warmStart(ctx context.Context, e Experiment, out io.Writer) error {
+	log := slog.New(slog.NewTextHandler(out, nil))
+	sc := e.SFT
+	sc.Out = filepath.Join(w.Dir, "warmstart")
+	sc.Family, sc.Difficulty = e.Family, e.Difficulty
+	keyRaw, err := yaml.Marshal(struct {
+		SFT warmstart.SFTConfig
+	}{sc})
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(keyRaw)
+	key := hex.EncodeToString(sum[:])
+	keyFile := filepath.Join(sc.Out, "key")
+	report := filepath.Join(sc.Out, "sft.json")
+	if old, err := os.ReadFile(keyFile); err == nil && strings.TrimSpace(string(old)) == key {
+		if raw, err := os.ReadFile(report); err == nil && json.Unmarshal(raw, &w.SFT) == nil {
+			if _, err := os.Stat(filepath.Join(w.Model, "config.json")); err == nil {
+				w.Reused = true
+				log.Info("warm start: reusing", "model", w.Model, "accuracy", w.SFT.Accuracy, "loc_precision", w.SFT.LocPrecision)
+				return nil
+			}
+		}
+	}
+	// A stale or partial warm start is replaced whole.
+	if err := os.RemoveAll(sc.Out); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(sc.Out, 0o755); err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(sc.Out, "sft.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	both := slog.New(slog.NewTextHandler(io.MultiWriter(logf, out), nil))
+	log.Info("warm start: training from scratch", "family", sc.Family, "steps", sc.Steps, "examples", sc.Examples, "log", logf.Name())
+	rep, err := warmstart.SFT(ctx, sc, both)
+	if err != nil {
+		return fmt.Errorf("warm start: %w", err)
+	}
+	w.SFT = rep
+	// The key is written last: its presence means the warm start is whole.
+	return os.WriteFile(keyFile, []byte(key+"\n"), 0o644)
+}
+

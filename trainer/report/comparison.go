@@ -1,0 +1,98 @@
+package report
+
+import (
+	"bytes"
+	"html/template"
+
+	"github.com/rewind-rl/rewind/trainer/report/internal/svg"
+)
+
+// Comparison is the page of `rewind compare`: curves of several arms
+// (configs), each aggregated over seeds, and preformatted tables. Package
+// trainer/compare computes it; this package only draws it.
+type Comparison struct {
+	Title  string
+	Lead   []string
+	Notes  []string
+	Arms   []ComparedArm
+	Tables []Table
+	// Band names what the shaded bands show (e.g. "min..max over 3 seeds").
+	Band string
+}
+
+// ComparedArm is one arm's curves. Step curves have one entry per step of
+// Steps; AccuracyByTokens has one per entry of Tokens (a grid of
+// cumulative generated tokens). NaN entries leave gaps.
+type ComparedArm struct {
+	Name             string
+	Steps            []float64
+	Accuracy         Band // unbiased sample accuracy
+	Reward           Band
+	LocPrecision     Band
+	LocRecall        Band
+	Tokens           []float64
+	AccuracyByTokens Band
+	// HeldOut is the mean held-out greedy pass@1 over seeds (NaN when
+	// not evaluated).
+	HeldOut float64
+}
+
+// Band is a mean curve with a spread around it.
+type Band struct{ Mean, Lo, Hi []float64 }
+
+// WriteComparison writes the comparison page to path atomically.
+func WriteComparison(path string, c Comparison) error {
+	var b bytes.Buffer
+	if err := renderComparison(&b, c); err != nil {
+		return err
+	}
+	return writeAtomic(path, b.Bytes())
+}
+
+func renderComparison(b *bytes.Buffer, c Comparison) error {
+	v := view{Title: c.Title, Lead: c.Lead, Notes: c.Notes, Tables: c.Tables}
+	arms := func(x func(ComparedArm) []float64, y func(ComparedArm) Band) []svg.Series {
+		var out []svg.Series
+		for i, a := range c.Arms {
+			xs, band := x(a), y(a)
+			s := svg.Series{Name: a.Name, Color: Palette[i%len(Palette)], Lo: band.Lo, Hi: band.Hi}
+			for j := range band.Mean {
+				if j < len(xs) {
+					s.Points = append(s.Points, svg.Point{X: xs[j], Y: band.Mean[j]})
+				}
+			}
+			if len(band.Lo) != len(s.Points) || len(band.Hi) != len(s.Points) {
+				s.Lo, s.Hi = nil, nil
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	steps := func(a ComparedArm) []float64 { return a.Steps }
+	tokens := func(a ComparedArm) []float64 { return a.Tokens }
+	suffix := ""
+	if c.Band != "" {
+		suffix = " (band: " + c.Band + ")"
+	}
+	charts := []svg.LineChart{
+		{ID: "chart-accuracy-steps", Title: "Sample accuracy by step" + suffix, XLabel: "step", YLabel: "accuracy", YFixed: true, YMax: 1,
+			Series: arms(steps, func(a ComparedArm) Band { return a.Accuracy })},
+		{ID: "chart-accuracy-tokens", Title: "Sample accuracy by generated tokens, all phases", XLabel: "generated tokens", YLabel: "accuracy", YFixed: true, YMax: 1,
+			Series: arms(tokens, func(a ComparedArm) Band { return a.AccuracyByTokens })},
+		{ID: "chart-reward-steps", Title: "Fresh reward by step", XLabel: "step", YLabel: "mean reward",
+			Series: arms(steps, func(a ComparedArm) Band { return a.Reward })},
+		{ID: "chart-loc-precision", Title: "Localizer precision (k <= first error)", XLabel: "step", YLabel: "precision", YFixed: true, YMax: 1,
+			Series: arms(steps, func(a ComparedArm) Band { return a.LocPrecision })},
+		{ID: "chart-loc-recall", Title: "Localizer recall (k = first error)", XLabel: "step", YLabel: "recall", YFixed: true, YMax: 1,
+			Series: arms(steps, func(a ComparedArm) Band { return a.LocRecall })},
+	}
+	for _, ch := range charts {
+		v.Charts = append(v.Charts, template.HTML(ch.SVG())) // package svg escapes all text
+	}
+	h := svg.Histogram{ID: "chart-heldout", Title: "Held-out greedy pass@1 (mean over seeds)", XLabel: "arm", YLabel: "pass@1", Color: colorHistogram}
+	for _, a := range c.Arms {
+		h.Bars = append(h.Bars, svg.Bar{Label: a.Name, Value: a.HeldOut})
+	}
+	v.Charts = append(v.Charts, template.HTML(h.SVG()))
+	return page.Execute(b, v)
+}
