@@ -82,7 +82,7 @@ func writeCheckpoint(runDir string, st State, save func(dir string) error) (stri
 	}
 	// A checkpoint of the same step (a run resumed after a crash between
 	// this rename and pruning) is replaced.
-	if err := os.RemoveAll(final); err != nil {
+	if err := discard(final); err != nil {
 		return fail(err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -163,6 +163,24 @@ func latestCheckpoint(runDir string) (path string, st State, err error) {
 	return path, st, nil
 }
 
+// discard deletes a checkpoint without ever leaving a partly deleted
+// directory under its step-* name: it is first renamed to a temporary
+// name (atomic), then removed. A kill in between leaves a .tmp-* that
+// removeTemp deletes.
+func discard(path string) error {
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	tmp := filepath.Join(filepath.Dir(path), tmpPrefix+"del-"+filepath.Base(path))
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(path, tmp); err != nil {
+		return err
+	}
+	return os.RemoveAll(tmp)
+}
+
 // pruneCheckpoints keeps the newest keep checkpoints.
 func pruneCheckpoints(runDir string, keep int) error {
 	all, err := checkpoints(runDir)
@@ -170,7 +188,7 @@ func pruneCheckpoints(runDir string, keep int) error {
 		return err
 	}
 	for len(all) > keep {
-		if err := os.RemoveAll(all[0]); err != nil {
+		if err := discard(all[0]); err != nil {
 			return err
 		}
 		all = all[1:]

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -266,7 +268,13 @@ func TestKillAndResume(t *testing.T) {
 	require.NoError(t, err)
 
 	dir := filepath.Join(t.TempDir(), "run")
-	r := rand.New(rand.NewPCG(42, 0))
+	// RWTEST_KILL_SEED varies the kill times for stress runs:
+	//   for s in $(seq 100); do RWTEST_KILL_SEED=$s go test -run 'TestKillAndResume$' ./trainer/run || break; done
+	killSeed := uint64(42)
+	if s, err := strconv.ParseUint(os.Getenv("RWTEST_KILL_SEED"), 10, 64); err == nil {
+		killSeed = s
+	}
+	r := rand.New(rand.NewPCG(killSeed, 0))
 	kills := 0
 	for attempt := 0; ; attempt++ {
 		require.Less(t, attempt, 40, "the run never finished")
@@ -285,11 +293,15 @@ func TestKillAndResume(t *testing.T) {
 			select {
 			case err = <-exited:
 			case <-time.After(time.Duration(5+r.IntN(60)) * time.Millisecond):
-				require.NoError(t, cmd.Process.Kill()) // SIGKILL
-				<-exited
-				kills++
-				requireWholeCheckpoints(t, dir)
-				continue
+				if kerr := cmd.Process.Kill(); kerr == nil { // SIGKILL
+					<-exited
+					kills++
+					requireWholeCheckpoints(t, dir)
+					continue
+				} else if !errors.Is(kerr, os.ErrProcessDone) {
+					t.Fatal(kerr)
+				}
+				err = <-exited // it finished just before the kill
 			}
 		} else {
 			err = <-exited
@@ -297,7 +309,10 @@ func TestKillAndResume(t *testing.T) {
 		require.NoError(t, err, stderr.String())
 		break
 	}
-	require.Equal(t, 6, kills)
+	// Later attempts have less left to do and may finish before their
+	// kill time; the seeds used here kill at least three times.
+	require.GreaterOrEqual(t, kills, 3)
+	t.Logf("killed %d times", kills)
 	requireSameRun(t, ref, dir)
 }
 

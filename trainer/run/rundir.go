@@ -41,10 +41,9 @@ func createRunDir(path string, cfg Config) (*runDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileSync(filepath.Join(path, ConfigFile), y); err != nil {
-		return nil, err
-	}
-	if err := syncDir(path); err != nil {
+	// Atomically: a run killed here leaves either no config.yaml (the
+	// directory holds no run yet) or a whole one (resume it).
+	if err := writeFileAtomic(filepath.Join(path, ConfigFile), y); err != nil {
 		return nil, err
 	}
 	return openLogs(path, y, 0, 0)
@@ -110,11 +109,20 @@ func (d *runDir) writeSummary(v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(d.path, "."+SummaryFile+".tmp")
-	if err := writeFileSync(tmp, append(raw, '\n')); err != nil {
+	return writeFileAtomic(filepath.Join(d.path, SummaryFile), append(raw, '\n'))
+}
+
+// writeFileAtomic writes path through a synced temporary file and a
+// rename, then syncs the directory.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := writeFileSync(tmp, data); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(d.path, SummaryFile))
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // jsonlFile appends JSON lines through a buffer.
