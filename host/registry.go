@@ -194,7 +194,7 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 	default:
 		loader := currentProcessLoader()
 		if loader == nil {
-			return nil, errors.New("process plugins are not available in this binary (the gRPC process host is not linked)")
+			return nil, errors.New(`process plugins are not available in this binary: the gRPC process host is not linked (import _ "github.com/rewind-rl/rewind/host/process", or plugins/all)`)
 		}
 		if lim.Timeout == 0 {
 			lim.Timeout = 10 * time.Second

@@ -1,9 +1,12 @@
-// Package all links every built-in plugin: import it for its side effects.
+// Package all links every built-in plugin, and the process host so that
+// `process:` sources load too (package host/process): import it for its
+// side effects.
 //
 //	import _ "github.com/rewind-rl/rewind/plugins/all"
 package all
 
 import (
+	_ "github.com/rewind-rl/rewind/host/process"
 	_ "github.com/rewind-rl/rewind/plugins/boxed"
 	_ "github.com/rewind-rl/rewind/plugins/exact"
 	_ "github.com/rewind-rl/rewind/plugins/first"

@@ -73,3 +73,13 @@ func TestLocalizers(t *testing.T) {
 	_, err = or.Localize(ctx, &abi.LocalizeRequest{Steps: steps, Verdict: &abi.Verdict{}})
 	require.ErrorIs(t, err, oracle.ErrNoFirstError)
 }
+
+// TestProcessSourcesAreLinked: importing plugins/all is enough for a
+// `process:` source to reach the gRPC process host (here it fails on the
+// missing executable, not on a missing loader).
+func TestProcessSourcesAreLinked(t *testing.T) {
+	r := host.NewRegistry(host.Options{})
+	err := r.Load(context.Background(), "p", host.PluginConfig{Process: "/nonexistent/plugin", Insecure: true})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "not available in this binary")
+}
