@@ -1,0 +1,169 @@
+package compare
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// tinyExperiment shrinks the default experiment to seconds: a nano model
+// warm-started for a few steps, 2 arms x 2 seeds x 2 steps of 2 prompts.
+const tinyExperiment = `
+difficulty: 1
+data: {seed: 3, train: 12, eval: 4}
+sft:
+  examples: 60
+  steps: 3
+  batch: 8
+  warmup: 1
+  eval_tasks: 0
+  eval_chains: 0
+  model: {preset: nano, max_positions: 160}
+train:
+  run: {steps: 2, checkpoint_every: 0}
+  data: {batch_prompts: 2}
+  sampling: {max_steps: 2, max_step_tokens: 12, max_tokens: 24}
+  localizer: {max_tokens: 4}
+compare:
+  seeds: [1, 2]
+  eval_limit: 3
+  smooth: 2
+  arms:
+    - {name: grpo, preset: grpo}
+    - {name: srpo, preset: srpo, set: {localizer.name: self}}
+`
+
+func writeExperiment(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "exp.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	return p
+}
+
+func TestCompareEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	e, err := Load(writeExperiment(t, tinyExperiment))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	var log bytes.Buffer
+	res, err := Run(context.Background(), Options{Experiment: e, Dir: dir, Log: &log})
+	require.NoError(t, err, log.String())
+
+	require.Equal(t, 8, res.TrainedPerPrompt)
+	require.Equal(t, 2, res.Steps)
+	require.Equal(t, 3, res.EvalTasks)
+	require.Len(t, res.Arms, 2)
+	for _, a := range res.Arms {
+		require.Len(t, a.Seeds, 2, a.Name)
+		require.Equal(t, 2, a.HeldOut.N, "%s: every run evaluated", a.Name)
+		require.Len(t, a.Curves.Accuracy, 2)
+		require.Equal(t, 2, a.Curves.Accuracy[0].N, "%s: the unbiased sample accuracy comes from rollouts.jsonl", a.Name)
+		for _, s := range a.Seeds {
+			require.Equal(t, 2, s.Steps)
+			require.Positive(t, s.Tokens)
+			for _, f := range []string{"config.yaml", "metrics.jsonl", "summary.json", "eval.json", "report.html"} {
+				require.FileExists(t, filepath.Join(s.Dir, f))
+			}
+		}
+	}
+	grpo, srpo := res.Arms[0], res.Arms[1]
+	require.Zero(t, grpo.Seeds[0].TokensByPhase["localize"], "GRPO never localizes")
+	require.Zero(t, grpo.LocPrecision.N)
+	require.Positive(t, srpo.Seeds[0].TokensByPhase["localize"], "SRPO's tokens include its localization calls")
+	require.Positive(t, srpo.Seeds[0].TokensByPhase["parent"])
+	// The same seed draws the same prompts in both arms.
+	require.Equal(t, grpo.Seeds[0].Steps, srpo.Seeds[0].Steps)
+
+	var back Result
+	raw, err := os.ReadFile(filepath.Join(dir, JSONFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &back))
+	require.Len(t, back.Arms, 2)
+	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	require.NoError(t, err)
+	require.Contains(t, string(md), "| grpo | grpo | 2 |")
+	require.Contains(t, string(md), "| srpo | srpo | 2 |")
+	page, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	require.NoError(t, err)
+	for _, id := range []string{"chart-accuracy-steps", "chart-accuracy-tokens", "chart-loc-precision", "chart-heldout"} {
+		require.Contains(t, string(page), `id="`+id+`"`)
+	}
+	require.NotContains(t, string(page), "<script")
+
+	// A second run reuses the warm start, the finished runs and their
+	// evaluations: same numbers, no training.
+	log.Reset()
+	again, err := Run(context.Background(), Options{Experiment: e, Dir: dir, Log: &log})
+	require.NoError(t, err)
+	require.Contains(t, log.String(), "warm start: reusing")
+	for i := range res.Arms {
+		require.Equal(t, res.Arms[i].HeldOut, again.Arms[i].HeldOut)
+		require.Equal(t, res.Arms[i].Tokens, again.Arms[i].Tokens)
+	}
+}
+
+func TestExperimentValidate(t *testing.T) {
+	require.NoError(t, Default().Validate())
+	d := Default()
+	require.Equal(t, []string{"grpo", "rrpo", "srpo", "srpo-oracle"}, armNames(d))
+	require.Equal(t, []uint64{1, 2, 3}, d.Compare.Seeds)
+
+	e, err := Load(writeExperiment(t, `
+family: nope
+compare:
+  seeds: [1, 1]
+  parallel: 0
+  arms:
+    - {name: a, preset: grpo}
+    - {name: a, preset: nope}
+    - {name: "x/y", preset: srpo}
+`))
+	require.NoError(t, err)
+	err = e.Validate()
+	require.Error(t, err)
+	for _, want := range []string{`family: "nope" is not a task family`, "seed 1 is listed twice", "compare.parallel: must be >= 1",
+		`compare.arms[1].name: "a" is used twice`, `compare.arms[1].preset: "nope" is not a preset`, `compare.arms[2].name: "x/y"`} {
+		require.ErrorContains(t, err, want)
+	}
+
+	_, err = Load(writeExperiment(t, "compare:\n  sedes: [1]\n"))
+	require.ErrorContains(t, err, "sedes")
+	// Lists are replaced whole, maps merged: the train section keeps its
+	// other keys.
+	e, err = Load(writeExperiment(t, "compare:\n  seeds: [7]\ntrain:\n  run: {steps: 5}\n"))
+	require.NoError(t, err)
+	require.Equal(t, []uint64{7}, e.Compare.Seeds)
+	run := e.Train["run"].(map[string]any)
+	require.Equal(t, 5, run["steps"])
+	require.Equal(t, 20, run["checkpoint_every"])
+	require.Equal(t, "srpo", e.Train["preset"])
+}
+
+// TestPlanRefusesUnequalBudgets: a GRPO arm with groups of 4 against SRPO's
+// 8 trained trajectories per prompt is not a fair comparison.
+func TestPlanRefusesUnequalBudgets(t *testing.T) {
+	e, err := Load(writeExperiment(t, tinyExperiment+`    - {name: grpo4, preset: grpo, set: {algo.group_size: 4}}
+`))
+	require.NoError(t, err)
+	ws := &Workspace{Dir: t.TempDir(), Model: "m", TrainData: "t.jsonl", EvalData: "e.jsonl"}
+	ws.TrainConfig = filepath.Join(ws.Dir, "train.yaml")
+	require.NoError(t, ws.writeTrainConfig(e))
+	_, _, _, err = plan(e, ws)
+	require.ErrorContains(t, err, "arm grpo4 trains 4 trajectories per prompt, arm grpo 8")
+}
+
+func armNames(e Experiment) []string {
+	var out []string
+	for _, a := range e.Compare.Arms {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
