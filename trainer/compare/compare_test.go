@@ -166,4 +166,3 @@ func armNames(e Experiment) []string {
 	}
 	return out
 }
-

@@ -211,4 +211,3 @@ func (w *Workspace) warmStart(ctx context.Context, e Experiment, out io.Writer) 
 	// The key is written last: its presence means the warm start is whole.
 	return os.WriteFile(keyFile, []byte(key+"\n"), 0o644)
 }
-
