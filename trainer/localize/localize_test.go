@@ -69,6 +69,11 @@ func TestRender(t *testing.T) {
 		require.Contains(t, def, want)
 	}
 	require.NotContains(t, def, "{{")
+
+	// Steps that carry their own label are not labelled twice.
+	labelled := Render("{{steps}}", PlaceholderContent, []string{"</thought>"}, "p",
+		[]string{"Step 1: 3+4=7</thought>", "Step 2:  7*2=14</thought>", "Step two: x</thought>"})
+	require.Equal(t, "Step 1: 3+4=7\nStep 2: 7*2=14\nStep 3: Step two: x", labelled)
 }
 
 func TestSelfConfigValidate(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -103,7 +104,9 @@ func (c SelfConfig) Validate() error {
 // Render returns the localization prompt text for a problem and its step
 // texts: the template with the steps listed as "Step i: text", each
 // step's delimiters removed and surrounding space trimmed, wrapped by
-// chat.
+// chat. A step that already starts with its own "Step N:" label (the
+// format of the procedural benchmarks) loses it, so the listing never
+// reads "Step 1: Step 1: ...".
 func Render(template, chat string, delimiters []string, problem string, steps []string) string {
 	var b strings.Builder
 	for i, s := range steps {
@@ -115,7 +118,7 @@ func Render(template, chat string, delimiters []string, problem string, steps []
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "Step %d: %s", i+1, strings.TrimSpace(s))
+		fmt.Fprintf(&b, "Step %d: %s", i+1, stripStepLabel(strings.TrimSpace(s)))
 	}
 	content := strings.NewReplacer(
 		PlaceholderProblem, problem,
@@ -123,6 +126,16 @@ func Render(template, chat string, delimiters []string, problem string, steps []
 		PlaceholderN, strconv.Itoa(len(steps)),
 	).Replace(template)
 	return strings.ReplaceAll(chat, PlaceholderContent, content)
+}
+
+// stepLabel matches a leading "Step N:" label.
+var stepLabel = regexp.MustCompile(`^Step\s+\d+\s*:\s*`)
+
+func stripStepLabel(s string) string {
+	if loc := stepLabel.FindStringIndex(s); loc != nil {
+		return s[loc[1]:]
+	}
+	return s
 }
 
 // Generator is the part of engine.Policy that the self localizer uses.
