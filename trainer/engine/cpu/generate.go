@@ -90,7 +90,9 @@ func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engi
 	next := 0
 	var segs []inferSeg
 	var logits []float32
-	var buf []candidate
+	var bufs [][]candidate // per worker
+	var toks []int
+	var lps []float32
 	for next < len(reqs) || len(active) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -122,13 +124,24 @@ func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engi
 		logits = grow(logits, len(segs)*p.cfg.VocabSize)
 		p.net.step(&p.ws, segs, logits)
 		V := p.cfg.VocabSize
+		// Each request draws from its own stream, so sampling the slots
+		// in parallel gives the same tokens as in order.
+		for len(bufs) < workers() {
+			bufs = append(bufs, nil)
+		}
+		toks = append(toks[:0], make([]int, len(active))...)
+		lps = append(lps[:0], make([]float32, len(active))...)
+		parFor(len(active), 8, func(w, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				st := active[i]
+				toks[i], lps[i], bufs[w] = sampleToken(logits[i*V:(i+1)*V], reqs[st.req].Sampling, st.rng, bufs[w])
+			}
+		})
 		kept := active[:0]
 		for i, st := range active {
 			r := reqs[st.req]
-			var tok int
-			var lp float32
-			tok, lp, buf = sampleToken(logits[i*V:(i+1)*V], r.Sampling, st.rng, buf)
-			p.advance(st, r, tok, lp)
+			tok := toks[i]
+			p.advance(st, r, tok, lps[i])
 			if st.done {
 				st.out.Text = p.tok.Decode(st.out.Tokens)
 				results[st.req] = st.out
