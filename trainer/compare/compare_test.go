@@ -166,3 +166,32 @@ func armNames(e Experiment) []string {
 	}
 	return out
 }
+
+func TestDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	e, err := Load(writeExperiment(t, tinyExperiment))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	var progress bytes.Buffer
+	res, err := Demo(context.Background(), DemoOptions{Experiment: e, Dir: dir, Progress: &progress})
+	require.NoError(t, err, progress.String())
+	require.Equal(t, filepath.Join(dir, "run-srpo"), res.RunDir)
+	require.Equal(t, 3, res.EvalTasks)
+	page, err := os.ReadFile(res.Report)
+	require.NoError(t, err)
+	require.Contains(t, string(page), "Held-out evaluation")
+	require.Contains(t, progress.String(), "training srpo (preset srpo, 2 steps)")
+
+	// Again: the warm start and the finished run are kept.
+	progress.Reset()
+	again, err := Demo(context.Background(), DemoOptions{Experiment: e, Dir: dir, Progress: &progress})
+	require.NoError(t, err)
+	require.Contains(t, progress.String(), "warm start: reusing")
+	require.Contains(t, progress.String(), "is a finished run: keeping it")
+	require.Equal(t, res.HeldOut, again.HeldOut)
+
+	_, err = Demo(context.Background(), DemoOptions{Experiment: e, Dir: dir, Arm: "nope"})
+	require.ErrorContains(t, err, `no arm "nope" (have [grpo srpo])`)
+}

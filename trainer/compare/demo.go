@@ -1,0 +1,112 @@
+package compare
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rewind-rl/rewind/trainer/report"
+	"github.com/rewind-rl/rewind/trainer/run"
+)
+
+// DemoOptions configure Demo.
+type DemoOptions struct {
+	Experiment Experiment
+	// Dir is the workspace; the run goes to Dir/run-ARM.
+	Dir string
+	// Arm names the experiment arm to train (default "srpo").
+	Arm string
+	// Progress receives log lines and the training progress (a bar when
+	// Terminal is set and the config's run.log is auto); nil discards.
+	Progress io.Writer
+	Terminal bool
+	// Now is the clock for wall times; nil uses time.Now.
+	Now func() time.Time
+}
+
+// DemoResult says what Demo made.
+type DemoResult struct {
+	RunDir, Report string
+	// HeldOut is the final policy's greedy pass@1 on the held-out set, and
+	// WarmStartHeldOut the warm start's on the same tasks.
+	HeldOut, WarmStartHeldOut float64
+	EvalTasks                 int
+	WallSec                   float64
+}
+
+// Demo runs the default experiment's single arm: prepares the workspace
+// (data and the warm start, reused when cached), trains the arm with the
+// first seed (resuming an interrupted run; a finished one is kept),
+// evaluates the warm start and the final policy greedily on the held-out
+// set, and writes the run's HTML report.
+func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Arm == "" {
+		o.Arm = "srpo"
+	}
+	start := o.Now()
+	e := o.Experiment
+	arm, ok := e.Arm(o.Arm)
+	if !ok {
+		return nil, fmt.Errorf("demo: the experiment has no arm %q (have %v)", o.Arm, armList(e))
+	}
+	if len(e.Compare.Seeds) == 0 {
+		return nil, fmt.Errorf("demo: compare.seeds is empty")
+	}
+	ws, err := Prepare(ctx, e, o.Dir, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(o.Dir, "run-"+arm.Name)
+	cfg, err := ArmConfig(ws, arm, e.Compare.Seeds[0], dir)
+	if err != nil {
+		return nil, fmt.Errorf("demo: arm %s: %w", arm.Name, err)
+	}
+	res := &DemoResult{RunDir: dir, Report: filepath.Join(dir, report.ReportFile)}
+	if res.WarmStartHeldOut, res.EvalTasks, err = evalCached(ctx, cfg, ws.Model, ws.EvalData,
+		filepath.Join(ws.Dir, "warmstart", report.EvalFile), e.Compare.EvalLimit, ws.Reused); err != nil {
+		return nil, fmt.Errorf("demo: warm start eval: %w", err)
+	}
+	fmt.Fprintf(o.Progress, "warm start: held-out greedy pass@1 %.3f on %d tasks\n", res.WarmStartHeldOut, res.EvalTasks)
+
+	if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
+		fmt.Fprintf(o.Progress, "%s is a finished run: keeping it (delete it to train again)\n", dir)
+	} else {
+		log := slog.New(slog.NewTextHandler(o.Progress, nil))
+		opts := run.Options{Config: cfg, Log: log, Progress: o.Progress, Terminal: o.Terminal, Now: o.Now}
+		if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil {
+			fmt.Fprintf(o.Progress, "resuming the interrupted run in %s\n", dir)
+			opts = run.Options{Resume: dir, Log: log, Progress: o.Progress, Terminal: o.Terminal, Now: o.Now}
+		} else {
+			fmt.Fprintf(o.Progress, "training %s (preset %s, %d steps) into %s\n", arm.Name, cfg.Preset, cfg.Run.Steps, dir)
+		}
+		if _, err := run.Train(ctx, opts); err != nil {
+			return nil, err
+		}
+	}
+	if res.HeldOut, _, err = evalCached(ctx, cfg, dir, ws.EvalData, filepath.Join(dir, report.EvalFile), e.Compare.EvalLimit, true); err != nil {
+		return nil, fmt.Errorf("demo: eval: %w", err)
+	}
+	if err := report.WriteRun(dir); err != nil {
+		return nil, err
+	}
+	res.WallSec = o.Now().Sub(start).Seconds()
+	return res, nil
+}
+
+func armList(e Experiment) []string {
+	var out []string
+	for _, a := range e.Compare.Arms {
+		out = append(out, a.Name)
+	}
+	return out
+}
