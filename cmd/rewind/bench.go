@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,18 +41,18 @@ does with the CPU it gets. Set REWIND_BLAS=gonum to measure the fallback.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "GOMAXPROCS %d, %s/%s\n", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-			rates := map[string]float64{}
+			rates, cpuRates := map[string]float64{}, map[string]float64{}
 			for _, impl := range []string{"openblas", "gonum"} {
-				r, err := cpu.SGEMMRate(impl, sgemmN, minTime/2)
+				r, perCPU, err := cpu.SGEMMRate(impl, sgemmN, minTime/2)
 				if err != nil {
 					fmt.Fprintf(out, "SGEMM %-8s unavailable: %v\n", impl, err)
 					continue
 				}
-				rates[impl] = r
-				fmt.Fprintf(out, "SGEMM %-8s %dx%dx%d: %.1f GFLOP/s\n", impl, sgemmN, sgemmN, sgemmN, r)
+				rates[impl], cpuRates[impl] = r, perCPU
+				fmt.Fprintf(out, "SGEMM %-8s %dx%dx%d: %.1f GFLOP/s, %.1f GFLOP/cpu-s\n", impl, sgemmN, sgemmN, sgemmN, r, perCPU)
 			}
-			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "preset\tparams\tblas\ttrain tok/s\ttrain GFLOP/s\t% of SGEMM\tsample tok/s\tbatch\tpeak MiB\ttrain tok/cpu-s\tsample tok/cpu-s")
+			const row = "%-6s %9s %-8s %11s %13s %10s %12s %5s %8s %15s %16s %16s\n"
+			fmt.Fprintf(out, row, "preset", "params", "blas", "train tok/s", "train GFLOP/s", "% of SGEMM", "sample tok/s", "batch", "peak MiB", "train tok/cpu-s", "sample tok/cpu-s", "% of SGEMM/cpu-s")
 			for _, name := range presets {
 				bc, ok := benchPresets[name]
 				if !ok {
@@ -64,14 +63,18 @@ does with the CPU it gets. Set REWIND_BLAS=gonum to measure the fallback.`,
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", name, err)
 				}
-				frac := "-"
+				frac, cpuFrac := "-", "-"
 				if s := rates[r.BLAS]; s > 0 {
 					frac = fmt.Sprintf("%.0f%%", 100*r.TrainGFLOPs/s)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.1f\t%s\t%.0f\t%d\t%.0f\t%.0f\t%.0f\n", name, r.Params, r.BLAS, r.TrainTokPerSec, r.TrainGFLOPs, frac, r.SampleTokPerSec, bc.SampleReqs, r.PeakRSSMiB, r.TrainTokPerCPUSec, r.SampleTokPerCPUSec)
-				tw.Flush()
+				if s := cpuRates[r.BLAS]; s > 0 {
+					cpuFrac = fmt.Sprintf("%.0f%%", 100*r.TrainGFLOPsPerCPU/s)
+				}
+				f0 := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+				fmt.Fprintf(out, row, name, fmt.Sprint(r.Params), r.BLAS, f0(r.TrainTokPerSec), fmt.Sprintf("%.1f", r.TrainGFLOPs), frac,
+					f0(r.SampleTokPerSec), fmt.Sprint(bc.SampleReqs), f0(r.PeakRSSMiB), f0(r.TrainTokPerCPUSec), f0(r.SampleTokPerCPUSec), cpuFrac)
 			}
-			return tw.Flush()
+			return nil
 		},
 	}
 	engineCmd.Flags().StringSliceVar(&presets, "preset", []string{"tiny", "small"}, "presets to run, in order ("+strings.Join([]string{"tiny", "small"}, ", ")+")")

@@ -33,14 +33,16 @@ type BenchConfig struct {
 
 // BenchResult is what BenchEngine measured.
 type BenchResult struct {
-	Config          BenchConfig
-	BLAS            string
-	Procs           int
-	Params          int
-	TrainTokPerSec  float64
-	TrainGFLOPs     float64 // achieved in training (model FLOPs, see TrainFLOPs)
-	SampleTokPerSec float64
-	SampleSteps     int
+	Config         BenchConfig
+	BLAS           string
+	Procs          int
+	Params         int
+	TrainTokPerSec float64
+	TrainGFLOPs    float64 // achieved in training (model FLOPs, see TrainFLOPs)
+	// TrainGFLOPsPerCPU is TrainGFLOPs per CPU-second of the process.
+	TrainGFLOPsPerCPU float64
+	SampleTokPerSec   float64
+	SampleSteps       int
 	// Per CPU-second of the process (all threads): on a machine shared with
 	// other work, wall-clock rates understate the engine; these do not
 	// count time the engine spent descheduled (nor idle waiting).
@@ -121,9 +123,11 @@ func BenchEngine(ctx context.Context, bc BenchConfig) (BenchResult, error) {
 		steps++
 	}
 	el := time.Since(start).Seconds()
+	cpuEl := cpuSeconds() - cpu0
 	r.TrainTokPerSec = float64(steps*T*bc.TrainSeqs) / el
-	r.TrainTokPerCPUSec = float64(steps*T*bc.TrainSeqs) / (cpuSeconds() - cpu0)
+	r.TrainTokPerCPUSec = float64(steps*T*bc.TrainSeqs) / cpuEl
 	r.TrainGFLOPs = TrainFLOPs(cfg, bc.TrainSeqs, T) * float64(steps) / el / 1e9
+	r.TrainGFLOPsPerCPU = TrainFLOPs(cfg, bc.TrainSeqs, T) * float64(steps) / cpuEl / 1e9
 
 	var reqs []engine.GenRequest
 	for i := 0; i < bc.SampleReqs; i++ {
@@ -178,22 +182,22 @@ func peakRSSMiB() float64 {
 	return 0
 }
 
-// SGEMMRate measures the square n x n x n SGEMM rate in GFLOP/s of the
-// named implementation ("openblas" or "gonum"), run the way the engine
-// runs it: split into fixed row blocks over GOMAXPROCS goroutines, each
-// calling a single-threaded BLAS.
-func SGEMMRate(impl string, n int, minTime time.Duration) (float64, error) {
+// SGEMMRate measures the square n x n x n SGEMM rate of the named
+// implementation ("openblas" or "gonum"), run the way the engine runs it:
+// split into fixed blocks over GOMAXPROCS goroutines, each calling a
+// single-threaded BLAS. It returns GFLOP/s of wall time and GFLOP per
+// CPU-second of the process.
+func SGEMMRate(impl string, n int, minTime time.Duration) (wall, perCPU float64, err error) {
 	var g blas.Gemm
 	switch impl {
 	case "gonum":
 		g = blas.Gonum{}
 	case "openblas":
-		var err error
 		if g, err = blas.OpenBLAS(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	default:
-		return 0, fmt.Errorf("sgemm: unknown BLAS %q (want openblas or gonum)", impl)
+		return 0, 0, fmt.Errorf("sgemm: unknown BLAS %q (want openblas or gonum)", impl)
 	}
 	ex := &exec{blas: g}
 	a := make([]float32, n*n)
@@ -202,10 +206,11 @@ func SGEMMRate(impl string, n int, minTime time.Duration) (float64, error) {
 	}
 	c := make([]float32, n*n)
 	ex.gemm(false, true, n, n, n, a, n, a, n, 0, c, n)
-	iters, start := 0, time.Now()
+	iters, start, cpu0 := 0, time.Now(), cpuSeconds()
 	for iters == 0 || time.Since(start) < minTime {
 		ex.gemm(false, true, n, n, n, a, n, a, n, 0, c, n)
 		iters++
 	}
-	return 2 * float64(n) * float64(n) * float64(n) * float64(iters) / time.Since(start).Seconds() / 1e9, nil
+	flops := 2 * float64(n) * float64(n) * float64(n) * float64(iters) / 1e9
+	return flops / time.Since(start).Seconds(), flops / (cpuSeconds() - cpu0), nil
 }

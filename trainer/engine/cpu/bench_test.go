@@ -17,6 +17,7 @@ func benchEngine(b *testing.B, bc BenchConfig) {
 		}
 		b.ReportMetric(r.TrainTokPerSec, "train-tok/s")
 		b.ReportMetric(r.TrainGFLOPs, "train-GFLOP/s")
+		b.ReportMetric(r.TrainGFLOPsPerCPU, "train-GFLOP/cpu-s")
 		b.ReportMetric(r.SampleTokPerSec, "sample-tok/s")
 		b.ReportMetric(r.PeakRSSMiB, "peak-MiB")
 		b.ReportMetric(r.TrainTokPerCPUSec, "train-tok/cpu-s")
@@ -36,11 +37,12 @@ func BenchmarkSGEMM(b *testing.B) {
 	for _, impl := range []string{"openblas", "gonum"} {
 		b.Run(impl, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				r, err := SGEMMRate(impl, 512, 300*time.Millisecond)
+				r, perCPU, err := SGEMMRate(impl, 512, 300*time.Millisecond)
 				if err != nil {
 					b.Skip(err)
 				}
 				b.ReportMetric(r, "GFLOP/s")
+				b.ReportMetric(perCPU, "GFLOP/cpu-s")
 			}
 		})
 	}
