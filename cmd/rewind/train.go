@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/rewind-rl/rewind/trainer/report"
 	"github.com/rewind-rl/rewind/trainer/run"
 )
 
@@ -79,6 +81,12 @@ with the config it was started with.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "trained %d steps; run directory %s; final checkpoint %s\n", sum.Steps, sum.Dir, sum.Checkpoint)
+			// The report is derived from the run directory alone, so a
+			// failure here loses nothing: `rewind report DIR` redoes it.
+			if err := report.WriteRun(sum.Dir); err != nil {
+				return fmt.Errorf("training finished, but the report failed (retry with `rewind report %s`): %w", sum.Dir, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", filepath.Join(sum.Dir, "report.html"))
 			return nil
 		},
 	}
