@@ -110,7 +110,9 @@ var spacing = strings.NewReplacer(
 // Normalize applies the normalisation rules of the package documentation.
 func Normalize(s string) string {
 	s = unwrap(s)
-	if strings.ContainsAny(s, `\{−`) {
+	// Not strings.ContainsAny: with a non-ASCII character in the set it
+	// decodes every rune, and this runs on every answer.
+	if strings.IndexByte(s, '\\') >= 0 || strings.IndexByte(s, '{') >= 0 || strings.Contains(s, "\u2212") {
 		s = spacing.Replace(s)
 		s = unwrap(s)
 	}
@@ -123,6 +125,9 @@ func Normalize(s string) string {
 	}
 	return stripUnits(s)
 }
+
+// textWrappers are the commands unwrap removes around a whole answer.
+var textWrappers = []string{`\text{`, `\textbf{`, `\mathrm{`, `\mbox{`}
 
 // unwrap trims spaces and removes whole-answer wrappers until none is left.
 func unwrap(s string) string {
@@ -138,9 +143,9 @@ func unwrap(s string) string {
 			strings.HasPrefix(s, `\[`) && strings.HasSuffix(s, `\]`) && len(s) >= 4:
 			s = s[2 : len(s)-2]
 		default:
-			for _, w := range []string{`\text`, `\textbf`, `\mathrm`, `\mbox`} {
-				if strings.HasPrefix(s, w+"{") {
-					if c, ok := braced(s[len(w):]); ok && len(w)+len(c)+2 == len(s) {
+			for _, w := range textWrappers {
+				if strings.HasPrefix(s, w) {
+					if c, ok := braced(s[len(w)-1:]); ok && len(w)+len(c)+1 == len(s) {
 						s = c
 						break
 					}
@@ -207,7 +212,7 @@ func numberPrefix(s string) int {
 		return 0
 	}
 	j := i
-	for j < len(s) && strings.IndexByte("0123456789.,/", s[j]) >= 0 {
+	for j < len(s) && (isDigit(s[j]) || s[j] == '.' || s[j] == ',' || s[j] == '/') {
 		j++
 	}
 	if j-i > maxNumber {

@@ -1,7 +1,9 @@
 package boxedmath
 
 import (
+	"encoding/json"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,6 +56,17 @@ func BenchmarkEqual(b *testing.B) {
 	for b.Loop() {
 		if !Equal("1,234", "1234") {
 			b.Fatal("unequal")
+		}
+	}
+}
+
+func BenchmarkGrade(b *testing.B) {
+	resp := strings.Repeat("We add the numbers step by step. ", 8) + `So the total is $\boxed{1,234}$.`
+	answer := json.RawMessage(`"1234"`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := Grade(resp, answer); v.Score != 1 {
+			b.Fatal(v)
 		}
 	}
 }
