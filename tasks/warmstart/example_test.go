@@ -7,9 +7,8 @@ import (
 )
 
 // The localization prompt is trainer/localize's ShortTemplate rendered by
-// localize.Render, exactly as the self localizer renders it during RL; it
-// repeats the "Step k:" labels because Render numbers the step texts it
-// is given and the solution format labels them too.
+// localize.Render, exactly as the self localizer renders it during RL
+// (Render drops a step's own "Step k:" label before numbering it).
 func ExampleExamples() {
 	exs, err := warmstart.Examples("sum", 2, 1, 1, 0.2, 0.5)
 	if err != nil {
@@ -25,8 +24,8 @@ func ExampleExamples() {
 	// => Step 1: 42+79=121</thought>Step 2: 121+95=\boxed{216}</thought>
 	// localize (first error 2)
 	// Problem: Add 69+52+98
-	// Step 1: Step 1: 69+52=121
-	// Step 2: Step 2: 121+98=\boxed{218}
+	// Step 1: 69+52=121
+	// Step 2: 121+98=\boxed{218}
 	// The answer is wrong. First wrong step (1-2):
 	// => \boxed{2}
 }

@@ -11,11 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rewind-rl/rewind/sdk/abi"
-	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/cpu"
-	"github.com/rewind-rl/rewind/trainer/localize"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
@@ -54,7 +51,32 @@ type SFTReport struct {
 	Chains            int     `json:"chains"`
 	ChainLocPrecision float64 `json:"chain_loc_precision"`
 	ChainLocExact     float64 `json:"chain_loc_exact"`
-	EvalSeconds       float64 `json:"eval_seconds"`
+	// EvalSamples solutions per held-out task sampled at temperature 0.7,
+	// top-p 0.95 (the RL settings): SampleAccuracy is the share correct,
+	// PassAtK the share of tasks with one correct, MixedGroups the share
+	// with some but not all correct (GRPO's groups with a signal).
+	EvalSamples    int     `json:"eval_samples"`
+	SampleAccuracy float64 `json:"sample_accuracy"`
+	PassAtK        float64 `json:"pass_at_k"`
+	MixedGroups    float64 `json:"mixed_groups"`
+	// The sampled failures with a wrong step (what the self localizer sees
+	// in RL), localized greedily: precision k <= f, exact k == f (the
+	// trainer's localizer recall), and the histograms of the true first
+	// errors f and of the answers k (index k-1).
+	SampledLocalized    int     `json:"sampled_localized"`
+	SampledLocPrecision float64 `json:"sampled_loc_precision"`
+	SampledLocExact     float64 `json:"sampled_loc_exact"`
+	SampledFirstErrors  []int   `json:"sampled_first_errors"`
+	SampledAnswers      []int   `json:"sampled_answers"`
+	// Second stage (self.steps > 0): of SelfSamples solutions of training
+	// tasks, SelfCorrect were right and SelfFailures failed at a wrong
+	// step and became localization examples; SelfFirstErrors is their
+	// histogram of first errors (index k-1).
+	SelfSamples     int     `json:"self_samples,omitempty"`
+	SelfCorrect     int     `json:"self_correct,omitempty"`
+	SelfFailures    int     `json:"self_failures,omitempty"`
+	SelfFirstErrors []int   `json:"self_first_errors,omitempty"`
+	EvalSeconds     float64 `json:"eval_seconds"`
 	// Model is the checkpoint folder, usable as model.path of rewind train.
 	Model string `json:"model"`
 }
@@ -79,12 +101,12 @@ func SFT(ctx context.Context, cfg SFTConfig, log *slog.Logger) (SFTReport, error
 	mc.EOS = tok.EOS()
 	pol, err := cpu.New(mc, tok, model.InitWeights(mc, cfg.Seed), engine.Optim{
 		LR: cfg.LR, WeightDecay: cfg.WeightDecay, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, GradClip: cfg.GradClip,
-		Schedule: cfg.Schedule, WarmupSteps: cfg.Warmup, TotalSteps: cfg.Steps,
+		Schedule: cfg.Schedule, WarmupSteps: cfg.Warmup, TotalSteps: cfg.Steps + cfg.Self.Steps,
 	})
 	if err != nil {
 		return SFTReport{}, err
 	}
-	rep := SFTReport{Family: cfg.Family, Difficulty: cfg.Difficulty, Params: mc.NumParams(), Steps: cfg.Steps}
+	rep := SFTReport{Family: cfg.Family, Difficulty: cfg.Difficulty, Params: mc.NumParams(), Steps: cfg.Steps + cfg.Self.Steps}
 
 	exs, err := examples(cfg.Family, cfg.Examples, cfg.Seed, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction, cfg.Template.Kind)
 	if err != nil {
@@ -99,39 +121,36 @@ func SFT(ctx context.Context, cfg SFTConfig, log *slog.Logger) (SFTReport, error
 
 	start := time.Now()
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x5f7))
-	order := r.Perm(len(seqs))
-	pos, tokens := 0, 0
-	var lossSum float64
-	var lossN int
-	for step := 1; step <= cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
+	tr := &trainLoop{pol: pol, cfg: cfg, log: log, rep: &rep, start: start}
+	stage1 := newShuffler(seqs, r)
+	if err := tr.steps(ctx, 1, cfg.Steps, stage1.next); err != nil {
+		return rep, err
+	}
+	if cfg.Self.Steps > 0 {
+		own, firsts, err := selfExamples(ctx, pol, cfg, tok, &rep)
+		if err != nil {
 			return rep, err
 		}
-		batch := make([]engine.Sequence, 0, cfg.Batch)
-		for len(batch) < cfg.Batch {
-			if pos == len(order) {
-				order, pos = r.Perm(len(seqs)), 0
+		log.Info("sft: stage 2", "own_failures", len(own), "first_errors", rep.SelfFirstErrors, "steps", cfg.Self.Steps)
+		if len(own) == 0 {
+			return rep, fmt.Errorf("sft: stage 2: the model made no failure with a wrong step on %d tasks; lower self.steps to 0 or raise self.tasks", cfg.Self.Tasks)
+		}
+		ownNext := newShuffler(own, r).next
+		if cfg.Self.Balance {
+			ownNext = balanced(own, firsts, r)
+		}
+		mix := func() engine.Sequence {
+			if r.Float64() < cfg.Self.Mix {
+				return ownNext()
 			}
-			batch = append(batch, seqs[order[pos]])
-			pos++
+			return stage1.next()
 		}
-		st, err := pol.Update(ctx, engine.Batch{Seqs: normalise(batch), Loss: engine.LossPG})
-		if err != nil {
-			return rep, fmt.Errorf("sft: step %d: %w", step, err)
-		}
-		tokens += st.Tokens
-		lossSum += st.Loss
-		lossN++
-		if step%cfg.LogEvery == 0 || step == cfg.Steps {
-			el := time.Since(start).Seconds()
-			rep.FinalLoss = lossSum / float64(lossN)
-			log.Info("sft", "step", step, "loss", fmt.Sprintf("%.4f", rep.FinalLoss), "grad_norm", fmt.Sprintf("%.3f", st.GradNorm),
-				"lr", fmt.Sprintf("%.2e", st.LR), "tokens_per_s", int(float64(tokens)/el))
-			lossSum, lossN = 0, 0
+		if err := tr.steps(ctx, cfg.Steps+1, cfg.Steps+cfg.Self.Steps, mix); err != nil {
+			return rep, err
 		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
-	rep.TokensPerS = float64(tokens) / rep.Seconds
+	rep.TokensPerS = float64(tr.tokens) / rep.Seconds
 
 	rep.Model = filepath.Join(cfg.Out, "model")
 	if err := pol.Save(rep.Model); err != nil {
@@ -142,7 +161,8 @@ func SFT(ctx context.Context, cfg SFTConfig, log *slog.Logger) (SFTReport, error
 		return rep, err
 	}
 	rep.EvalSeconds = time.Since(evalStart).Seconds()
-	log.Info("sft: done", "accuracy", rep.Accuracy, "loc_precision", rep.LocPrecision, "loc_exact", rep.LocExact,
+	log.Info("sft: done", "accuracy", rep.Accuracy, "pass_at_k", rep.PassAtK, "loc_precision", rep.LocPrecision, "loc_exact", rep.LocExact,
+		"sampled_loc_precision", rep.SampledLocPrecision, "sampled_loc_exact", rep.SampledLocExact,
 		"chain_loc_exact", rep.ChainLocExact, "model", rep.Model)
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -211,145 +231,79 @@ func normalise(batch []engine.Sequence) []engine.Sequence {
 	return out
 }
 
-// heldOut returns n tasks that are not among the training prompts.
-func heldOut(cfg SFTConfig, seen map[string]bool, n int) ([]abi.Task, error) {
-	ts, err := tasks.GenerateExcluding(cfg.Family, n, cfg.Seed+1_000_003, cfg.Difficulty, func(p string) bool { return seen[p] })
-	if err != nil {
-		return nil, fmt.Errorf("sft: held-out tasks: %w", err)
-	}
-	return ts, nil
+// trainLoop runs optimiser steps and logs their mean loss.
+type trainLoop struct {
+	pol           engine.Policy
+	cfg           SFTConfig
+	log           *slog.Logger
+	rep           *SFTReport
+	start         time.Time
+	tokens, lossN int
+	lossSum       float64
 }
 
-// greedy decodes the continuation of each prompt greedily until EOS or
-// the end of the context.
-func greedy(ctx context.Context, pol engine.Policy, maxPos int, prompts []string) ([]string, error) {
-	tok := pol.Tokenizer()
-	reqs := make([]engine.GenRequest, len(prompts))
-	for i, p := range prompts {
-		ids := tok.Encode(p)
-		if len(ids) >= maxPos {
-			return nil, fmt.Errorf("sft: eval prompt %d is %d tokens, the context is %d", i, len(ids), maxPos)
-		}
-		reqs[i] = engine.GenRequest{Prompt: ids, Sampling: engine.Sampling{MaxNewTokens: maxPos - len(ids), StopTokens: []int{tok.EOS()}}}
-	}
-	res, err := pol.Generate(ctx, reqs)
-	if err != nil {
-		return nil, fmt.Errorf("sft: eval: generate: %w", err)
-	}
-	out := make([]string, len(res))
-	for i, r := range res {
-		out[i] = strings.TrimSuffix(r.Text, tokenizer.EndOfText)
-	}
-	return out, nil
-}
-
-// evaluate measures greedy accuracy on held-out tasks and the model's
-// localization of its own failures and of synthetic flawed chains.
-func evaluate(ctx context.Context, pol engine.Policy, cfg SFTConfig, seen map[string]bool, rep *SFTReport) error {
-	maxPos := cfg.Model.MaxPositions
-	ts, err := heldOut(cfg, seen, max(cfg.EvalTasks, cfg.EvalChains))
-	if err != nil {
-		return err
-	}
-	solveTasks := ts[:cfg.EvalTasks]
-	prompts := make([]string, len(solveTasks))
-	for i, t := range solveTasks {
-		prompts[i] = cfg.Template.Data().Render(t.Prompt)
-	}
-	outs, err := greedy(ctx, pol, maxPos, prompts)
-	if err != nil {
-		return err
-	}
-	var locPrompts []string
-	var firsts, counts []int
-	correct := 0
-	for i, t := range solveTasks {
-		v := tasks.Verify(&abi.VerifyRequest{Task: t, Response: outs[i]})
-		if v.Status != abi.StatusOK {
-			return fmt.Errorf("sft: eval: verifying task %s: %s: %s", t.ID, v.Status, v.Detail)
-		}
-		if v.Score == 1 {
-			correct++
-			continue
-		}
-		rep.Failed++
-		if *v.FirstError == 0 {
-			continue // stopped early: no wrong step to find
-		}
-		steps := stepStrings(outs[i])
-		locPrompts = append(locPrompts, localizationPrompt(cfg.Template.Kind, t.Prompt, steps))
-		firsts = append(firsts, *v.FirstError)
-		counts = append(counts, len(steps))
-	}
-	rep.EvalTasks = len(solveTasks)
-	if rep.EvalTasks > 0 {
-		rep.Accuracy = float64(correct) / float64(rep.EvalTasks)
-	}
-	rep.Localized, rep.LocPrecision, rep.LocExact, err = localizeAll(ctx, pol, maxPos, locPrompts, firsts, counts)
-	if err != nil {
-		return err
-	}
-
-	locPrompts, firsts, counts = nil, nil, nil
-	r := rand.New(rand.NewPCG(cfg.Seed+7, 7))
-	for _, t := range ts[:cfg.EvalChains] {
-		c, err := tasks.FlawedFirstUniform(t, r, cfg.ErrorRate)
-		if err != nil {
+// steps runs steps from..to (1-based, inclusive) on batches drawn by next.
+func (t *trainLoop) steps(ctx context.Context, from, to int, next func() engine.Sequence) error {
+	for step := from; step <= to; step++ {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if c.FirstError() == 0 {
-			continue
+		batch := make([]engine.Sequence, t.cfg.Batch)
+		for i := range batch {
+			batch[i] = next()
 		}
-		locPrompts = append(locPrompts, localizationPrompt(cfg.Template.Kind, t.Prompt, c.Steps))
-		firsts = append(firsts, c.FirstError())
-		counts = append(counts, len(c.Steps))
+		st, err := t.pol.Update(ctx, engine.Batch{Seqs: normalise(batch), Loss: engine.LossPG})
+		if err != nil {
+			return fmt.Errorf("sft: step %d: %w", step, err)
+		}
+		t.tokens += st.Tokens
+		t.lossSum += st.Loss
+		t.lossN++
+		if step%t.cfg.LogEvery == 0 || step == to {
+			el := time.Since(t.start).Seconds()
+			t.rep.FinalLoss = t.lossSum / float64(t.lossN)
+			t.log.Info("sft", "step", step, "loss", fmt.Sprintf("%.4f", t.rep.FinalLoss), "grad_norm", fmt.Sprintf("%.3f", st.GradNorm),
+				"lr", fmt.Sprintf("%.2e", st.LR), "tokens_per_s", int(float64(t.tokens)/el))
+			t.lossSum, t.lossN = 0, 0
+		}
 	}
-	rep.Chains, rep.ChainLocPrecision, rep.ChainLocExact, err = localizeAll(ctx, pol, maxPos, locPrompts, firsts, counts)
-	return err
+	return nil
 }
 
-// localizeAll asks the model for the first wrong step of each prompt
-// (greedy, parsed with the self localizer's rules) and scores the answers
-// against the true first errors. Prompts that do not fit the context are
-// skipped.
-func localizeAll(ctx context.Context, pol engine.Policy, maxPos int, prompts []string, firsts, counts []int) (n int, precision, exact float64, err error) {
-	tok := pol.Tokenizer()
-	var fit []string
-	var fitFirst, fitCount []int
-	for i, p := range prompts {
-		if len(tok.Encode(p)) < maxPos-4 {
-			fit = append(fit, p)
-			fitFirst = append(fitFirst, firsts[i])
-			fitCount = append(fitCount, counts[i])
-		}
-	}
-	if len(fit) == 0 {
-		return 0, 0, 0, nil
-	}
-	outs, err := greedy(ctx, pol, maxPos, fit)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	var le, eq int
-	for i, o := range outs {
-		k, _, _ := localize.Parse(o, fitCount[i])
-		if k <= fitFirst[i] {
-			le++
-		}
-		if k == fitFirst[i] {
-			eq++
-		}
-	}
-	return len(fit), float64(le) / float64(len(fit)), float64(eq) / float64(len(fit)), nil
+// shuffler draws sequences in epochs of random order.
+type shuffler struct {
+	seqs  []engine.Sequence
+	r     *rand.Rand
+	order []int
+	pos   int
 }
 
-// stepStrings returns the step texts of a response, as the trainer hands
-// them to the self localizer.
-func stepStrings(response string) []string {
-	spans := tasks.SplitSteps(response)
-	out := make([]string, len(spans))
-	for i, s := range spans {
-		out[i] = response[s.Start:s.End]
+// balanced draws a class (a first error) uniformly among those present,
+// then a sequence of that class.
+func balanced(seqs []engine.Sequence, classes []int, r *rand.Rand) func() engine.Sequence {
+	by := map[int][]engine.Sequence{}
+	var keys []int
+	for i, s := range seqs {
+		if by[classes[i]] == nil {
+			keys = append(keys, classes[i])
+		}
+		by[classes[i]] = append(by[classes[i]], s)
 	}
-	return out
+	draw := make([]*shuffler, len(keys))
+	for i, k := range keys {
+		draw[i] = newShuffler(by[k], r)
+	}
+	return func() engine.Sequence { return draw[r.IntN(len(draw))].next() }
+}
+
+func newShuffler(seqs []engine.Sequence, r *rand.Rand) *shuffler {
+	return &shuffler{seqs: seqs, r: r, order: r.Perm(len(seqs))}
+}
+
+func (s *shuffler) next() engine.Sequence {
+	if s.pos == len(s.order) {
+		s.order, s.pos = s.r.Perm(len(s.seqs)), 0
+	}
+	s.pos++
+	return s.seqs[s.order[s.pos-1]]
 }

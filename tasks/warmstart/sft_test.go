@@ -15,7 +15,7 @@ import (
 	_ "github.com/rewind-rl/rewind/trainer/engine/cpu"
 )
 
-// TestSFTEndToEnd runs a very small warm start: it trains, saves a
+// TestSFTEndToEnd runs a very small warm start of both stages: it trains, saves a
 // checkpoint that the cpu engine opens (as rewind train would), evaluates
 // and writes sft.json. The numbers are not checked: a nano model after a
 // few steps solves nothing; what matters is that every stage runs.
@@ -24,7 +24,8 @@ func TestSFTEndToEnd(t *testing.T) {
 	cfg.Family, cfg.Difficulty = "sum", 1
 	cfg.Model.Preset = "nano"
 	cfg.Examples, cfg.Steps, cfg.Batch, cfg.Warmup, cfg.LogEvery = 40, 4, 4, 1, 2
-	cfg.EvalTasks, cfg.EvalChains = 4, 4
+	cfg.EvalTasks, cfg.EvalChains, cfg.EvalSamples = 4, 4, 2
+	cfg.Self = SFTSelf{Steps: 2, Tasks: 8, Samples: 1, Mix: 0.5}
 	cfg.Out = t.TempDir()
 	rep, err := SFT(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
@@ -32,6 +33,10 @@ func TestSFTEndToEnd(t *testing.T) {
 	require.Equal(t, 4, rep.EvalTasks)
 	require.Equal(t, 4, rep.Chains)
 	require.Positive(t, rep.FinalLoss)
+	require.Equal(t, 6, rep.Steps, "both stages")
+	require.Equal(t, 8, rep.SelfSamples)
+	require.Positive(t, rep.SelfFailures, "an untrained model fails with a wrong step")
+	require.Equal(t, 2, rep.EvalSamples)
 
 	b, err := os.ReadFile(filepath.Join(cfg.Out, "sft.json"))
 	require.NoError(t, err)

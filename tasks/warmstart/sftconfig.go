@@ -39,9 +39,42 @@ type SFTConfig struct {
 	EvalTasks int `yaml:"eval_tasks"`
 	// EvalChains held-out synthetic flawed chains are localized too;
 	// default 200.
-	EvalChains int    `yaml:"eval_chains"`
-	LogEvery   int    `yaml:"log_every"` // steps between progress lines; default 25
-	Out        string `yaml:"out"`       // output folder; default runs/sft-FAMILY
+	EvalChains int `yaml:"eval_chains"`
+	// EvalSamples solutions are sampled per held-out task at the RL
+	// sampling settings (temperature 0.7, top-p 0.95) to measure sample
+	// accuracy, pass@EvalSamples and the share of tasks whose group of
+	// samples is mixed (some right, some wrong: the groups GRPO learns
+	// from); the sampled failures are localized too. Default 8; 0 skips.
+	EvalSamples int `yaml:"eval_samples"`
+	// Self is the optional second stage on the model's own failures.
+	Self     SFTSelf `yaml:"self"`
+	LogEvery int     `yaml:"log_every"` // steps between progress lines; default 25
+	Out      string  `yaml:"out"`       // output folder; default runs/sft-FAMILY
+}
+
+// SFTSelf configures the second SFT stage: after Steps optimiser steps on
+// Examples, the model samples solutions of the training tasks at the RL
+// sampling settings, the process verifier grades them, and each failure
+// with a wrong step becomes a localization example labelled with its true
+// first error. Training then goes on for Self.Steps steps on a mix of
+// these and the stage-1 examples (to keep the solve skill). The self
+// localizer sees exactly such chains during RL, whereas synthetic slips
+// propagate consistently and can be told apart from the model's own
+// mistakes (docs/tasks.md). The learning-rate schedule spans both stages.
+type SFTSelf struct {
+	Steps int `yaml:"steps"` // optimiser steps of the second stage; default 0: no second stage
+	// Tasks training tasks (the first of the stage-1 tasks, so no
+	// held-out prompt is seen) are solved Samples times each; default
+	// 2000 and 1.
+	Tasks   int `yaml:"tasks"`
+	Samples int `yaml:"samples"`
+	// Mix is the share of each second-stage batch drawn from the own
+	// failures, the rest from the stage-1 examples; default 0.5.
+	Mix float64 `yaml:"mix"`
+	// Balance draws the own failures with their first error uniform over
+	// the steps that have any (instead of as the model makes them), so
+	// the majority step is not learnt as a prior; default false.
+	Balance bool `yaml:"balance"`
 }
 
 // SFTTemplate mirrors trainer/data.Template with the keys of the run
@@ -74,7 +107,8 @@ func DefaultSFTConfig() SFTConfig {
 		Difficulty: tasks.DefaultDifficulty, Seed: 1, Examples: 6000, ErrorRate: 0.1, LocFraction: 0.3,
 		Template: SFTTemplate{Kind: data.TemplatePlain, Format: data.PromptPlaceholder + "\n"}, Model: SFTModel{Preset: "tiny", MaxPositions: 256},
 		Steps: 400, Batch: 32, LR: 3e-3, Warmup: 20, Schedule: "cosine", WeightDecay: 0.01, GradClip: 1,
-		EvalTasks: 200, EvalChains: 200, LogEvery: 25,
+		EvalTasks: 200, EvalChains: 200, EvalSamples: 8, LogEvery: 25,
+		Self: SFTSelf{Tasks: 2000, Samples: 1, Mix: 0.5},
 	}
 }
 
@@ -101,7 +135,7 @@ func (c SFTConfig) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"warmup", c.Warmup}, {"eval_tasks", c.EvalTasks}, {"eval_chains", c.EvalChains}} {
+	}{{"warmup", c.Warmup}, {"eval_tasks", c.EvalTasks}, {"eval_chains", c.EvalChains}, {"eval_samples", c.EvalSamples}, {"self.steps", c.Self.Steps}} {
 		if f.v < 0 {
 			bad(f.name, "%d must be >= 0", f.v)
 		}
@@ -109,9 +143,17 @@ func (c SFTConfig) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"error_rate", c.ErrorRate}, {"loc_fraction", c.LocFraction}} {
+	}{{"error_rate", c.ErrorRate}, {"loc_fraction", c.LocFraction}, {"self.mix", c.Self.Mix}} {
 		if !(f.v >= 0 && f.v <= 1) {
 			bad(f.name, "%v is not in [0, 1]", f.v)
+		}
+	}
+	if c.Self.Steps > 0 {
+		if c.Self.Tasks <= 0 || c.Self.Tasks > c.Examples {
+			bad("self.tasks", "%d must be in 1..examples = %d (the stage-1 tasks are reused)", c.Self.Tasks, c.Examples)
+		}
+		if c.Self.Samples <= 0 {
+			bad("self.samples", "%d must be > 0", c.Self.Samples)
 		}
 	}
 	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
@@ -123,8 +165,8 @@ func (c SFTConfig) Validate() error {
 	if !slices.Contains([]string{"constant", "linear", "cosine"}, c.Schedule) {
 		bad("schedule", "%q is not constant, linear or cosine", c.Schedule)
 	}
-	if c.Schedule != "constant" && c.Warmup >= c.Steps {
-		bad("warmup", "%d must be below steps = %d for a %s schedule", c.Warmup, c.Steps, c.Schedule)
+	if c.Schedule != "constant" && c.Warmup >= c.Steps+c.Self.Steps {
+		bad("warmup", "%d must be below steps + self.steps = %d for a %s schedule", c.Warmup, c.Steps+c.Self.Steps, c.Schedule)
 	}
 	if err := c.Template.Data().Validate(); err != nil {
 		bad("template", "%v (use the RL run's data.template)", err)
