@@ -212,7 +212,19 @@ func (s *scanner) slowString(start int) []byte {
 func (s *scanner) unescape(out []byte, start int) []byte {
 	out = append(out, s.b[start:s.i]...)
 	for s.i < len(s.b) {
-		c := s.b[s.i]
+		// Copy the run of plain ASCII up to the next byte that needs care
+		// in one append: responses with LaTeX have a backslash every few
+		// dozen bytes, and a per-byte append is slow in a Wasm guest.
+		b, j := s.b, s.i
+		for j < len(b) && b[j] >= 0x20 && b[j] != '"' && b[j] != '\\' && b[j] < utf8.RuneSelf {
+			j++
+		}
+		out = append(out, b[s.i:j]...)
+		s.i = j
+		if j >= len(b) {
+			break
+		}
+		c := b[j]
 		switch {
 		case c == '"':
 			s.i++
