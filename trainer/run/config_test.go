@@ -219,6 +219,30 @@ func TestConfigDocIsCurrent(t *testing.T) {
 	}
 }
 
+// The README carries the key table of docs/config.md between its
+// config-keys markers, so the two cannot drift apart.
+func TestReadmeConfigKeysAreCurrent(t *testing.T) {
+	const begin, end = "<!-- config-keys:begin -->\n", "<!-- config-keys:end -->"
+	path := filepath.Join("..", "..", "README.md")
+	var table strings.Builder
+	for _, line := range strings.SplitAfter(ConfigDoc(), "\n") {
+		if strings.HasPrefix(line, "|") {
+			table.WriteString(line)
+		}
+	}
+	have, err := os.ReadFile(path)
+	require.NoError(t, err)
+	readme := string(have)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	require.True(t, i >= 0 && j > i, "README.md lacks the config-keys markers")
+	want := readme[:i+len(begin)] + table.String() + readme[j:]
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(want), 0o644))
+		readme = want
+	}
+	require.Equal(t, want, readme, "README.md's config key table is stale: run `go test ./trainer/run -run ConfigKeys -update`")
+}
+
 // Every example config in configs/ loads and validates.
 func TestExampleConfigs(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "configs", "*.yaml"))
