@@ -113,12 +113,13 @@ func Init(fn func(name string, options []byte) error) { initFn = fn }
 // "segment", "localize", "init" or "manifest", req the JSON request. The
 // result is valid until the next call. Tests use it to exercise a guest
 // natively.
-func Handle(entry string, req []byte) []byte {
+func Handle(entry string, req []byte) (resp []byte) {
 	out = out[:0]
 	dec.Arena = dec.Arena[:0]
 	defer func() {
 		if r := recover(); r != nil {
 			out = wire.AppendError(out[:0], fmt.Sprintf("panic: %v", r))
+			resp = out
 		}
 	}()
 	switch entry {
