@@ -1,0 +1,29 @@
+package cpu
+
+import (
+	"os"
+	osexec "os/exec"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/blas"
+)
+
+// TestGonumFallback runs the golden and conformance checks again with the
+// pure-Go BLAS forced, in a child process because the BLAS choice is made
+// once per process. Plain `go test ./...` thereby covers both paths on a
+// machine with OpenBLAS.
+func TestGonumFallback(t *testing.T) {
+	if os.Getenv(blas.EnvVar) != "" {
+		t.Skipf("%s=%s already chooses the implementation", blas.EnvVar, os.Getenv(blas.EnvVar))
+	}
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	cmd := osexec.Command(os.Args[0], "-test.run", "^(TestGoldenLogits|TestGoldenGradients|TestConformance)$", "-test.count=1")
+	cmd.Env = append(os.Environ(), blas.EnvVar+"=gonum")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "with %s=gonum:\n%s", blas.EnvVar, out)
+	require.Contains(t, string(out), "PASS")
+}
