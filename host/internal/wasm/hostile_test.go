@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -252,4 +253,25 @@ func TestMeterRefuses(t *testing.T) {
 		"\x02\x18\x01\x0brewind_host\x0acheckpoint\x00\x00")
 	_, err = meter(bin)
 	require.ErrorContains(t, err, `imports from "rewind_host"`)
+}
+
+// TestMeterPreservesSemantics runs a module that uses every construct the
+// instrumentation renumbers (see features.wat), metered and unmetered.
+func TestMeterPreservesSemantics(t *testing.T) {
+	for _, mode := range []DeadlineMode{DeadlineMeter, DeadlineCloseOnContextDone} {
+		p, err := Load(context.Background(), Config{Name: "features", Path: hostileDir + "features.wasm", Deadline: mode})
+		require.NoError(t, err, "mode %d", mode)
+		v, err := p.Verify(context.Background(), okReq)
+		require.NoError(t, err, "mode %d", mode)
+		require.Equal(t, 1.0, v.Score, "mode %d", mode)
+		require.NoError(t, p.Close(context.Background()))
+	}
+	bin, err := os.ReadFile(hostileDir + "features.wasm")
+	require.NoError(t, err)
+	metered, err := meter(bin)
+	require.NoError(t, err)
+	require.Greater(t, len(metered), len(bin))
+	again, err := meter(bin)
+	require.NoError(t, err)
+	require.Equal(t, metered, again, "the rewrite is deterministic (the compilation cache keys on it)")
 }
