@@ -27,3 +27,19 @@ func TestGonumFallback(t *testing.T) {
 	require.NoError(t, err, "with %s=gonum:\n%s", blas.EnvVar, out)
 	require.Contains(t, string(out), "PASS")
 }
+
+// TestBuildsWithoutCgo checks that the CLI still builds with cgo off (the
+// pure-Go BLAS only, no dlopen), as on a machine without a C toolchain.
+func TestBuildsWithoutCgo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	gobin, err := osexec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	cmd := osexec.Command(gobin, "build", "-o", os.DevNull, "github.com/rewind-rl/rewind/cmd/rewind")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "CGO_ENABLED=0 go build ./cmd/rewind:\n%s", out)
+}
