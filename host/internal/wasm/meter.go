@@ -90,9 +90,9 @@ func meter(bin []byte) ([]byte, error) {
 		sr := reader{b: s.body}
 		switch s.id {
 		case secType:
-			nTypes = sr.u32()
+			nTypes = sr.count()
 		case secImport:
-			n := sr.u32()
+			n := sr.count()
 			for range n {
 				mod, _ := sr.name(), sr.name()
 				if mod == meterModule {
@@ -116,7 +116,7 @@ func meter(bin []byte) ([]byte, error) {
 				}
 			}
 		case secGlobal:
-			nGlobals += sr.u32()
+			nGlobals += sr.count()
 		}
 		if sr.err != nil {
 			return nil, fmt.Errorf("section %d: %w", s.id, sr.err)
@@ -233,7 +233,7 @@ func (m *rewriter) imports(body []byte, checkpointType uint32) ([]byte, error) {
 	r := reader{b: body}
 	var n uint32
 	if body != nil {
-		n = r.u32()
+		n = r.count()
 	}
 	out := appendU32(nil, n+1)
 	out = append(out, r.b[r.i:]...)
@@ -247,7 +247,7 @@ func (m *rewriter) globals(body []byte) ([]byte, error) {
 	r := reader{b: body}
 	var n uint32
 	if body != nil {
-		n = r.u32()
+		n = r.count()
 	}
 	out := appendU32(nil, n+1)
 	for range n {
@@ -267,7 +267,7 @@ func (m *rewriter) globals(body []byte) ([]byte, error) {
 
 func (m *rewriter) exports(body []byte) ([]byte, error) {
 	r := reader{b: body}
-	n := r.u32()
+	n := r.count()
 	out := appendU32(nil, n)
 	for range n {
 		out = appendName(out, r.name())
@@ -284,7 +284,7 @@ func (m *rewriter) exports(body []byte) ([]byte, error) {
 
 func (m *rewriter) elements(body []byte) ([]byte, error) {
 	r := reader{b: body}
-	n := r.u32()
+	n := r.count()
 	out := appendU32(nil, n)
 	for range n {
 		flags := r.u32()
@@ -301,7 +301,7 @@ func (m *rewriter) elements(body []byte) ([]byte, error) {
 		if flags&3 != 0 { // elemkind or reftype
 			out = append(out, r.byte())
 		}
-		cnt := r.u32()
+		cnt := r.count()
 		out = appendU32(out, cnt)
 		for range cnt {
 			if flags&4 != 0 {
@@ -319,7 +319,7 @@ func (m *rewriter) elements(body []byte) ([]byte, error) {
 
 func (m *rewriter) code(body []byte) ([]byte, error) {
 	r := reader{b: body}
-	n := r.u32()
+	n := r.count()
 	out := appendU32(nil, n)
 	var fb []byte
 	for i := range n {
@@ -329,7 +329,7 @@ func (m *rewriter) code(body []byte) ([]byte, error) {
 			return nil, fmt.Errorf("function %d: %w", i, r.err)
 		}
 		fb = fb[:0]
-		nl := fr.u32()
+		nl := fr.count()
 		fb = appendU32(fb, nl)
 		for range nl {
 			fb = appendU32(fb, fr.u32())
@@ -458,6 +458,18 @@ func (r *reader) leb(maxBytes int) uint64 {
 
 func (r *reader) u32() uint32 { return uint32(r.leb(5)) }
 
+// count reads the length of a vector. Every element takes at least one
+// byte, so a count above the bytes left is an error: hostile input cannot
+// make a loop over it spin for billions of iterations.
+func (r *reader) count() uint32 {
+	n := r.u32()
+	if r.err == nil && uint64(n) > uint64(len(r.b)-r.i) {
+		r.fail("vector of %d elements in %d bytes", n, len(r.b)-r.i)
+		return 0
+	}
+	return n
+}
+
 func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
 
 func (r *reader) limits() {
@@ -506,7 +518,7 @@ func (r *reader) immediates(op byte) {
 	case op == 0x0c || op == 0x0d: // br, br_if
 		r.u32()
 	case op == 0x0e: // br_table
-		n := r.u32()
+		n := r.count()
 		for range n + 1 {
 			r.u32()
 		}
@@ -514,7 +526,7 @@ func (r *reader) immediates(op byte) {
 		r.u32()
 		r.u32()
 	case op == 0x1c: // typed select
-		n := r.u32()
+		n := r.count()
 		for range n {
 			r.valtype()
 		}
