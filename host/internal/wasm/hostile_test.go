@@ -106,7 +106,9 @@ func moodyReq(marker string) *abi.VerifyRequest {
 func TestSamePluginRecoversAfterEachFailure(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	for _, mode := range []DeadlineMode{DeadlineMeter, DeadlineCloseOnContextDone} {
-		p := loadMoody(t, Config{Timeout: timeout, PoolSize: 1, Deadline: mode})
+		// 1 MiB of memory: GROW's first 1 MiB step is refused, so it traps
+		// at once rather than racing the short deadline on a slow machine.
+		p := loadMoody(t, Config{Timeout: timeout, PoolSize: 1, Deadline: mode, MemoryMiB: 1})
 		for _, tt := range []struct {
 			marker string
 			status abi.Status
