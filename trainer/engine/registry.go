@@ -23,9 +23,20 @@ type Optim struct {
 type Options struct {
 	// Dir holds a Hugging Face style checkpoint (config.json,
 	// model.safetensors, tokenizer.json) or one saved by Policy.Save, in
-	// which case the optimiser state is restored too.
-	Dir   string
+	// which case the optimiser state is restored too (unless WeightsOnly).
+	Dir string
+	// Optim configures the optimiser. Left zero when Dir was written by
+	// Policy.Save (and WeightsOnly is false), the saved settings are used.
 	Optim Optim
+	// WeightsOnly opens a folder written by Policy.Save as a pretrained
+	// model: the weights (and, for engines that have them, adapters),
+	// config and tokenizer are loaded, while the saved optimiser state
+	// (AdamW moments, step counter, seed, optimiser settings) is ignored,
+	// so updates start from zero moments at step 1 of Optim's schedule.
+	// This is how a run starts from a warm start (for example the output
+	// of rewind sft); resuming a run's own checkpoint leaves it false.
+	// On a plain Hugging Face folder it changes nothing.
+	WeightsOnly bool
 	// Seed initialises anything random inside the engine.
 	Seed uint64
 	// Extra holds engine-specific settings (for example the XLA plugin path).

@@ -15,8 +15,9 @@ func TestConformance(t *testing.T) {
 	g, err := blas.Default()
 	require.NoError(t, err)
 	t.Logf("BLAS: %s (%s=%q)", g.Name(), blas.EnvVar, os.Getenv(blas.EnvVar))
-	enginetest.Run(t, func(t testing.TB, dir string, opt engine.Optim) engine.Policy {
-		p, err := engine.Open("cpu", engine.Options{Dir: dir, Optim: opt, Seed: 1})
+	enginetest.Run(t, func(t testing.TB, opts engine.Options) engine.Policy {
+		opts.Seed = 1
+		p, err := engine.Open("cpu", opts)
 		require.NoError(t, err)
 		return p
 	})

@@ -1,41 +1,21 @@
 package cpu
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/blas"
+	"github.com/rewind-rl/rewind/trainer/engine/enginetest"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/stretchr/testify/require"
 )
 
-// hfDir is ../shared/testdata/hf/qwen2-tiny relative to the repository root.
-func hfDir(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	return filepath.Join(root, "..", "shared", "testdata", "hf", "qwen2-tiny")
-}
-
-type golden struct {
-	InputIDs    [][]int `json:"input_ids"`
-	LogitsShape []int   `json:"logits_shape"`
-	Loss        float64 `json:"logprob_loss"`
-	Grads       map[string]struct {
-		Norm   float64   `json:"norm"`
-		First8 []float64 `json:"first8"`
-	} `json:"grads"`
-	GreedyPrompt []int `json:"greedy_prompt_ids"`
-	GreedyOutput []int `json:"greedy_output_ids"`
-}
-
-func loadGolden(t testing.TB) (*net, golden, []float32) {
-	dir := hfDir(t)
-	cfg, err := model.ReadConfig(filepath.Join(dir, "config.json"))
+// loadGolden opens the transformers reference model as a bare net, with
+// its golden.json and logits.f32 (the conformance suite's reference).
+func loadGolden(t testing.TB) (*net, enginetest.Reference, []float32) {
+	dir := enginetest.HFDir()
+	cfg, err := model.ReadConfig(filepath.Join(dir, model.ConfigFile))
 	require.NoError(t, err)
 	ts, err := model.LoadWeights(dir, cfg)
 	require.NoError(t, err)
@@ -44,16 +24,7 @@ func loadGolden(t testing.TB) (*net, golden, []float32) {
 	require.NoError(t, err)
 	g, err := blas.Default()
 	require.NoError(t, err)
-	var gd golden
-	b, err := os.ReadFile(filepath.Join(dir, "golden.json"))
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(b, &gd))
-	raw, err := os.ReadFile(filepath.Join(dir, "logits.f32"))
-	require.NoError(t, err)
-	want := make([]float32, len(raw)/4)
-	for i := range want {
-		want[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
+	gd, want := enginetest.LoadReference(t)
 	return newNet(cfg, flat, g), gd, want
 }
 

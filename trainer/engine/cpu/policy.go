@@ -118,7 +118,7 @@ func (p *Policy) BLAS() string { return p.net.ex.blas.Name() }
 
 // Logits returns the full logits, [len(seq), vocab] per sequence.
 func (p *Policy) Logits(ctx context.Context, seqs [][]int) ([][]float32, error) {
-	if err := p.checkSeqs("logits", seqs, 1); err != nil {
+	if err := p.limits().CheckSeqs("logits", seqs); err != nil {
 		return nil, err
 	}
 	out := make([][]float32, 0, len(seqs))
@@ -138,7 +138,7 @@ func (p *Policy) Logits(ctx context.Context, seqs [][]int) ([][]float32, error) 
 
 // LogProbs implements engine.Policy.
 func (p *Policy) LogProbs(ctx context.Context, seqs [][]int) ([][]float32, error) {
-	if err := p.checkSeqs("logprobs", seqs, 1); err != nil {
+	if err := p.limits().CheckSeqs("logprobs", seqs); err != nil {
 		return nil, err
 	}
 	out := make([][]float32, 0, len(seqs))
@@ -151,21 +151,9 @@ func (p *Policy) LogProbs(ctx context.Context, seqs [][]int) ([][]float32, error
 	return out, nil
 }
 
-func (p *Policy) checkSeqs(op string, seqs [][]int, minLen int) error {
-	for i, s := range seqs {
-		if len(s) < minLen {
-			return fmt.Errorf("%s: sequence %d has %d tokens, need at least %d", op, i, len(s), minLen)
-		}
-		if len(s) > p.cfg.MaxPositions {
-			return fmt.Errorf("%s: sequence %d has %d tokens, longer than the context of %d", op, i, len(s), p.cfg.MaxPositions)
-		}
-		for t, id := range s {
-			if id < 0 || id >= p.cfg.VocabSize {
-				return fmt.Errorf("%s: sequence %d position %d: token id %d outside the vocabulary [0, %d)", op, i, t, id, p.cfg.VocabSize)
-			}
-		}
-	}
-	return nil
+// limits are the vocabulary and context every input is checked against.
+func (p *Policy) limits() engine.Limits {
+	return engine.Limits{VocabSize: p.cfg.VocabSize, MaxPositions: p.cfg.MaxPositions}
 }
 
 // microBatches splits seqs, in order, into ranges of at most tokenBudget
@@ -190,10 +178,10 @@ func (p *Policy) microBatches(seqs [][]int) [][2]int {
 // batch's loss (summed over micro-batches in order).
 func (p *Policy) Update(ctx context.Context, b engine.Batch) (engine.UpdateStats, error) {
 	var st engine.UpdateStats
-	if err := validateOptim(p.opt); err != nil {
+	if err := p.opt.Validate(); err != nil {
 		return st, fmt.Errorf("update: %w", err)
 	}
-	if err := p.checkBatch(b); err != nil {
+	if err := p.limits().CheckBatch(b); err != nil {
 		return st, err
 	}
 	loss, err := p.lossAndGrad(ctx, b, &st)
@@ -210,40 +198,9 @@ func (p *Policy) Update(ctx context.Context, b engine.Batch) (engine.UpdateStats
 		scale = float32(p.opt.GradClip / (st.GradNorm + 1e-6))
 	}
 	p.step++
-	st.LR = learningRate(p.opt, p.step)
+	st.LR = p.opt.LRAt(p.step)
 	adamW(p.opt, p.step, st.LR, scale, p.params, p.grads, p.m, p.v, p.decay)
 	return st, nil
-}
-
-func (p *Policy) checkBatch(b engine.Batch) error {
-	switch b.Loss {
-	case engine.LossPG:
-	case engine.LossClip:
-		if !(b.ClipLow >= 0 && b.ClipLow < 1) || !(b.ClipHigh >= 0) {
-			return fmt.Errorf("update: clip_low = %v, clip_high = %v: want clip_low in [0, 1) and clip_high >= 0", b.ClipLow, b.ClipHigh)
-		}
-	default:
-		return fmt.Errorf("update: loss %q: want %q or %q", b.Loss, engine.LossPG, engine.LossClip)
-	}
-	seqs := make([][]int, len(b.Seqs))
-	for i, s := range b.Seqs {
-		seqs[i] = s.Tokens
-		if len(s.Weights) != len(s.Tokens) {
-			return fmt.Errorf("update: sequence %d: %d weights for %d tokens", i, len(s.Weights), len(s.Tokens))
-		}
-		if len(s.Weights) > 0 && s.Weights[0] != 0 {
-			return fmt.Errorf("update: sequence %d: weights[0] = %v, must be 0 (no prediction for the first token)", i, s.Weights[0])
-		}
-		if b.Loss == engine.LossClip && len(s.OldLogProbs) != len(s.Tokens) {
-			return fmt.Errorf("update: sequence %d: loss clip needs old_logprobs for every token (%d for %d tokens)", i, len(s.OldLogProbs), len(s.Tokens))
-		}
-		for t, w := range s.Weights {
-			if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) {
-				return fmt.Errorf("update: sequence %d: weights[%d] = %v", i, t, w)
-			}
-		}
-	}
-	return p.checkSeqs("update", seqs, 1)
 }
 
 // lossAndGrad fills p.grads with the gradient of the batch loss and
@@ -311,7 +268,7 @@ var _ engine.Policy = (*Policy)(nil)
 // Hugging Face name, without taking an optimiser step (for tests and
 // diagnostics).
 func (p *Policy) Gradients(ctx context.Context, b engine.Batch) (float64, map[string][]float32, error) {
-	if err := p.checkBatch(b); err != nil {
+	if err := p.limits().CheckBatch(b); err != nil {
 		return 0, nil, err
 	}
 	var st engine.UpdateStats

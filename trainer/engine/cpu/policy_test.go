@@ -192,26 +192,6 @@ func TestGoldenGreedy(t *testing.T) {
 	require.Equal(t, gd.GreedyOutput[len(gd.GreedyPrompt):], res[0].Tokens)
 }
 
-func TestLearningRateSchedules(t *testing.T) {
-	for _, tc := range []struct {
-		o    engine.Optim
-		step int
-		want float64
-	}{
-		{engine.Optim{LR: 1, Schedule: "constant"}, 7, 1},
-		{engine.Optim{LR: 1, Schedule: "constant", WarmupSteps: 4}, 1, 0.25},
-		{engine.Optim{LR: 1, Schedule: "linear", WarmupSteps: 2, TotalSteps: 12}, 7, 0.5},
-		{engine.Optim{LR: 1, Schedule: "linear", TotalSteps: 10}, 20, 0},
-		{engine.Optim{LR: 2, Schedule: "cosine", WarmupSteps: 0, TotalSteps: 10}, 5, 1},
-		{engine.Optim{LR: 2, Schedule: "cosine", WarmupSteps: 0, TotalSteps: 10}, 10, 0},
-	} {
-		require.InDelta(t, tc.want, learningRate(tc.o, tc.step), 1e-12, "%+v step %d", tc.o, tc.step)
-	}
-	require.Error(t, validateOptim(engine.Optim{LR: 1, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8, Schedule: "cosine"}))
-	require.Error(t, validateOptim(engine.Optim{LR: 1, Beta1: 0.9, Beta2: 0.99, Schedule: "constant"}))
-	require.NoError(t, validateOptim(testOptim))
-}
-
 // TestAdamWStep checks one AdamW step against the closed form: after the
 // first step, m^ = g and v^ = g^2, so p -= lr*(sign(g)*|g|/(|g|+eps) + wd*p).
 func TestAdamWStep(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -19,7 +20,7 @@ import (
 func Golden(t *testing.T, open Factory) {
 	ctx := context.Background()
 	ref, logits := LoadReference(t)
-	p := open(t, HFDir(), TestOptim)
+	p := open(t, engine.Options{Dir: HFDir(), Optim: TestOptim})
 
 	lps, err := p.LogProbs(ctx, ref.InputIDs)
 	require.NoError(t, err)
@@ -117,7 +118,7 @@ func sampled(prompt []int, seed uint64, max int) engine.GenRequest {
 // come back for every token, and the top-k / top-p / temperature settings.
 func Sampling(t *testing.T, open Factory) {
 	ctx := context.Background()
-	p := open(t, HFDir(), TestOptim)
+	p := open(t, engine.Options{Dir: HFDir(), Optim: TestOptim})
 	ps := prompts(t, p)
 	alone, err := p.Generate(ctx, []engine.GenRequest{sampled(ps[0], 7, 20)})
 	require.NoError(t, err)
@@ -171,7 +172,7 @@ func Sampling(t *testing.T, open Factory) {
 // that completes it, keeping it in the output, and likewise stop tokens.
 func Stops(t *testing.T, open Factory) {
 	ctx := context.Background()
-	p := open(t, HFDir(), TestOptim)
+	p := open(t, engine.Options{Dir: HFDir(), Optim: TestOptim})
 	tok := p.Tokenizer()
 	ps := prompts(t, p)
 	base, err := p.Generate(ctx, []engine.GenRequest{sampled(ps[0], 11, 40)})
@@ -211,7 +212,7 @@ func Stops(t *testing.T, open Factory) {
 // the concatenation, and that stop strings look at the new text only.
 func Prefix(t *testing.T, open Factory) {
 	ctx := context.Background()
-	p := open(t, HFDir(), TestOptim)
+	p := open(t, engine.Options{Dir: HFDir(), Optim: TestOptim})
 	ps := prompts(t, p)
 	full := append(slices.Clone(ps[0]), ps[1]...)
 	a, err := p.Generate(ctx, []engine.GenRequest{{Prompt: ps[0], Prefix: ps[1], Seed: 5, Sampling: engine.Sampling{Temperature: 0.9, TopP: 0.95, MaxNewTokens: 16}}})
@@ -232,7 +233,7 @@ func Prefix(t *testing.T, open Factory) {
 // LogProbs computes for the same sequence.
 func GenerateLogProbs(t *testing.T, open Factory) {
 	ctx := context.Background()
-	p := open(t, HFDir(), TestOptim)
+	p := open(t, engine.Options{Dir: HFDir(), Optim: TestOptim})
 	ps := prompts(t, p)
 	var reqs []engine.GenRequest
 	for i, pr := range ps {
@@ -259,14 +260,14 @@ func GenerateLogProbs(t *testing.T, open Factory) {
 func SaveOpen(t *testing.T, open Factory) {
 	ctx := context.Background()
 	ref, _ := LoadReference(t)
-	p := open(t, HFDir(), TestOptim)
+	p := open(t, engine.Options{Dir: HFDir(), Optim: TestOptim})
 	batch := MeanNLLBatch(ref.InputIDs)
 	_, err := p.Update(ctx, batch)
 	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), "ckpt")
 	require.NoError(t, p.Save(dir))
 	require.NoError(t, p.Save(dir), "saving over an existing checkpoint")
-	q := open(t, dir, TestOptim)
+	q := open(t, engine.Options{Dir: dir, Optim: TestOptim})
 	a, err := p.LogProbs(ctx, ref.InputIDs)
 	require.NoError(t, err)
 	b, err := q.LogProbs(ctx, ref.InputIDs)
@@ -280,4 +281,61 @@ func SaveOpen(t *testing.T, open Factory) {
 	a, _ = p.LogProbs(ctx, ref.InputIDs)
 	b, _ = q.LogProbs(ctx, ref.InputIDs)
 	require.Equal(t, a, b)
+}
+
+// WeightsOnly checks Options.WeightsOnly on a folder written by Save: the
+// policy has the saved weights but a fresh optimiser (the next update is
+// step 1 of the schedule, from zero moments, exactly as for the same
+// weights in a folder without optimiser state), while a plain Open
+// continues the saved step count.
+func WeightsOnly(t *testing.T, open Factory) {
+	ctx := context.Background()
+	ref, _ := LoadReference(t)
+	batch := MeanNLLBatch(ref.InputIDs)
+	// During warm-up the learning rate is step/WarmupSteps*LR, so
+	// UpdateStats.LR shows the step counter.
+	warm := TestOptim
+	warm.WarmupSteps = 10
+	p := open(t, engine.Options{Dir: HFDir(), Optim: warm})
+	for range 2 {
+		_, err := p.Update(ctx, batch)
+		require.NoError(t, err)
+	}
+	dir := filepath.Join(t.TempDir(), "sft")
+	require.NoError(t, p.Save(dir))
+	bareDir := filepath.Join(t.TempDir(), "bare") // the same weights, no optimiser state
+	require.NoError(t, os.MkdirAll(bareDir, 0o755))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if n := e.Name(); n != "state.json" && n != "optimizer.safetensors" {
+			b, err := os.ReadFile(filepath.Join(dir, n))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(bareDir, n), b, 0o644))
+		}
+	}
+
+	resumed := open(t, engine.Options{Dir: dir, Optim: warm})
+	fresh := open(t, engine.Options{Dir: dir, Optim: warm, WeightsOnly: true})
+	bare := open(t, engine.Options{Dir: bareDir, Optim: warm})
+	want, err := p.LogProbs(ctx, ref.InputIDs)
+	require.NoError(t, err)
+	got, err := fresh.LogProbs(ctx, ref.InputIDs)
+	require.NoError(t, err)
+	require.Equal(t, want, got, "weights-only keeps the saved weights")
+
+	sr, err := resumed.Update(ctx, batch)
+	require.NoError(t, err)
+	require.InDelta(t, warm.LRAt(3), sr.LR, 1e-15, "a plain Open continues at step 3")
+	sf, err := fresh.Update(ctx, batch)
+	require.NoError(t, err)
+	require.InDelta(t, warm.LRAt(1), sf.LR, 1e-15, "weights-only restarts the schedule at step 1")
+	sb, err := bare.Update(ctx, batch)
+	require.NoError(t, err)
+	require.Equal(t, sb, sf, "weights-only starts from zero moments")
+	got, err = fresh.LogProbs(ctx, ref.InputIDs)
+	require.NoError(t, err)
+	want, err = bare.LogProbs(ctx, ref.InputIDs)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
 }

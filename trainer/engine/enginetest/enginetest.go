@@ -1,8 +1,8 @@
 // Package enginetest is the conformance suite every engine.Policy
 // implementation runs: reference numbers from Hugging Face transformers
 // (../shared/testdata/hf/qwen2-tiny), sampling determinism, stop strings
-// and tokens, prefix continuation, log-prob consistency and checkpoint
-// round trips. An engine's test calls Run (or the individual checks) with a
+// and tokens, prefix continuation, log-prob consistency, checkpoint
+// round trips and weights-only opening. An engine's test calls Run (or the individual checks) with a
 // factory that opens its policy.
 package enginetest
 
@@ -20,9 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Factory opens a policy from a checkpoint folder with the given optimiser
-// settings. It fails the test itself on error.
-type Factory func(t testing.TB, dir string, opt engine.Optim) engine.Policy
+// Factory opens a policy with opts, whose Dir, Optim and WeightsOnly the
+// suite sets; the factory adds its engine's settings (Seed, Extra). It
+// fails the test itself on error.
+type Factory func(t testing.TB, opts engine.Options) engine.Policy
 
 // Logitser is an optional capability: full logits, [len(seq), vocab] per
 // sequence, row-major. When a policy has it, Golden checks the logits.
@@ -119,4 +120,5 @@ func Run(t *testing.T, open Factory) {
 	t.Run("PrefixContinuation", func(t *testing.T) { Prefix(t, open) })
 	t.Run("GenerateLogProbs", func(t *testing.T) { GenerateLogProbs(t, open) })
 	t.Run("SaveOpen", func(t *testing.T) { SaveOpen(t, open) })
+	t.Run("WeightsOnly", func(t *testing.T) { WeightsOnly(t, open) })
 }

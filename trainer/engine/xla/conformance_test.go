@@ -22,5 +22,10 @@ func openGo(t testing.TB, dir string, opt engine.Optim) engine.Policy {
 // logits, every gradient, greedy output; sampling, stops, prefixes,
 // log-probs, Save/Open) on the pure-Go backend.
 func TestConformance(t *testing.T) {
-	enginetest.Run(t, openGo)
+	enginetest.Run(t, func(t testing.TB, opts engine.Options) engine.Policy {
+		opts.Extra = goExtra
+		p, err := engine.Open("xla", opts)
+		require.NoError(t, err)
+		return p
+	})
 }

@@ -1,11 +1,8 @@
 package xla
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -13,11 +10,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/engine/internal/decode"
 )
-
-// seedStream is the PCG stream constant of request RNGs (the CPU engine's):
-// a request's random numbers depend on its seed only.
-const seedStream = 0x5eed_5eed_5eed_5eed
 
 // prefillGraph returns the prompt pass for caches of S positions. Inputs
 // after the weights: tokens [B, T] (right-padded), lens [B], then the
@@ -77,54 +71,10 @@ func (p *Policy) decodeGraph(filter bool) func([]*Node) []*Node {
 	}
 }
 
-func (p *Policy) validateRequest(i int, r engine.GenRequest) error {
-	s := r.Sampling
-	var errs []error
-	if len(r.Prompt) == 0 {
-		errs = append(errs, errors.New("prompt is empty"))
-	}
-	for _, ids := range [][]int{r.Prompt, r.Prefix} {
-		for _, id := range ids {
-			if id < 0 || id >= p.cfg.VocabSize {
-				errs = append(errs, fmt.Errorf("token id %d outside the vocabulary [0, %d)", id, p.cfg.VocabSize))
-				break
-			}
-		}
-	}
-	if n := len(r.Prompt) + len(r.Prefix); n > p.cfg.MaxPositions {
-		errs = append(errs, fmt.Errorf("prompt+prefix is %d tokens, longer than the context of %d", n, p.cfg.MaxPositions))
-	}
-	if s.MaxNewTokens <= 0 {
-		errs = append(errs, fmt.Errorf("max_new_tokens = %d: must be > 0", s.MaxNewTokens))
-	}
-	if !(s.Temperature >= 0) {
-		errs = append(errs, fmt.Errorf("temperature = %v: must be >= 0", s.Temperature))
-	}
-	if !(s.TopP >= 0 && s.TopP <= 1) {
-		errs = append(errs, fmt.Errorf("top_p = %v: must be in [0, 1]", s.TopP))
-	}
-	if s.TopK < 0 {
-		errs = append(errs, fmt.Errorf("top_k = %d: must be >= 0", s.TopK))
-	}
-	for _, st := range s.StopStrings {
-		if st == "" {
-			errs = append(errs, errors.New("empty stop string"))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("generate: request %d: %w", i, err)
-	}
-	return nil
-}
-
 // row is one request in a decoding wave.
 type row struct {
-	req    int
-	rng    *rand.Rand
-	ctxLen int
-	text   []byte
-	out    engine.GenResult
-	done   bool
+	decode.Stream
+	req int
 }
 
 // Generate implements engine.Policy. Requests run in waves of up to
@@ -134,24 +84,23 @@ type row struct {
 // the request seed, and the device samples with them, so a request's
 // tokens do not depend on the rest of the batch.
 func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engine.GenResult, error) {
-	for i, r := range reqs {
-		if err := p.validateRequest(i, r); err != nil {
-			return nil, err
-		}
+	if err := p.limits().CheckRequests(reqs); err != nil {
+		return nil, err
 	}
 	results := make([]engine.GenResult, len(reqs))
-	var wave []int
+	var wave []*row
 	for i, r := range reqs {
-		if len(r.Prompt)+len(r.Prefix) >= p.cfg.MaxPositions {
-			results[i] = engine.GenResult{Tokens: []int{}, LogProbs: []float32{}, Reason: engine.StopWindow}
+		rw := &row{Stream: decode.Start(r, p.cfg.MaxPositions), req: i}
+		if rw.Done { // the prompt fills the context
+			results[i] = rw.Result(p.tok.Decode)
 			continue
 		}
-		wave = append(wave, i)
+		wave = append(wave, rw)
 		if len(wave) == p.maxBatch {
 			if err := p.runWave(ctx, reqs, wave, results); err != nil {
 				return nil, err
 			}
-			wave = wave[:0]
+			wave = nil
 		}
 	}
 	if len(wave) > 0 {
@@ -162,16 +111,13 @@ func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engi
 	return results, nil
 }
 
-func (p *Policy) runWave(ctx context.Context, reqs []engine.GenRequest, idx []int, results []engine.GenResult) error {
-	B := batchBucket(len(idx))
-	rows := make([]*row, len(idx))
+func (p *Policy) runWave(ctx context.Context, reqs []engine.GenRequest, rows []*row, results []engine.GenResult) error {
+	B := batchBucket(len(rows))
 	maxPrompt, maxSpan := 0, 0
 	filter := false
-	for i, ri := range idx {
-		r := reqs[ri]
-		n := len(r.Prompt) + len(r.Prefix)
-		rows[i] = &row{req: ri, rng: rand.New(rand.NewPCG(r.Seed, seedStream)), ctxLen: n,
-			out: engine.GenResult{Tokens: []int{}, LogProbs: []float32{}}}
+	for _, rw := range rows {
+		r := reqs[rw.req]
+		n := rw.CtxLen
 		maxPrompt = max(maxPrompt, n)
 		maxSpan = max(maxSpan, min(p.cfg.MaxPositions, n+r.Sampling.MaxNewTokens))
 		s := r.Sampling
@@ -191,14 +137,14 @@ func (p *Policy) runWave(ctx context.Context, reqs []engine.GenRequest, idx []in
 		for t, id := range append(slices.Clone(r.Prompt), r.Prefix...) {
 			tokens[i*T+t] = int32(id)
 		}
-		lens[i] = int32(rw.ctxLen)
+		lens[i] = int32(rw.CtxLen)
 		temp[i], topK[i], topP[i] = r.Sampling.Temperature, int32(r.Sampling.TopK), r.Sampling.TopP
 	}
 	uniforms := func() *tensors.Tensor {
 		u := make([]float32, B)
 		for i, rw := range rows {
-			if temp[i] > 0 && !rw.done {
-				u[i] = float32(rw.rng.Float64())
+			if temp[i] > 0 && !rw.Done {
+				u[i] = float32(rw.Rand.Float64())
 			}
 		}
 		return tensors.FromFlatDataAndDimensions(u, B)
@@ -228,11 +174,12 @@ func (p *Policy) runWave(ctx context.Context, reqs []engine.GenRequest, idx []in
 		active := false
 		pos := make([]int32, B)
 		for i, rw := range rows {
-			if !rw.done {
-				p.advance(rw, reqs[rw.req], int(next[i]), lps[i])
+			if !rw.Done {
+				tok := int(next[i])
+				rw.Add(tok, lps[i], p.tok.TokenBytes(tok))
 			}
-			pos[i] = int32(min(rw.ctxLen-1, S-1))
-			active = active || !rw.done
+			pos[i] = int32(min(rw.CtxLen-1, S-1))
+			active = active || !rw.Done
 		}
 		if !active {
 			break
@@ -249,43 +196,7 @@ func (p *Policy) runWave(ctx context.Context, reqs []engine.GenRequest, idx []in
 		kc, vc = res[0], res[1]
 	}
 	for _, rw := range rows {
-		rw.out.Text = p.tok.Decode(rw.out.Tokens)
-		results[rw.req] = rw.out
+		results[rw.req] = rw.Result(p.tok.Decode)
 	}
 	return nil
-}
-
-// advance records a sampled token and decides whether the row is finished
-// (same rules and precedence as the CPU engine).
-func (p *Policy) advance(rw *row, r engine.GenRequest, tok int, lp float32) {
-	rw.out.Tokens = append(rw.out.Tokens, tok)
-	rw.out.LogProbs = append(rw.out.LogProbs, lp)
-	rw.ctxLen++
-	old := len(rw.text)
-	rw.text = append(rw.text, p.tok.TokenBytes(tok)...)
-	switch {
-	case slices.Contains(r.Sampling.StopTokens, tok):
-		rw.out.Reason = engine.StopToken
-	case containsStop(rw.text, old, r.Sampling.StopStrings):
-		rw.out.Reason = engine.StopString
-	case len(rw.out.Tokens) >= r.Sampling.MaxNewTokens:
-		rw.out.Reason = engine.StopLength
-	case rw.ctxLen >= p.cfg.MaxPositions:
-		rw.out.Reason = engine.StopWindow
-	default:
-		return
-	}
-	rw.done = true
-}
-
-// containsStop reports whether a stop string ends within the bytes added
-// after old.
-func containsStop(text []byte, old int, stops []string) bool {
-	for _, s := range stops {
-		from := max(0, old-len(s)+1)
-		if bytes.Contains(text[from:], []byte(s)) {
-			return true
-		}
-	}
-	return false
 }

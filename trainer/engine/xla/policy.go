@@ -19,10 +19,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/model"
@@ -246,57 +248,28 @@ func (p *Policy) microBatches(seqs [][]int) [][2]int {
 	return out
 }
 
-func (p *Policy) checkSeqs(op string, seqs [][]int) error {
-	for i, s := range seqs {
-		if len(s) < 1 {
-			return fmt.Errorf("%s: sequence %d is empty", op, i)
-		}
-		if len(s) > p.cfg.MaxPositions {
-			return fmt.Errorf("%s: sequence %d has %d tokens, longer than the context of %d", op, i, len(s), p.cfg.MaxPositions)
-		}
-		for t, id := range s {
-			if id < 0 || id >= p.cfg.VocabSize {
-				return fmt.Errorf("%s: sequence %d position %d: token id %d outside the vocabulary [0, %d)", op, i, t, id, p.cfg.VocabSize)
-			}
-		}
-	}
-	return nil
+// limits are the vocabulary and context every input is checked against.
+func (p *Policy) limits() engine.Limits {
+	return engine.Limits{VocabSize: p.cfg.VocabSize, MaxPositions: p.cfg.MaxPositions}
 }
 
 // LogProbs implements engine.Policy.
 func (p *Policy) LogProbs(ctx context.Context, seqs [][]int) ([][]float32, error) {
-	if err := p.checkSeqs("logprobs", seqs); err != nil {
-		return nil, err
-	}
-	out := make([][]float32, 0, len(seqs))
-	for _, mb := range p.microBatches(seqs) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		pk := p.pack(seqs[mb[0]:mb[1]])
-		tok := tensors.FromFlatDataAndDimensions(pk.tokens, pk.B, pk.T)
-		res, err := p.ex.run("logprobs", dimsKey(tok), p.logProbsGraph, append(p.weightArgs(), tok))
-		if err != nil {
-			return nil, err
-		}
-		flat, err := toHost(res[0])
-		free(res)
-		if err != nil {
-			return nil, err
-		}
-		for i, s := range seqs[mb[0]:mb[1]] {
-			out = append(out, append([]float32(nil), flat[i*pk.T:i*pk.T+len(s)]...))
-		}
-	}
-	return out, nil
+	return p.perToken(ctx, "logprobs", seqs, 1, p.logProbsGraph)
 }
 
 // Logits returns the full logits, [len(seq), vocab] per sequence.
 func (p *Policy) Logits(ctx context.Context, seqs [][]int) ([][]float32, error) {
-	if err := p.checkSeqs("logits", seqs); err != nil {
+	return p.perToken(ctx, "logits", seqs, p.cfg.VocabSize, p.logitsGraph)
+}
+
+// perToken runs graph (one output of [B, T, width], or [B, T] when width
+// is 1) over seqs in micro-batches and returns each sequence's first
+// len(seq)*width values.
+func (p *Policy) perToken(ctx context.Context, op string, seqs [][]int, width int, graph func([]*graph.Node) []*graph.Node) ([][]float32, error) {
+	if err := p.limits().CheckSeqs(op, seqs); err != nil {
 		return nil, err
 	}
-	V := p.cfg.VocabSize
 	out := make([][]float32, 0, len(seqs))
 	for _, mb := range p.microBatches(seqs) {
 		if err := ctx.Err(); err != nil {
@@ -304,7 +277,7 @@ func (p *Policy) Logits(ctx context.Context, seqs [][]int) ([][]float32, error) 
 		}
 		pk := p.pack(seqs[mb[0]:mb[1]])
 		tok := tensors.FromFlatDataAndDimensions(pk.tokens, pk.B, pk.T)
-		res, err := p.ex.run("logits", dimsKey(tok), p.logitsGraph, append(p.weightArgs(), tok))
+		res, err := p.ex.run(op, dimsKey(tok), graph, append(p.weightArgs(), tok))
 		if err != nil {
 			return nil, err
 		}
@@ -314,44 +287,23 @@ func (p *Policy) Logits(ctx context.Context, seqs [][]int) ([][]float32, error) 
 			return nil, err
 		}
 		for i, s := range seqs[mb[0]:mb[1]] {
-			out = append(out, flat[i*pk.T*V:(i*pk.T+len(s))*V])
+			row := i * pk.T * width
+			out = append(out, slices.Clone(flat[row:row+len(s)*width]))
 		}
 	}
 	return out, nil
 }
 
+// checkBatch refuses what Limits.CheckBatch refuses, and an empty batch
+// (there is no [0, T] bucket to run).
 func (p *Policy) checkBatch(b engine.Batch) error {
-	switch b.Loss {
-	case engine.LossPG:
-	case engine.LossClip:
-		if !(b.ClipLow >= 0 && b.ClipLow < 1) || !(b.ClipHigh >= 0) {
-			return fmt.Errorf("update: clip_low = %v, clip_high = %v: want clip_low in [0, 1) and clip_high >= 0", b.ClipLow, b.ClipHigh)
-		}
-	default:
-		return fmt.Errorf("update: loss %q: want %q or %q", b.Loss, engine.LossPG, engine.LossClip)
+	if err := p.limits().CheckBatch(b); err != nil {
+		return err
 	}
 	if len(b.Seqs) == 0 {
 		return errors.New("update: empty batch")
 	}
-	seqs := make([][]int, len(b.Seqs))
-	for i, s := range b.Seqs {
-		seqs[i] = s.Tokens
-		if len(s.Weights) != len(s.Tokens) {
-			return fmt.Errorf("update: sequence %d: %d weights for %d tokens", i, len(s.Weights), len(s.Tokens))
-		}
-		if len(s.Weights) > 0 && s.Weights[0] != 0 {
-			return fmt.Errorf("update: sequence %d: weights[0] = %v, must be 0 (no prediction for the first token)", i, s.Weights[0])
-		}
-		if b.Loss == engine.LossClip && len(s.OldLogProbs) != len(s.Tokens) {
-			return fmt.Errorf("update: sequence %d: loss clip needs old_logprobs for every token (%d for %d tokens)", i, len(s.OldLogProbs), len(s.Tokens))
-		}
-		for t, w := range s.Weights {
-			if math.IsNaN(float64(w)) || math.IsInf(float64(w), 0) {
-				return fmt.Errorf("update: sequence %d: weights[%d] = %v", i, t, w)
-			}
-		}
-	}
-	return p.checkSeqs("update", seqs)
+	return nil
 }
 
 // lossAndGrad returns the batch loss and the gradient of the trainable
@@ -420,7 +372,7 @@ func (p *Policy) lossAndGrad(ctx context.Context, b engine.Batch, st *engine.Upd
 // model left unchanged) when the gradient norm is not finite.
 func (p *Policy) Update(ctx context.Context, b engine.Batch) (engine.UpdateStats, error) {
 	var st engine.UpdateStats
-	if err := validateOptim(p.opt); err != nil {
+	if err := p.opt.Validate(); err != nil {
 		return st, fmt.Errorf("update: %w", err)
 	}
 	if err := p.checkBatch(b); err != nil {
@@ -446,7 +398,7 @@ func (p *Policy) Update(ctx context.Context, b engine.Batch) (engine.UpdateStats
 		scale = p.opt.GradClip / (st.GradNorm + 1e-6)
 	}
 	p.step++
-	st.LR = learningRate(p.opt, p.step)
+	st.LR = p.opt.LRAt(p.step)
 	sc := tensors.FromFlatDataAndDimensions([]float32{float32(st.LR), float32(scale),
 		float32(1 - math.Pow(p.opt.Beta1, float64(p.step))), float32(1 - math.Pow(p.opt.Beta2, float64(p.step)))}, 4)
 	train := p.trainable()
