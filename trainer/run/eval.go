@@ -70,7 +70,11 @@ func Eval(ctx context.Context, opts EvalOptions) (EvalResult, error) {
 	if err != nil {
 		return EvalResult{}, err
 	}
-	pol, err := openPolicy(cfg, "", policyDir)
+	// Evaluation never updates: open weights-only, so that no optimiser
+	// moments are loaded (and any engine's checkpoint will do).
+	pcfg := cfg
+	pcfg.Model.Path = policyDir
+	pol, err := openPolicy(pcfg, "", "")
 	if err != nil {
 		return EvalResult{}, err
 	}

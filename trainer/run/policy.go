@@ -20,8 +20,11 @@ const initDir = "init"
 var charSpecials = []string{tokenizer.EndOfText, tokenizer.IMStart, tokenizer.IMEnd, tokenizer.EndThought}
 
 // openPolicy opens the run's policy with the configured engine: from
-// policyDir (a checkpoint's, when resuming), else model.path, else a
-// model.preset initialised from run.seed and written to RUNDIR/init.
+// policyDir (a checkpoint's, when resuming: optimiser moments and step
+// counter restored), else model.path, else a model.preset initialised from
+// run.seed and written to RUNDIR/init. model.path is opened weights-only:
+// a warm start saved with its optimiser state (rewind sft) starts the run
+// with fresh AdamW moments at step 1 of the run's own LR schedule.
 func openPolicy(cfg Config, runDir, policyDir string) (engine.Policy, error) {
 	dir := policyDir
 	switch {
@@ -38,7 +41,8 @@ func openPolicy(cfg Config, runDir, policyDir string) (engine.Policy, error) {
 	if optim.TotalSteps == 0 {
 		optim.TotalSteps = cfg.Run.Steps
 	}
-	p, err := engine.Open(cfg.Model.Engine, engine.Options{Dir: dir, Optim: optim, Seed: cfg.Run.Seed, Extra: cfg.Model.Extra})
+	p, err := engine.Open(cfg.Model.Engine, engine.Options{Dir: dir, Optim: optim, Seed: cfg.Run.Seed, Extra: cfg.Model.Extra,
+		WeightsOnly: policyDir == ""})
 	if err != nil {
 		return nil, fmt.Errorf("model: open %s with engine %s: %w", dir, cfg.Model.Engine, err)
 	}
