@@ -39,7 +39,7 @@ lines are skipped). All sequences must have the same length.`,
 			if err != nil {
 				return err
 			}
-			p, err := cpu.Open(engine.Options{Dir: dir})
+			p, err := cpu.Open(engine.Options{Dir: dir, WeightsOnly: true}) // inference only: no optimiser state
 			if err != nil {
 				return err
 			}
@@ -77,7 +77,7 @@ lines are skipped). All sequences must have the same length.`,
 		Short: "Continue a prompt and print the new text",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := cpu.Open(engine.Options{Dir: gdir})
+			p, err := cpu.Open(engine.Options{Dir: gdir, WeightsOnly: true})
 			if err != nil {
 				return err
 			}
