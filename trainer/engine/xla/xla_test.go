@@ -71,6 +71,21 @@ func TestMatchesCPUEngine(t *testing.T) {
 	for i := range a {
 		require.InDeltaSlice(t, toF64(a[i]), toF64(bx[i]), 2e-4, "log-probs after two updates, sequence %d", i)
 	}
+
+	// The CPU engine's checkpoint: its optimiser state is not this
+	// engine's to resume, but its weights open with WeightsOnly.
+	dir := filepath.Join(t.TempDir(), "cpu-ckpt")
+	require.NoError(t, c.Save(dir))
+	_, err = engine.Open("xla", engine.Options{Dir: dir, Extra: goExtra})
+	require.ErrorContains(t, err, `format "rewind-cpu/1", want "rewind-xla/1"`)
+	w, err := engine.Open("xla", engine.Options{Dir: dir, Extra: goExtra, WeightsOnly: true})
+	require.NoError(t, err)
+	require.Zero(t, w.(*Policy).Step())
+	bw, err := w.LogProbs(ctx, ref.InputIDs)
+	require.NoError(t, err)
+	for i := range a {
+		require.InDeltaSlice(t, toF64(a[i]), toF64(bw[i]), 1e-4, "log-probs of the CPU engine's saved weights, sequence %d", i)
+	}
 }
 
 func toF64(x []float32) []float64 {
