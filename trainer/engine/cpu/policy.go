@@ -118,27 +118,30 @@ func (p *Policy) BLAS() string { return p.net.ex.blas.Name() }
 
 // Logits returns the full logits, [len(seq), vocab] per sequence.
 func (p *Policy) Logits(ctx context.Context, seqs [][]int) ([][]float32, error) {
-	if err := p.limits().CheckSeqs("logits", seqs); err != nil {
-		return nil, err
-	}
-	out := make([][]float32, 0, len(seqs))
-	for _, mb := range p.microBatches(seqs) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		pk := pack(seqs[mb[0]:mb[1]])
+	V := p.cfg.VocabSize
+	return p.perMicroBatch(ctx, "logits", seqs, func(mb [][]int) [][]float32 {
+		pk := pack(mb)
 		all := p.net.logits(&p.acts, pk)
-		V := p.cfg.VocabSize
+		out := make([][]float32, len(mb))
 		for s, st := range pk.starts {
-			out = append(out, all[st*V:(st+pk.lens[s])*V])
+			out[s] = all[st*V : (st+pk.lens[s])*V]
 		}
-	}
-	return out, nil
+		return out
+	})
 }
 
 // LogProbs implements engine.Policy.
 func (p *Policy) LogProbs(ctx context.Context, seqs [][]int) ([][]float32, error) {
-	if err := p.limits().CheckSeqs("logprobs", seqs); err != nil {
+	return p.perMicroBatch(ctx, "logprobs", seqs, func(mb [][]int) [][]float32 {
+		return p.net.logProbs(&p.acts, mb)
+	})
+}
+
+// perMicroBatch checks seqs (op names the call in errors), then runs fn
+// on each micro-batch in order and concatenates its per-sequence results;
+// cancellation is checked between micro-batches.
+func (p *Policy) perMicroBatch(ctx context.Context, op string, seqs [][]int, fn func(mb [][]int) [][]float32) ([][]float32, error) {
+	if err := p.limits().CheckSeqs(op, seqs); err != nil {
 		return nil, err
 	}
 	out := make([][]float32, 0, len(seqs))
@@ -146,7 +149,7 @@ func (p *Policy) LogProbs(ctx context.Context, seqs [][]int) ([][]float32, error
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out = append(out, p.net.logProbs(&p.acts, seqs[mb[0]:mb[1]])...)
+		out = append(out, fn(seqs[mb[0]:mb[1]])...)
 	}
 	return out, nil
 }
