@@ -12,13 +12,13 @@ package cpu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/blas"
+	"github.com/rewind-rl/rewind/trainer/engine/internal/ckpt"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
@@ -63,14 +63,8 @@ func New(cfg model.Config, tok tokenizer.Tokenizer, weights []*model.Tensor, opt
 }
 
 func newPolicy(cfg model.Config, tok tokenizer.Tokenizer, weights []*model.Tensor, opts engine.Options) (*Policy, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("cpu engine: model config: %w", err)
-	}
-	if tok == nil {
-		return nil, errors.New("cpu engine: nil tokenizer")
-	}
-	if tok.VocabSize() > cfg.VocabSize {
-		return nil, fmt.Errorf("cpu engine: tokenizer has %d ids but the model's vocab_size is %d", tok.VocabSize(), cfg.VocabSize)
+	if err := ckpt.CheckModel(cfg, tok); err != nil {
+		return nil, fmt.Errorf("cpu engine: %w", err)
 	}
 	g, err := blas.Default()
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/engine/internal/ckpt"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
@@ -127,14 +128,8 @@ func New(cfg model.Config, tok tokenizer.Tokenizer, weights []*model.Tensor, opt
 }
 
 func newPolicy(cfg model.Config, tok tokenizer.Tokenizer, weights, factors []*model.Tensor, opt engine.Optim, seed uint64, s settings) (*Policy, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("xla engine: model config: %w", err)
-	}
-	if tok == nil {
-		return nil, errors.New("xla engine: nil tokenizer")
-	}
-	if tok.VocabSize() > cfg.VocabSize {
-		return nil, fmt.Errorf("xla engine: tokenizer has %d ids but the model's vocab_size is %d", tok.VocabSize(), cfg.VocabSize)
+	if err := ckpt.CheckModel(cfg, tok); err != nil {
+		return nil, fmt.Errorf("xla engine: %w", err)
 	}
 	specs := cfg.Params()
 	if len(weights) != len(specs) {

@@ -233,6 +233,22 @@ func Load(dir string) (model.Config, []*model.Tensor, tokenizer.Tokenizer, error
 	return cfg, ws, tok, nil
 }
 
+// CheckModel checks that cfg and tok can form a policy, whether they come
+// from a folder (Load) or from the caller (an engine's New): a valid
+// config and a tokenizer whose ids fit the model's vocabulary.
+func CheckModel(cfg model.Config, tok tokenizer.Tokenizer) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("model config: %w", err)
+	}
+	if tok == nil {
+		return errors.New("nil tokenizer")
+	}
+	if tok.VocabSize() > cfg.VocabSize {
+		return fmt.Errorf("tokenizer has %d ids but the model's vocab_size is %d", tok.VocabSize(), cfg.VocabSize)
+	}
+	return nil
+}
+
 // ReadState reads opts.Dir/state.json into st, checking that format wrote
 // it, and fills opts.Optim and opts.Seed from it where they are zero.
 // found is false (and st untouched) for a folder without state.json (a

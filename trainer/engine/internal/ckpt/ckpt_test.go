@@ -164,3 +164,16 @@ func TestLoadErrors(t *testing.T) {
 	_, _, _, err = Load(t.TempDir())
 	require.ErrorContains(t, err, model.ConfigFile)
 }
+
+func TestCheckModel(t *testing.T) {
+	cfg, err := model.Preset("nano")
+	require.NoError(t, err)
+	tok, err := tokenizer.NewChar("abc", []string{tokenizer.EndOfText})
+	require.NoError(t, err)
+	require.NoError(t, CheckModel(cfg.WithVocab(tok.VocabSize()), tok))
+	require.ErrorContains(t, CheckModel(cfg.WithVocab(tok.VocabSize()), nil), "nil tokenizer")
+	require.ErrorContains(t, CheckModel(cfg.WithVocab(tok.VocabSize()-1), tok), "but the model's vocab_size is")
+	bad := cfg
+	bad.VocabSize = 0
+	require.ErrorContains(t, CheckModel(bad, tok), "model config")
+}
