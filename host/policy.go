@@ -113,6 +113,12 @@ func (g guard) run(ctx context.Context, op string, f func(ctx context.Context) (
 	}
 }
 
+// malformed is the failure of a result that breaks the contract
+// (contract.go).
+func malformed(err error) *PluginError {
+	return &PluginError{Status: abi.StatusMalformed, Err: err}
+}
+
 type guardedVerifier struct {
 	guard
 	v Verifier
@@ -125,12 +131,8 @@ func (g guardedVerifier) Verify(ctx context.Context, req *abi.VerifyRequest) (ab
 		if err != nil {
 			return "", err
 		}
-		switch v.Status {
-		case "":
-			v.Status = abi.StatusOK
-		case abi.StatusOK, abi.StatusAbstain, abi.StatusInvalid:
-		default:
-			return "", &PluginError{Status: abi.StatusMalformed, Err: errors.New("verdict status " + string(v.Status) + " is reserved for the host")}
+		if err := checkVerdict(&v, len(req.Steps)); err != nil {
+			return "", malformed(err)
 		}
 		out = v
 		return v.Status, nil
@@ -151,11 +153,14 @@ func (g guardedRewardModel) Score(ctx context.Context, reqs []abi.ScoreRequest) 
 	var out []float64
 	err := g.run(ctx, "score", func(ctx context.Context) (abi.Status, error) {
 		s, err := g.m.Score(ctx, reqs)
-		if err == nil && len(s) != len(reqs) {
-			return "", &PluginError{Status: abi.StatusMalformed, Err: errors.New("wrong number of scores")}
+		if err != nil {
+			return "", err
+		}
+		if err := checkScores(s, len(reqs)); err != nil {
+			return "", malformed(err)
 		}
 		out = s
-		return abi.StatusOK, err
+		return abi.StatusOK, nil
 	})
 	return out, err
 }
@@ -169,8 +174,14 @@ func (g guardedSegmenter) Segment(ctx context.Context, req abi.SegmentRequest) (
 	var out []abi.Span
 	err := g.run(ctx, "segment", func(ctx context.Context) (abi.Status, error) {
 		s, err := g.s.Segment(ctx, req)
+		if err != nil {
+			return "", err
+		}
+		if err := checkSpans(s, len(req.Response)); err != nil {
+			return "", malformed(err)
+		}
 		out = s
-		return abi.StatusOK, err
+		return abi.StatusOK, nil
 	})
 	return out, err
 }
@@ -184,19 +195,23 @@ func (g guardedLocalizer) Localize(ctx context.Context, req *abi.LocalizeRequest
 	var out abi.Localization
 	err := g.run(ctx, "localize", func(ctx context.Context) (abi.Status, error) {
 		l, err := g.l.Localize(ctx, req)
-		if err == nil && (l.Step < 0 || l.Step > len(req.Steps)) {
-			return "", &PluginError{Status: abi.StatusMalformed, Err: errors.New("localized step outside 0..len(steps)")}
+		if err != nil {
+			return "", err
+		}
+		if err := checkLocalization(&l, len(req.Steps)); err != nil {
+			return "", malformed(err)
 		}
 		out = l
-		return abi.StatusOK, err
+		return abi.StatusOK, nil
 	})
 	return out, err
 }
 
 // Verifier returns the verifier loaded as name, wrapped so that every call
-// applies the plugin's deadline and retry policy, fails with a
-// *PluginError, counts in Counters, and fills the verdict's Plugin and
-// SHA256.
+// applies the plugin's deadline and retry policy, checks the result
+// against the contract of sdk/ABI.md (a violation, an empty status
+// included, fails as abi.StatusMalformed), fails with a *PluginError,
+// counts in Counters, and fills the verdict's Plugin and SHA256.
 func (r *Registry) Verifier(name string) (Verifier, error) {
 	p, err := r.get(name, abi.KindVerifier)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -162,4 +163,91 @@ func ExampleRegistry() {
 	// Output:
 	// 1 ok math <nil>
 	// math verify ok 1
+}
+
+// canned is a builtin of every kind that returns the result it is given.
+type canned struct {
+	verdict abi.Verdict
+	scores  []float64
+	spans   []abi.Span
+	loc     abi.Localization
+}
+
+func (c *canned) Verify(context.Context, *abi.VerifyRequest) (abi.Verdict, error) {
+	return c.verdict, nil
+}
+func (c *canned) Score(context.Context, []abi.ScoreRequest) ([]float64, error) { return c.scores, nil }
+func (c *canned) Segment(context.Context, abi.SegmentRequest) ([]abi.Span, error) {
+	return c.spans, nil
+}
+func (c *canned) Localize(context.Context, *abi.LocalizeRequest) (abi.Localization, error) {
+	return c.loc, nil
+}
+
+// TestResultContractForEverySource: the registry checks every result
+// against the contract, whatever the source: a builtin's broken result
+// fails as malformed (and is retried by the policy) exactly like a Wasm
+// module's, an empty verdict status included.
+func TestResultContractForEverySource(t *testing.T) {
+	ctx := context.Background()
+	c := &canned{}
+	for _, k := range []abi.Kind{abi.KindVerifier, abi.KindRewardModel, abi.KindSegmenter, abi.KindLocalizer} {
+		host.RegisterBuiltin(k, "test-canned-"+string(k), func(map[string]any) (any, error) { return c, nil })
+	}
+	r := host.NewRegistry(host.Options{})
+	defer r.Close()
+	for _, k := range []abi.Kind{abi.KindVerifier, abi.KindRewardModel, abi.KindSegmenter, abi.KindLocalizer} {
+		require.NoError(t, r.Load(ctx, string(k), host.PluginConfig{Builtin: "test-canned-" + string(k), OnFailure: host.FailurePolicy{Retry: 1}}))
+	}
+	v, _ := r.Verifier("verifier")
+	m, _ := r.RewardModel("reward_model")
+	s, _ := r.Segmenter("segmenter")
+	l, _ := r.Localizer("localizer")
+	two := []abi.Span{{Start: 0, End: 2}, {Start: 2, End: 4}}
+
+	c.verdict = abi.Verdict{Score: 1} // no status
+	_, err := v.Verify(ctx, &abi.VerifyRequest{Response: "abcd"})
+	require.ErrorIs(t, err, host.ErrMalformed)
+	require.ErrorContains(t, err, "no status")
+	c.verdict = abi.Verdict{Score: 1, Status: abi.StatusOK, StepCorrect: []bool{true}}
+	_, err = v.Verify(ctx, &abi.VerifyRequest{Response: "abcd", Steps: two})
+	require.ErrorIs(t, err, host.ErrMalformed)
+	c.verdict = abi.Verdict{Score: 1, Status: abi.StatusOK, StepCorrect: []bool{true, true}, SHA256: "forged", Plugin: "forged"}
+	got, err := v.Verify(ctx, &abi.VerifyRequest{Response: "abcd", Steps: two})
+	require.NoError(t, err)
+	require.Equal(t, "builtin", got.SHA256, "the host stamps verdicts, not the plugin")
+	require.Equal(t, "verifier", got.Plugin)
+
+	c.scores = []float64{1, math.NaN()}
+	_, err = m.Score(ctx, make([]abi.ScoreRequest, 2))
+	require.ErrorIs(t, err, host.ErrMalformed)
+	c.spans = []abi.Span{{Start: 1, End: 1}}
+	_, err = s.Segment(ctx, abi.SegmentRequest{Response: "abcd"})
+	require.ErrorIs(t, err, host.ErrMalformed)
+	c.loc = abi.Localization{Step: 3}
+	_, err = l.Localize(ctx, &abi.LocalizeRequest{Steps: two})
+	require.ErrorIs(t, err, host.ErrMalformed)
+
+	// Each malformed result was retried once (on_failure.retry: 1).
+	require.Equal(t, []host.Counter{
+		{Plugin: "localizer", Op: "localize", Status: abi.StatusMalformed, Count: 2},
+		{Plugin: "reward_model", Op: "score", Status: abi.StatusMalformed, Count: 2},
+		{Plugin: "segmenter", Op: "segment", Status: abi.StatusMalformed, Count: 2},
+		{Plugin: "verifier", Op: "verify", Status: abi.StatusMalformed, Count: 4},
+		{Plugin: "verifier", Op: "verify", Status: abi.StatusOK, Count: 1},
+	}, r.Counters())
+
+	// The same rule for a Wasm module: moody answers {"score":1} to NOSTATUS.
+	require.NoError(t, r.Load(ctx, "moody", host.PluginConfig{Wasm: "testdata/hostile/moody.wasm",
+		Options: map[string]any{"greeting": "hello"}}))
+	mv, _ := r.Verifier("moody")
+	_, err = mv.Verify(ctx, &abi.VerifyRequest{Response: "NOSTATUS"})
+	require.ErrorIs(t, err, host.ErrMalformed)
+	require.ErrorContains(t, err, "no status")
+	got, err = mv.Verify(ctx, &abi.VerifyRequest{Response: "fine"})
+	require.NoError(t, err)
+	require.Equal(t, abi.StatusOK, got.Status)
+	p, _ := r.Plugin("moody")
+	require.Equal(t, p.SHA256, got.SHA256)
+	require.Len(t, got.SHA256, 64)
 }

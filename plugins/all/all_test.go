@@ -83,3 +83,34 @@ func TestProcessSourcesAreLinked(t *testing.T) {
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "not available in this binary")
 }
+
+// TestBuiltinVerifiersSetTheirStatus: the registry treats a verdict
+// without a status as malformed for builtins too, so every built-in
+// verifier must set one explicitly, on every path: odd responses, ground
+// truths of every JSON type, none at all.
+func TestBuiltinVerifiersSetTheirStatus(t *testing.T) {
+	ctx := context.Background()
+	answers := []string{"", `"4"`, `4`, `4.5`, `""`, `null`, `true`, `[1]`, `{"a":1}`, `"\\frac{1}{2}"`}
+	responses := []string{"", "4", `\boxed{4}`, `\boxed{`, `\boxed{}`, "\xff\xfe", `$\boxed{\frac{1}{2}}$.`}
+	n := 0
+	for _, b := range host.Builtins() {
+		if b.Kind != abi.KindVerifier {
+			continue
+		}
+		n++
+		v, err := load(t, b.Name, nil).Verifier("p")
+		require.NoError(t, err)
+		for _, a := range answers {
+			for _, resp := range responses {
+				req := &abi.VerifyRequest{Task: abi.Task{ID: "t"}, Response: resp}
+				if a != "" {
+					req.Task.Answer = []byte(a)
+				}
+				got, err := v.Verify(ctx, req)
+				require.NoError(t, err, "%s: answer %s, response %q", b.Name, a, resp)
+				require.Contains(t, []abi.Status{abi.StatusOK, abi.StatusAbstain, abi.StatusInvalid}, got.Status)
+			}
+		}
+	}
+	require.GreaterOrEqual(t, n, 2, "boxed and exact at least")
+}

@@ -159,10 +159,11 @@ func handleVerify(dst, req []byte) []byte {
 	if err := dec.DecodeVerifyRequest(req, &verifyReq); err != nil {
 		return wire.AppendError(dst, "decoding the verify request: "+err.Error())
 	}
+	// The verdict goes out as it is: the host checks it against the
+	// result contract (sdk/ABI.md), so a verdict without a status, or one
+	// that breaks another rule, fails there as malformed, the same for
+	// every language and transport.
 	v := verifyFn(&verifyReq)
-	if err := wire.CheckVerdict(&v, len(verifyReq.Steps)); err != nil {
-		return wire.AppendError(dst, "the verifier returned an invalid verdict: "+err.Error())
-	}
 	return wire.AppendVerdict(dst, &v)
 }
 
@@ -177,9 +178,6 @@ func handleScore(dst, req []byte) []byte {
 	scores, err := scoreFn(reqs)
 	if err != nil {
 		return wire.AppendError(dst, err.Error())
-	}
-	if len(scores) != len(reqs) {
-		return wire.AppendError(dst, fmt.Sprintf("the reward model returned %d scores for %d requests", len(scores), len(reqs)))
 	}
 	return wire.AppendScores(dst, scores)
 }

@@ -3,7 +3,6 @@ package grpchost
 import (
 	"bytes"
 	"log/slog"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -52,46 +51,6 @@ func TestConfigValidate(t *testing.T) {
 		}
 		require.ErrorIs(t, err, ErrNoChecksum)
 	})
-}
-
-func TestContractChecks(t *testing.T) {
-	one, three, neg := 1, 3, -1
-	steps := &abi.VerifyRequest{Response: "abcd", Steps: []abi.Span{{Start: 0, End: 2}, {Start: 2, End: 4}}}
-	for _, tc := range []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"verdict ok", checkVerdict(&abi.Verdict{Status: abi.StatusOK, Score: 1, StepCorrect: []bool{true, false}, FirstError: &one}, steps), ""},
-		{"verdict abstain", checkVerdict(&abi.Verdict{Status: abi.StatusAbstain}, steps), ""},
-		{"verdict host status", checkVerdict(&abi.Verdict{Status: abi.StatusCrash}, steps), "not one of ok"},
-		{"verdict empty status", checkVerdict(&abi.Verdict{}, steps), "not one of ok"},
-		{"verdict score high", checkVerdict(&abi.Verdict{Status: abi.StatusOK, Score: 1.5}, steps), "outside [0, 1]"},
-		{"verdict score NaN", checkVerdict(&abi.Verdict{Status: abi.StatusOK, Score: math.NaN()}, steps), "outside [0, 1]"},
-		{"verdict step_correct length", checkVerdict(&abi.Verdict{Status: abi.StatusOK, StepCorrect: []bool{true}}, steps), "1 entries for 2 steps"},
-		{"verdict first_error past steps", checkVerdict(&abi.Verdict{Status: abi.StatusOK, FirstError: &three}, steps), "outside 0..2"},
-		{"verdict first_error negative", checkVerdict(&abi.Verdict{Status: abi.StatusOK, FirstError: &neg}, steps), "outside 0..2"},
-		{"scores ok", checkScores([]float64{-3, 7}, 2), ""},
-		{"scores count", checkScores([]float64{1}, 2), "1 scores for 2 requests"},
-		{"scores inf", checkScores([]float64{math.Inf(1)}, 1), "is +Inf"},
-		{"spans ok", checkSpans([]abi.Span{{Start: 0, End: 1}, {Start: 2, End: 4}}, "abcd"), ""},
-		{"spans none", checkSpans(nil, ""), ""},
-		{"spans overlap", checkSpans([]abi.Span{{Start: 0, End: 2}, {Start: 1, End: 4}}, "abcd"), "span 1"},
-		{"spans empty", checkSpans([]abi.Span{{Start: 1, End: 1}}, "abcd"), "span 0"},
-		{"spans past end", checkSpans([]abi.Span{{Start: 0, End: 5}}, "abcd"), "span 0"},
-		{"localization ok", checkLocalization(&abi.Localization{Step: 2, Confidence: 0.5}, &abi.LocalizeRequest{Steps: steps.Steps}), ""},
-		{"localization none found", checkLocalization(&abi.Localization{Step: 0}, &abi.LocalizeRequest{Steps: steps.Steps}), ""},
-		{"localization past steps", checkLocalization(&abi.Localization{Step: 3}, &abi.LocalizeRequest{Steps: steps.Steps}), "outside 0..2"},
-		{"localization confidence", checkLocalization(&abi.Localization{Step: 1, Confidence: 2}, &abi.LocalizeRequest{Steps: steps.Steps}), "confidence"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.want == "" {
-				require.NoError(t, tc.err)
-			} else {
-				require.ErrorContains(t, tc.err, tc.want)
-			}
-		})
-	}
 }
 
 func TestLineLogger(t *testing.T) {

@@ -25,9 +25,11 @@ import (
 // Every failure is a *host.PluginError: StatusTimeout past the deadline,
 // StatusCrash when the process died or is down (its cause is ErrRestarting
 // or ErrFailed then), StatusOversized over MaxOutputBytes, StatusMalformed
-// for undecodable output or output that breaks the kind's contract, and
-// StatusError for an error the plugin returned. A call whose context the
-// caller cancels returns an error wrapping context.Canceled.
+// for undecodable output, and StatusError for an error the plugin
+// returned. A call whose context the caller cancels returns an error
+// wrapping context.Canceled. Results are not checked against their kind's
+// contract here: the host's registry does that for every transport
+// (host/contract.go), so use the plugin through a host.Registry.
 type Plugin struct {
 	cfg         Config
 	sup         *supervisor
@@ -141,10 +143,6 @@ func (p *Plugin) classify(ctx context.Context, op string, g *generation, err err
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("plugin %q %s: %w", p.cfg.Name, op, ctx.Err())
 	}
-	var mal malformedError
-	if errors.As(err, &mal) {
-		return perr(abi.StatusMalformed, mal.err)
-	}
 	st := status.Convert(err)
 	switch {
 	case st.Code() == codes.Unavailable || g.dead():
@@ -162,11 +160,6 @@ func (p *Plugin) classify(ctx context.Context, op string, g *generation, err err
 	return perr(abi.StatusError, errors.New(st.Message()))
 }
 
-// malformedError is a contract violation found by the adapter.
-type malformedError struct{ err error }
-
-func (e malformedError) Error() string { return e.err.Error() }
-
 // Verify implements host.Verifier. The verdict's Plugin and SHA256 name
 // the plugin and the executable that judged it.
 func (p *Plugin) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error) {
@@ -177,9 +170,6 @@ func (p *Plugin) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdic
 			return err
 		}
 		v = pluginpb.ToVerdict(out)
-		if err := checkVerdict(&v, req); err != nil {
-			return malformedError{err}
-		}
 		return nil
 	})
 	if err != nil {
@@ -198,9 +188,6 @@ func (p *Plugin) Score(ctx context.Context, reqs []abi.ScoreRequest) ([]float64,
 			return err
 		}
 		scores = out.GetScores()
-		if err := checkScores(scores, len(reqs)); err != nil {
-			return malformedError{err}
-		}
 		return nil
 	})
 	return scores, err
@@ -215,9 +202,6 @@ func (p *Plugin) Segment(ctx context.Context, req abi.SegmentRequest) ([]abi.Spa
 			return err
 		}
 		spans = pluginpb.ToSpans(out.GetSpans())
-		if err := checkSpans(spans, req.Response); err != nil {
-			return malformedError{err}
-		}
 		return nil
 	})
 	return spans, err
@@ -232,9 +216,6 @@ func (p *Plugin) Localize(ctx context.Context, req *abi.LocalizeRequest) (abi.Lo
 			return err
 		}
 		l = pluginpb.ToLocalization(out)
-		if err := checkLocalization(&l, req); err != nil {
-			return malformedError{err}
-		}
 		return nil
 	})
 	if err != nil {

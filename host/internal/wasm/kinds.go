@@ -2,7 +2,6 @@ package wasm
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/sdk/abi/wire"
@@ -23,20 +22,16 @@ func (p *Plugin) want(k abi.Kind) error {
 	return nil
 }
 
-// Verify calls rewind_verify. The verdict is validated (wire.CheckVerdict)
-// and carries the module's sha256; Plugin is left for the caller.
+// Verify calls rewind_verify. The verdict carries the module's sha256;
+// Plugin is left for the caller, and so is the check of the result
+// contract (host's guard applies it to every transport).
 func (p *Plugin) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error) {
 	if err := p.want(abi.KindVerifier); err != nil {
 		return abi.Verdict{}, err
 	}
 	var v abi.Verdict
 	err := p.do(ctx, func(dst []byte) []byte { return wire.AppendVerifyRequest(dst, req) },
-		func(b []byte) error {
-			if err := wire.DecodeVerdict(b, &v); err != nil {
-				return err
-			}
-			return wire.CheckVerdict(&v, len(req.Steps))
-		})
+		func(b []byte) error { return wire.DecodeVerdict(b, &v) })
 	if err != nil {
 		return abi.Verdict{}, err
 	}
@@ -51,49 +46,28 @@ func (p *Plugin) Score(ctx context.Context, reqs []abi.ScoreRequest) ([]float64,
 	}
 	var scores []float64
 	err := p.do(ctx, func(dst []byte) []byte { return wire.AppendScoreRequests(dst, reqs) },
-		func(b []byte) (err error) {
-			if scores, err = wire.DecodeScores(b, nil); err != nil {
-				return err
-			}
-			if len(scores) != len(reqs) {
-				return fmt.Errorf("%d scores for %d requests", len(scores), len(reqs))
-			}
-			return nil
-		})
+		func(b []byte) (err error) { scores, err = wire.DecodeScores(b, nil); return err })
 	return scores, err
 }
 
-// Segment calls rewind_segment; spans are checked against the response.
+// Segment calls rewind_segment.
 func (p *Plugin) Segment(ctx context.Context, req abi.SegmentRequest) ([]abi.Span, error) {
 	if err := p.want(abi.KindSegmenter); err != nil {
 		return nil, err
 	}
 	var spans []abi.Span
 	err := p.do(ctx, func(dst []byte) []byte { return wire.AppendSegmentRequest(dst, &req) },
-		func(b []byte) (err error) {
-			if spans, err = wire.DecodeSpans(b, nil); err != nil {
-				return err
-			}
-			return wire.CheckSpans(spans, len(req.Response))
-		})
+		func(b []byte) (err error) { spans, err = wire.DecodeSpans(b, nil); return err })
 	return spans, err
 }
 
-// Localize calls rewind_localize; the step is checked against req.Steps.
+// Localize calls rewind_localize.
 func (p *Plugin) Localize(ctx context.Context, req *abi.LocalizeRequest) (abi.Localization, error) {
 	if err := p.want(abi.KindLocalizer); err != nil {
 		return abi.Localization{}, err
 	}
 	var l abi.Localization
 	err := p.do(ctx, func(dst []byte) []byte { return wire.AppendLocalizeRequest(dst, req) },
-		func(b []byte) error {
-			if err := wire.DecodeLocalization(b, &l); err != nil {
-				return err
-			}
-			if l.Step < 0 || l.Step > len(req.Steps) {
-				return fmt.Errorf("step %d is outside 0..%d", l.Step, len(req.Steps))
-			}
-			return nil
-		})
+		func(b []byte) error { return wire.DecodeLocalization(b, &l) })
 	return l, err
 }

@@ -4,6 +4,7 @@
 ;;   TRAP -> unreachable          LOOP -> loops forever
 ;;   HUGE -> claims 4 GiB         BADJSON -> {"score":
 ;;   GROW -> grows memory until refused, then traps
+;;   NOSTATUS -> {"score":1} (no status: malformed, fail closed)
 ;;   anything else -> {"score":1,"status":"ok"}
 ;; rewind_init accepts only options containing "greeting":"hello" and the
 ;; configured name "moody", so a test can see that both arrive.
@@ -21,6 +22,8 @@
   (data (i32.const 160) "\"name\":\"moody\"")              ;; 14 bytes
   (data (i32.const 192) "{}")
   (data (i32.const 200) "{\"error\":\"say hello\"}")       ;; 21 bytes
+  (data (i32.const 224) "NOSTATUS")
+  (data (i32.const 240) "{\"score\":1}")                  ;; 11 bytes
   (func (export "rewind_abi_version") (result i32) (i32.const 1))
   (func (export "rewind_alloc") (param $n i32) (result i32) (local $p i32)
     (local.set $p (global.get $bump))
@@ -58,6 +61,8 @@
       (then (return (call $pack (i32.const 16) (i32.const -16)))))
     (if (call $has (local.get $p) (local.get $n) (i32.const 92) (i32.const 7))
       (then (return (call $pack (i32.const 64) (i32.const 9)))))
+    (if (call $has (local.get $p) (local.get $n) (i32.const 224) (i32.const 8))
+      (then (return (call $pack (i32.const 240) (i32.const 11)))))
     (if (call $has (local.get $p) (local.get $n) (i32.const 100) (i32.const 4))
       (then
         (loop $more (br_if $more (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
@@ -187,7 +186,8 @@ func (s *scanner) respErr() error {
 }
 
 // DecodeVerdict decodes a verdict. A response {"error": "..."} returns a
-// GuestError. It does not validate field values; see CheckVerdict.
+// GuestError. It does not validate field values: the host checks results
+// against the ABI's result contract (host/contract.go).
 func DecodeVerdict(b []byte, v *abi.Verdict) error {
 	s := scanner{b: b}
 	*v = abi.Verdict{}
@@ -196,32 +196,6 @@ func DecodeVerdict(b []byte, v *abi.Verdict) error {
 	}
 	s.verdictBody(v, true)
 	return s.respErr()
-}
-
-// CheckVerdict validates a verdict decoded from a plugin: the status is one
-// a plugin may report (empty means ok), the score is finite and, for ok, in
-// [0, 1], and StepCorrect has one entry per step when both are present.
-func CheckVerdict(v *abi.Verdict, steps int) error {
-	switch v.Status {
-	case "":
-		v.Status = abi.StatusOK
-	case abi.StatusOK, abi.StatusAbstain, abi.StatusInvalid:
-	default:
-		return fmt.Errorf("status %q is not one a plugin may report (ok, abstain, invalid)", v.Status)
-	}
-	if math.IsNaN(v.Score) || math.IsInf(v.Score, 0) {
-		return fmt.Errorf("score %v is not finite", v.Score)
-	}
-	if v.Status == abi.StatusOK && (v.Score < 0 || v.Score > 1) {
-		return fmt.Errorf("score %v is outside [0, 1]", v.Score)
-	}
-	if v.StepCorrect != nil && steps > 0 && len(v.StepCorrect) != steps {
-		return fmt.Errorf("step_correct has %d entries for %d steps", len(v.StepCorrect), steps)
-	}
-	if v.FirstError != nil && (*v.FirstError < 0 || (steps > 0 && *v.FirstError > steps)) {
-		return fmt.Errorf("first_error %d is outside 0..%d", *v.FirstError, steps)
-	}
-	return nil
 }
 
 // DecodeSegmentRequest decodes the request of rewind_segment.
@@ -273,18 +247,6 @@ func DecodeSpans(b []byte, dst []abi.Span) ([]abi.Span, error) {
 		return nil, fmt.Errorf("response has no \"spans\"")
 	}
 	return dst, nil
-}
-
-// CheckSpans validates a segmenter's spans against the response length.
-func CheckSpans(spans []abi.Span, n int) error {
-	prev := 0
-	for i, sp := range spans {
-		if sp.Start < prev || sp.End < sp.Start || sp.End > n {
-			return fmt.Errorf("span %d [%d, %d) is out of order or outside the %d-byte response", i, sp.Start, sp.End, n)
-		}
-		prev = sp.End
-	}
-	return nil
 }
 
 func (s *scanner) scoreRequest(r *abi.ScoreRequest) {

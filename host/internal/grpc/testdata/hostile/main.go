@@ -11,7 +11,9 @@
 // Per call, the response text picks the behaviour: "crash" exits the process
 // mid-call; "hang" sleeps for an hour ignoring cancellation; "block" waits
 // for the call's cancellation; "error" returns an error; "panic" panics;
-// "options" returns its options (serve.Options) as detail; "big:N" returns a detail of N bytes; "score:X" returns score X; "pid"
+// "options" returns its options (serve.Options) as detail; "big:N" returns
+// a detail of N bytes; "score:X" returns score X; "nostatus" returns a
+// verdict without a status; "first_error:N" returns first_error N; "pid"
 // returns the process id as detail; anything else is graded by exact match
 // against the task's answer (a JSON string).
 package main
@@ -61,6 +63,11 @@ func (hostile) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict,
 	case strings.HasPrefix(r, "score:"):
 		s, _ := strconv.ParseFloat(r[6:], 64)
 		return abi.Verdict{Status: abi.StatusOK, Score: s}, nil
+	case r == "nostatus":
+		return abi.Verdict{Score: 1}, nil
+	case strings.HasPrefix(r, "first_error:"):
+		n, _ := strconv.Atoi(r[len("first_error:"):])
+		return abi.Verdict{Status: abi.StatusOK, FirstError: &n}, nil
 	}
 	var want string
 	if err := json.Unmarshal(req.Task.Answer, &want); err != nil {
