@@ -140,7 +140,10 @@ func (g guardedVerifier) Verify(ctx context.Context, req *abi.VerifyRequest) (ab
 	if err != nil {
 		return abi.Verdict{}, err
 	}
-	out.Plugin, out.SHA256 = g.p.Name, g.p.SHA256
+	out.Plugin = g.p.Name
+	if !g.p.stamped || out.SHA256 == "" {
+		out.SHA256 = g.p.SHA256
+	}
 	return out, nil
 }
 

@@ -18,7 +18,11 @@ type ProcessSource struct {
 
 // ProcessLoader starts the process plugin named name and returns a value
 // implementing the interface of its kind (Verifier, RewardModel, Segmenter
-// or Localizer) and a Closer that stops the process. lim carries the
+// or Localizer), with the methods SHA256() string (the hex sha256 of the
+// executable the serving process runs, computed at its start whether or
+// not the config checks it; the registry records it and verdicts carry
+// it) and optionally Manifest() abi.Manifest, and a Closer that stops the
+// process. lim carries the
 // plugin's limits with defaults filled in (Timeout is per call; the
 // registry also applies it as a context deadline). Failures to start
 // should be *PluginError with Op "load".

@@ -99,14 +99,23 @@ func NewRegistry(opts Options) *Registry {
 // Plugin is a loaded plugin: the raw implementation behind the failure
 // policy, counters and deadline that the registry's accessors apply.
 type Plugin struct {
-	Name     string
-	Kind     abi.Kind
-	Source   string // "builtin:NAME", "wasm:PATH" or "process:COMMAND"
-	SHA256   string // of the module or executable; "builtin" for native code
+	Name   string
+	Kind   abi.Kind
+	Source string // "builtin:NAME", "wasm:PATH" or "process:COMMAND"
+	// SHA256 is the hex sha256 of the module, or of the executable that
+	// the first process ran (computed at start, insecure or not);
+	// "builtin" for native code. Verdicts carry the digest of the code
+	// that judged them: for a process plugin, that of the running
+	// generation (a restart re-reads the executable).
+	SHA256   string
 	Manifest abi.Manifest
 	Config   PluginConfig
 
-	impl    any
+	impl any
+	// stamped: the implementation fills Verdict.SHA256 itself with the
+	// digest the host computed (Wasm, process); builtins are stamped by
+	// the guard.
+	stamped bool
 	closer  io.Closer
 	timeout time.Duration // applied as a context deadline (0: the plugin enforces its own)
 }
@@ -188,7 +197,7 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 		if err != nil {
 			return nil, fmt.Errorf("wasm module %s: %w", cfg.Wasm, err)
 		}
-		p.impl, p.Kind, p.Source, p.SHA256 = w, w.Kind(), "wasm:"+cfg.Wasm, w.SHA256()
+		p.impl, p.Kind, p.Source, p.SHA256, p.stamped = w, w.Kind(), "wasm:"+cfg.Wasm, w.SHA256(), true
 		p.Manifest = w.Manifest()
 		p.closer = closerFunc(func() error { return w.Close(context.Background()) })
 	default:
@@ -206,7 +215,13 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 		if err != nil {
 			return nil, err
 		}
-		p.impl, p.closer, p.Source, p.SHA256, p.timeout = impl, closer, "process:"+cfg.Process, cfg.SHA256, lim.Timeout
+		p.impl, p.closer, p.Source, p.timeout = impl, closer, "process:"+cfg.Process, lim.Timeout
+		d, ok := impl.(interface{ SHA256() string })
+		if !ok {
+			_ = closer.Close()
+			return nil, fmt.Errorf("the process loader returned %T, which does not report its executable's sha256", impl)
+		}
+		p.SHA256, p.stamped = d.SHA256(), true
 		for k, ok := range kindIface {
 			if ok(impl) {
 				p.Kind = k

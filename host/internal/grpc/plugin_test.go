@@ -50,7 +50,7 @@ func TestExampleVerifier(t *testing.T) {
 // in the config or insecure.
 func TestThroughRegistry(t *testing.T) {
 	ctx := context.Background()
-	for _, insecure := range []bool{false} {
+	for _, insecure := range []bool{false, true} {
 		t.Run(fmt.Sprintf("insecure=%v", insecure), func(t *testing.T) {
 			cfg := host.PluginConfig{Process: bins.hostile, Insecure: insecure}
 			if !insecure {
