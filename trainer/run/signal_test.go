@@ -80,10 +80,10 @@ func TestTargetVerifier(t *testing.T) {
 		score float64
 		fe    int
 	}{
-		{"aaa}aaa}", []abi.Span{{0, 4}, {4, 8}}, 1, 0},
-		{"aaa}ab}", []abi.Span{{0, 4}, {4, 7}}, 4.0 / 6, 2},
-		{"aa}", []abi.Span{{0, 3}}, 2.0 / 6, 1},
-		{"bbbbaaaa", []abi.Span{{0, 8}}, 0.5, 1},
+		{"aaa}aaa}", []abi.Span{{Start: 0, End: 4}, {Start: 4, End: 8}}, 1, 0},
+		{"aaa}ab}", []abi.Span{{Start: 0, End: 4}, {Start: 4, End: 7}}, 4.0 / 6, 2},
+		{"aa}", []abi.Span{{Start: 0, End: 3}}, 2.0 / 6, 1},
+		{"bbbbaaaa", []abi.Span{{Start: 0, End: 8}}, 0.5, 1},
 		{"", nil, 0, 0},
 	}
 	for _, tt := range tests {
