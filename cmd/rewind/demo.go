@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -50,7 +51,9 @@ seeds from the same workspace layout.`,
 			abs, _ := filepath.Abs(res.Report)
 			fmt.Fprintf(cmd.OutOrStdout(), "held-out greedy pass@1 on %d tasks: warm start %.3f, after %s %.3f\n",
 				res.EvalTasks, res.WarmStartHeldOut, arm, res.HeldOut)
-			fmt.Fprintf(cmd.OutOrStdout(), "run directory: %s (%.0f s)\nreport: file://%s\n", res.RunDir, res.WallSec, abs)
+			fmt.Fprintf(cmd.OutOrStdout(), "run directory: %s\nreport: file://%s\n", res.RunDir, abs)
+			fmt.Fprintf(cmd.OutOrStdout(), "elapsed: %s (data, warm start, training, evaluation and report)\n",
+				time.Duration(res.WallSec*float64(time.Second)).Round(time.Second))
 			return nil
 		},
 	}

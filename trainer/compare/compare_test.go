@@ -24,6 +24,7 @@ sft:
   eval_tasks: 0
   eval_chains: 0
   model: {preset: nano, max_positions: 160}
+  self: {steps: 0}
 train:
   run: {steps: 2, checkpoint_every: 0}
   data: {batch_prompts: 2}
@@ -142,8 +143,47 @@ compare:
 	require.Equal(t, []uint64{7}, e.Compare.Seeds)
 	run := e.Train["run"].(map[string]any)
 	require.Equal(t, 5, run["steps"])
-	require.Equal(t, 20, run["checkpoint_every"])
+	require.Equal(t, 25, run["checkpoint_every"])
 	require.Equal(t, "srpo", e.Train["preset"])
+}
+
+// TestWorkspaceData: the default experiment's training set repeats no
+// prompt of the warm start (solve or localization examples), and the
+// held-out set none of either; each set's prompts are distinct; a data.seed equal to sft.seed is refused.
+func TestWorkspaceData(t *testing.T) {
+	e := Default()
+	w := &Workspace{Dir: t.TempDir()}
+	w.TrainData, w.EvalData = filepath.Join(w.Dir, "train.jsonl"), filepath.Join(w.Dir, "eval.jsonl")
+	require.NoError(t, w.writeData(e))
+	warm, err := warmPrompts(e)
+	require.NoError(t, err)
+	require.Greater(t, len(warm), e.SFT.Examples/2)
+	read := func(path string) map[string]bool {
+		raw, err := os.ReadFile(path)
+		require.NoError(t, err)
+		out := map[string]bool{}
+		for _, l := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
+			var task struct{ Prompt string }
+			require.NoError(t, json.Unmarshal(l, &task))
+			out[task.Prompt] = true
+		}
+		return out
+	}
+	train, eval := read(w.TrainData), read(w.EvalData)
+	require.Len(t, eval, e.Data.Eval)
+	require.Len(t, train, e.Data.Train)
+	for p := range train {
+		require.False(t, warm[p], "training prompt %q was in the warm start", p)
+	}
+	for p := range eval {
+		require.False(t, warm[p] || train[p], "held-out prompt %q was seen before", p)
+	}
+
+	for _, seed := range []uint64{e.SFT.Seed, e.SFT.Seed - 1} {
+		bad := e
+		bad.Data.Seed = seed
+		require.ErrorContains(t, bad.Validate(), "data.seed", "seed %d", seed)
+	}
 }
 
 // TestPlanRefusesUnequalBudgets: a GRPO arm with groups of 4 against SRPO's

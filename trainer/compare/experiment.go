@@ -161,6 +161,9 @@ func (e Experiment) Validate() error {
 	if e.Data.Train <= 0 || e.Data.Eval <= 0 {
 		bad("data", "train and eval must be > 0 (got %d, %d)", e.Data.Train, e.Data.Eval)
 	}
+	if e.Data.Seed == e.SFT.Seed || e.Data.Seed+1 == e.SFT.Seed {
+		bad("data.seed", "%d: the training set (seed data.seed) and the held-out set (data.seed+1) must not be drawn with the warm start's sft.seed %d, or they would repeat its prompts; pick another data.seed", e.Data.Seed, e.SFT.Seed)
+	}
 	sft := e.SFT
 	sft.Out = "unused" // set by the workspace
 	if err := sft.Validate(); err != nil {

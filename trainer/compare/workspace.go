@@ -78,21 +78,49 @@ func Prepare(ctx context.Context, e Experiment, dir string, out io.Writer) (*Wor
 	return w, nil
 }
 
-// writeData generates the training set and a held-out set that shares no
-// prompt with it nor with the warm start's demonstrations.
+// writeData generates the training set and the held-out set: the
+// training set shares no prompt with the warm start's demonstrations and
+// localization examples (the self stage reuses those tasks), and the
+// held-out set none with either. Both come from their own generator seeds
+// (data.seed and data.seed+1, distinct from sft.seed), so the exclusion
+// only removes the few coincidental repeats (and repeats within a set).
 func (w *Workspace) writeData(e Experiment) error {
-	train, err := tasks.Generate(e.Family, e.Data.Train, e.Data.Seed, e.Difficulty)
+	seen, err := warmPrompts(e)
 	if err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for _, t := range train {
-		seen[t.Prompt] = true
+	// fresh accepts a prompt not seen yet and marks it seen, so each set
+	// also holds distinct prompts.
+	fresh := func(p string) bool {
+		if seen[p] {
+			return true
+		}
+		seen[p] = true
+		return false
 	}
+	train, err := tasks.GenerateExcluding(e.Family, e.Data.Train, e.Data.Seed, e.Difficulty, fresh)
+	if err != nil {
+		return fmt.Errorf("training set: %w", err)
+	}
+	eval, err := tasks.GenerateExcluding(e.Family, e.Data.Eval, e.Data.Seed+1, e.Difficulty, fresh)
+	if err != nil {
+		return fmt.Errorf("held-out set: %w", err)
+	}
+	if err := writeTasks(w.TrainData, train); err != nil {
+		return err
+	}
+	return writeTasks(w.EvalData, eval)
+}
+
+// warmPrompts is the set of problems the warm start was shown: the
+// prompts of its solve examples and the problem line of its localization
+// examples.
+func warmPrompts(e Experiment) (map[string]bool, error) {
 	exs, err := warmstart.Examples(e.Family, e.SFT.Examples, e.SFT.Seed, e.Difficulty, e.SFT.ErrorRate, e.SFT.LocFraction)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	seen := map[string]bool{}
 	for _, ex := range exs {
 		if ex.Kind == warmstart.KindSolve {
 			seen[ex.Prompt] = true
@@ -100,14 +128,7 @@ func (w *Workspace) writeData(e Experiment) error {
 			seen[line] = true // a localization example shows its problem
 		}
 	}
-	eval, err := tasks.GenerateExcluding(e.Family, e.Data.Eval, e.Data.Seed+1, e.Difficulty, func(p string) bool { return seen[p] })
-	if err != nil {
-		return err
-	}
-	if err := writeTasks(w.TrainData, train); err != nil {
-		return err
-	}
-	return writeTasks(w.EvalData, eval)
+	return seen, nil
 }
 
 func writeTasks(path string, ts []abi.Task) error {
