@@ -47,14 +47,20 @@ type PluginConfig struct {
 	OnFailure FailurePolicy `koanf:"on_failure"`
 }
 
-// Limits bound one plugin.
+// Limits bound one plugin. A zero field is unset: the plugin's manifest
+// may then ask for a value up to the host's default, else the default
+// applies (ResolveLimits; Plugin.Limits holds the result).
 type Limits struct {
-	// MemoryMiB caps a Wasm plugin's linear memory. Default 128.
+	// MemoryMiB caps a Wasm plugin's linear memory. Default
+	// DefaultMemoryMiB (128); at most MaxMemoryMiB.
 	MemoryMiB int `koanf:"memory_mib"`
-	// Timeout is the deadline of one call, retries excluded. Default 1s
-	// (Wasm, builtin) and 10s (process).
+	// Timeout is the deadline of one call, retries excluded. Default
+	// DefaultTimeout (1s) for Wasm, DefaultProcessTimeout (10s) for
+	// process plugins; builtins (trusted native code) get a deadline only
+	// when this is set.
 	Timeout time.Duration `koanf:"timeout"`
-	// MaxOutputKiB caps the size of one response. Default 1024.
+	// MaxOutputKiB caps the size of one response of a Wasm or process
+	// plugin. Default DefaultMaxOutputKiB (1024).
 	MaxOutputKiB int `koanf:"max_output_kib"`
 	// Concurrency is the number of calls served at once (the Wasm instance
 	// pool size). Default GOMAXPROCS.
@@ -143,8 +149,8 @@ func (c *PluginConfig) Validate() error {
 			add("sha256: want 64 hex digits, got %q", c.SHA256)
 		}
 	}
-	if c.Limits.MemoryMiB < 0 || c.Limits.MemoryMiB > 4096 {
-		add("limits.memory_mib: %d is outside 0..4096", c.Limits.MemoryMiB)
+	if c.Limits.MemoryMiB < 0 || c.Limits.MemoryMiB > MaxMemoryMiB {
+		add("limits.memory_mib: %d is outside 0..%d", c.Limits.MemoryMiB, MaxMemoryMiB)
 	}
 	if c.Limits.Timeout < 0 {
 		add("limits.timeout: %v is negative", c.Limits.Timeout)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"sync"
+
+	"github.com/rewind-rl/rewind/sdk/abi"
 )
 
 // ProcessSource is what a process loader needs to start a gRPC plugin.
@@ -14,6 +16,12 @@ type ProcessSource struct {
 	Insecure        bool
 	DisableAutoMTLS bool
 	Options         map[string]any
+	// ResolveLimits turns the limits the plugin's manifest asks for (nil
+	// for none) into the limits it runs under (ResolveLimits with the
+	// plugin's config). The loader calls it with the first process's
+	// manifest and applies the Timeout and MaxOutputKiB it returns; an
+	// error fails the load.
+	ResolveLimits func(asked *abi.Limits) (Limits, error)
 }
 
 // ProcessLoader starts the process plugin named name and returns a value
@@ -23,8 +31,9 @@ type ProcessSource struct {
 // not the config checks it; the registry records it and verdicts carry
 // it) and optionally Manifest() abi.Manifest, and a Closer that stops the
 // process. lim carries the
-// plugin's limits with defaults filled in (Timeout is per call; the
-// registry also applies it as a context deadline). Failures to start
+// limits to start with: the config's with the host's defaults filled in
+// (Timeout is per call; the registry also applies the resolved timeout as
+// a context deadline). Failures to start
 // should be *PluginError with Op "load".
 type ProcessLoader func(ctx context.Context, name string, src ProcessSource, lim Limits) (plugin any, closer io.Closer, err error)
 

@@ -110,6 +110,10 @@ type Plugin struct {
 	SHA256   string
 	Manifest abi.Manifest
 	Config   PluginConfig
+	// Limits are the limits the plugin runs under: its config's, its
+	// manifest's requests and the host's defaults, resolved by
+	// ResolveLimits (builtins: only what the config sets).
+	Limits Limits
 
 	impl any
 	// stamped: the implementation fills Verdict.SHA256 itself with the
@@ -159,10 +163,6 @@ func (r *Registry) Load(ctx context.Context, name string, cfg PluginConfig) erro
 
 func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Plugin, error) {
 	p := &Plugin{Name: name, Config: cfg}
-	lim := cfg.Limits
-	if lim.Concurrency == 0 {
-		lim.Concurrency = runtime.GOMAXPROCS(0)
-	}
 	switch {
 	case cfg.Builtin != "":
 		builtinMu.RLock()
@@ -181,6 +181,10 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 		}
 		p.impl, p.Kind, p.Source, p.SHA256 = impl, b.kind, "builtin:"+cfg.Builtin, "builtin"
 		p.Manifest = abi.Manifest{ABI: abi.Version, Kind: b.kind, Name: cfg.Builtin}
+		// Native code is trusted and runs in microseconds: a deadline
+		// (a timer per call) only when the config asks for one.
+		p.Limits = Limits{Timeout: cfg.Limits.Timeout, Concurrency: poolSize(cfg.Limits)}
+		p.timeout = cfg.Limits.Timeout
 	case cfg.Wasm != "":
 		var opts []byte
 		if len(cfg.Options) > 0 {
@@ -189,13 +193,20 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 				return nil, fmt.Errorf("options: %w", err)
 			}
 		}
+		resolve := func(asked *abi.Limits) (int, time.Duration, int, error) {
+			l, err := ResolveLimits(cfg.Limits, asked, false)
+			return l.MemoryMiB, l.Timeout, l.MaxOutputKiB, err
+		}
 		w, err := wasm.Load(ctx, wasm.Config{
-			Name: name, Path: cfg.Wasm, CacheDir: r.opts.CacheDir,
-			MemoryMiB: lim.MemoryMiB, Timeout: lim.Timeout, MaxOutputKiB: lim.MaxOutputKiB,
-			PoolSize: lim.Concurrency, Options: opts, Seed: r.opts.Seed, Generate: r.opts.Generate,
+			Name: name, Path: cfg.Wasm, CacheDir: r.opts.CacheDir, Limits: resolve,
+			PoolSize: poolSize(cfg.Limits), Options: opts, Seed: r.opts.Seed, Generate: r.opts.Generate,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("wasm module %s: %w", cfg.Wasm, err)
+		}
+		if p.Limits, err = ResolveLimits(cfg.Limits, w.Manifest().Limits, false); err != nil {
+			_ = w.Close(ctx)
+			return nil, err
 		}
 		p.impl, p.Kind, p.Source, p.SHA256, p.stamped = w, w.Kind(), "wasm:"+cfg.Wasm, w.SHA256(), true
 		p.Manifest = w.Manifest()
@@ -205,17 +216,19 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 		if loader == nil {
 			return nil, errors.New(`process plugins are not available in this binary: the gRPC process host is not linked (import _ "github.com/rewind-rl/rewind/host/process", or plugins/all)`)
 		}
-		if lim.Timeout == 0 {
-			lim.Timeout = 10 * time.Second
-		}
-		impl, closer, err := loader(ctx, name, ProcessSource{
-			Command: cfg.Process, Args: cfg.Args, SHA256: cfg.SHA256, Insecure: cfg.Insecure,
-			DisableAutoMTLS: cfg.DisableAutoMTLS, Options: cfg.Options,
-		}, lim)
+		start, err := ResolveLimits(cfg.Limits, nil, true)
 		if err != nil {
 			return nil, err
 		}
-		p.impl, p.closer, p.Source, p.timeout = impl, closer, "process:"+cfg.Process, lim.Timeout
+		resolve := func(asked *abi.Limits) (Limits, error) { return ResolveLimits(cfg.Limits, asked, true) }
+		impl, closer, err := loader(ctx, name, ProcessSource{
+			Command: cfg.Process, Args: cfg.Args, SHA256: cfg.SHA256, Insecure: cfg.Insecure,
+			DisableAutoMTLS: cfg.DisableAutoMTLS, Options: cfg.Options, ResolveLimits: resolve,
+		}, start)
+		if err != nil {
+			return nil, err
+		}
+		p.impl, p.closer, p.Source = impl, closer, "process:"+cfg.Process
 		d, ok := impl.(interface{ SHA256() string })
 		if !ok {
 			_ = closer.Close()
@@ -233,8 +246,22 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 				p.Kind = p.Manifest.Kind
 			}
 		}
+		if p.Limits, err = resolve(p.Manifest.Limits); err != nil {
+			_ = closer.Close()
+			return nil, err
+		}
+		p.timeout = p.Limits.Timeout
 	}
 	return p, nil
+}
+
+// poolSize is the number of Wasm instances: the config's concurrency,
+// else GOMAXPROCS.
+func poolSize(l Limits) int {
+	if l.Concurrency > 0 {
+		return l.Concurrency
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 type closerFunc func() error

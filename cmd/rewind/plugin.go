@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
 
@@ -64,7 +65,7 @@ type moduleInfo struct {
 	Exports        []funcInfo  `json:"exports,omitempty"`
 	Imports        []funcInfo  `json:"imports,omitempty"`
 	Memory         *memoryInfo `json:"memory,omitempty"`
-	Limits         abi.Limits  `json:"limits"` // what the host applies: manifest requests, else defaults
+	Limits         abi.Limits  `json:"limits"` // what the host applies (host.ResolveLimits): manifest requests within the host's defaults, else the defaults
 	LoadError      string      `json:"load_error,omitempty"`
 }
 
@@ -142,15 +143,20 @@ func inspect(ctx context.Context, path string, src pluginSource) (*moduleInfo, e
 			return nil, err
 		}
 	}
-	if _, info.Limits, err = pluginConfig(ctx, src, 1); err != nil {
-		return nil, err
-	}
 	loaded, err := loadPlugin(ctx, src, 1)
 	if err != nil {
 		info.LoadError = err.Error()
+		// Show what the host would apply from the static manifest.
+		var asked *abi.Limits
+		if info.Manifest != nil {
+			asked = info.Manifest.Limits
+		}
+		lim, _ := host.ResolveLimits(host.Limits{}, asked, src.kind == sourceProcess)
+		info.Limits = abiLimits(lim)
 		return info, nil
 	}
 	defer loaded.Close()
+	info.Limits = abiLimits(loaded.limits)
 	info.Plugin = loaded.kind
 	info.ABI = abi.Version
 	if loaded.manifest != nil {
@@ -281,8 +287,14 @@ func printInfo(w io.Writer, info *moduleInfo) {
 	if info.Limits.MemoryMiB > 0 {
 		mem = fmt.Sprintf("%d MiB", info.Limits.MemoryMiB)
 	}
-	row("limits", fmt.Sprintf("memory %s, timeout %d ms, output %d KiB",
-		mem, info.Limits.TimeoutMillis, info.Limits.MaxOutputKiB))
+	timeout, output := "none (native code)", "not checked (native code)"
+	if info.Limits.TimeoutMillis > 0 {
+		timeout = fmt.Sprintf("%d ms", info.Limits.TimeoutMillis)
+	}
+	if info.Limits.MaxOutputKiB > 0 {
+		output = fmt.Sprintf("%d KiB", info.Limits.MaxOutputKiB)
+	}
+	row("limits", fmt.Sprintf("memory %s, timeout %s, output %s", mem, timeout, output))
 	if info.Memory != nil {
 		mem := fmt.Sprintf("min %d pages", info.Memory.MinPages)
 		if info.Memory.MaxPages != nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
 
 	"github.com/rewind-rl/rewind/host"
 	_ "github.com/rewind-rl/rewind/host/process" // process plugin sources
@@ -60,21 +59,12 @@ func parseSource(arg string) (pluginSource, error) {
 	return pluginSource{kind: sourceProcess, exe: exe, args: fields[1:]}, nil
 }
 
-// The host's defaults (see host.Limits), written out so that inspect can
-// show the limits a plugin runs under.
-const (
-	defaultMemoryMiB      = 128
-	defaultTimeout        = time.Second
-	defaultProcessTimeout = 10 * time.Second
-	defaultMaxOutputKiB   = 1024
-)
-
 // loadedPlugin is a plugin loaded through a private host registry.
 type loadedPlugin struct {
 	reg      *host.Registry
 	kind     abi.Kind
 	manifest *abi.Manifest
-	limits   abi.Limits // what the host was configured with
+	limits   host.Limits // what the host applies (host.ResolveLimits)
 	sha256   string
 	verifier host.Verifier // nil unless kind is verifier
 }
@@ -82,55 +72,35 @@ type loadedPlugin struct {
 func (p *loadedPlugin) Close() error { return p.reg.Close() }
 
 // pluginConfig is the host config that loads src with an instance pool
-// of conc, and the limits it sets: those the module's manifest asks for,
-// else the host's defaults. A process plugin's checksum is computed here,
-// so it is checked but never needs insecure.
-func pluginConfig(ctx context.Context, src pluginSource, conc int) (host.PluginConfig, abi.Limits, error) {
-	lim := abi.Limits{MemoryMiB: defaultMemoryMiB, TimeoutMillis: int(defaultTimeout.Milliseconds()), MaxOutputKiB: defaultMaxOutputKiB}
-	cfg := host.PluginConfig{}
+// of conc and no limits of its own, so the plugin runs under what its
+// manifest asks for and the host's defaults (host.ResolveLimits). A
+// process plugin's checksum is computed here, so it is checked but never
+// needs insecure.
+func pluginConfig(src pluginSource, conc int) (host.PluginConfig, error) {
+	cfg := host.PluginConfig{Limits: host.Limits{Concurrency: conc}}
 	switch src.kind {
 	case sourceBuiltin:
 		cfg.Builtin = src.builtin
 	case sourceWasm:
 		cfg.Wasm = src.path
-		var info moduleInfo
-		if err := inspectWasm(ctx, src.path, &info); err != nil {
-			return cfg, lim, err
-		}
-		if m := info.Manifest; m != nil && m.Limits != nil {
-			if m.Limits.MemoryMiB > 0 {
-				lim.MemoryMiB = m.Limits.MemoryMiB
-			}
-			if m.Limits.TimeoutMillis > 0 {
-				lim.TimeoutMillis = m.Limits.TimeoutMillis
-			}
-			if m.Limits.MaxOutputKiB > 0 {
-				lim.MaxOutputKiB = m.Limits.MaxOutputKiB
-			}
-		}
 	case sourceProcess:
 		sum, _, err := fileSHA256(src.exe)
 		if err != nil {
-			return cfg, lim, err
+			return cfg, err
 		}
 		cfg.Process, cfg.Args, cfg.SHA256, cfg.DisableAutoMTLS = src.exe, src.args, sum, src.noAutoMTLS
-		lim.TimeoutMillis = int(defaultProcessTimeout.Milliseconds())
 	}
-	if src.kind != sourceWasm {
-		lim.MemoryMiB = 0 // only Wasm memory is capped
-	}
-	cfg.Limits = host.Limits{
-		MemoryMiB:    lim.MemoryMiB,
-		Timeout:      time.Duration(lim.TimeoutMillis) * time.Millisecond,
-		MaxOutputKiB: lim.MaxOutputKiB,
-		Concurrency:  conc,
-	}
-	return cfg, lim, nil
+	return cfg, nil
+}
+
+// abiLimits is how inspect shows host limits.
+func abiLimits(l host.Limits) abi.Limits {
+	return abi.Limits{MemoryMiB: l.MemoryMiB, TimeoutMillis: int(l.Timeout.Milliseconds()), MaxOutputKiB: l.MaxOutputKiB}
 }
 
 // loadPlugin loads src through the host, exactly as a run's config would.
 func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin, error) {
-	cfg, lim, err := pluginConfig(ctx, src, conc)
+	cfg, err := pluginConfig(src, conc)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +114,7 @@ func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin,
 		_ = reg.Close()
 		return nil, err
 	}
-	lp := &loadedPlugin{reg: reg, kind: p.Kind, limits: lim, sha256: p.SHA256}
+	lp := &loadedPlugin{reg: reg, kind: p.Kind, limits: p.Limits, sha256: p.SHA256}
 	if p.Manifest.Kind != "" || p.Manifest.Name != "" {
 		m := p.Manifest
 		lp.manifest = &m

@@ -49,7 +49,8 @@ type Info struct {
 	Description string
 	// Capabilities the module asks for, e.g. "generate"; see ABI.md.
 	Capabilities []string
-	// Limits the module asks for; the host's config may lower them.
+	// Limits the module asks for, each at most the host's default unless
+	// the plugin's config grants more (sdk/ABI.md, section 3).
 	Limits *abi.Limits
 }
 

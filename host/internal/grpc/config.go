@@ -63,6 +63,11 @@ type Config struct {
 	// MaxOutputBytes caps one response from the plugin; a larger one fails
 	// with abi.StatusOversized. Default 1 MiB.
 	MaxOutputBytes int
+	// Limits, when set, decides Timeout and MaxOutputBytes from the limits
+	// the first process's manifest asks for (nil for none), once it has
+	// started; an error fails the load. Restarts keep what the first
+	// start decided.
+	Limits func(asked *abi.Limits) (timeout time.Duration, maxOutputBytes int, err error)
 	// StartTimeout bounds a start: exec, handshake, connect and manifest.
 	// Default 20s.
 	StartTimeout time.Duration

@@ -73,8 +73,18 @@ func Load(ctx context.Context, cfg Config) (*Plugin, error) {
 		}
 		return nil, &host.PluginError{Plugin: cfg.Name, Op: "load", Status: status, Err: err}
 	}
-	p.cfg.Kind = p.Manifest().Kind
+	m := p.Manifest()
+	p.cfg.Kind = m.Kind
 	p.firstSHA256 = p.SHA256()
+	if cfg.Limits != nil {
+		t, out, err := cfg.Limits(m.Limits)
+		if err != nil {
+			p.sup.close()
+			return nil, &host.PluginError{Plugin: cfg.Name, Op: "load", Status: abi.StatusError, Err: err}
+		}
+		p.cfg.Timeout, p.cfg.MaxOutputBytes = t, out
+		p.callOpts = []grpc.CallOption{grpc.MaxCallRecvMsgSize(out)}
+	}
 	return p, nil
 }
 

@@ -77,6 +77,36 @@ func TestThroughRegistry(t *testing.T) {
 	}
 }
 
+// TestManifestLimits: a process plugin's manifest may ask for a shorter
+// timeout than the host's default, which then bounds its calls; it may not
+// grant itself a longer one, unless the config does.
+func TestManifestLimits(t *testing.T) {
+	ctx := context.Background()
+	load := func(opts map[string]any, lim host.Limits) (*host.Registry, error) {
+		r := host.NewRegistry(host.Options{})
+		t.Cleanup(func() { _ = r.Close() })
+		return r, r.Load(ctx, "hostile", host.PluginConfig{Process: bins.hostile, SHA256: bins.hostileSum, Options: opts, Limits: lim})
+	}
+	r, err := load(map[string]any{"manifest_timeout_ms": 200}, host.Limits{})
+	require.NoError(t, err)
+	p, _ := r.Plugin("hostile")
+	require.Equal(t, 200*time.Millisecond, p.Limits.Timeout)
+	require.Equal(t, host.DefaultMaxOutputKiB, p.Limits.MaxOutputKiB)
+	v, _ := r.Verifier("hostile")
+	start := time.Now()
+	_, err = v.Verify(ctx, ask("hang", ""))
+	require.ErrorIs(t, err, host.ErrTimeout)
+	require.Less(t, time.Since(start), 200*time.Millisecond+500*time.Millisecond)
+
+	_, err = load(map[string]any{"manifest_timeout_ms": 60000}, host.Limits{})
+	require.ErrorContains(t, err, "a plugin cannot raise its own limits; grant it in the plugin's config (limits: {timeout: 1m0s})")
+
+	r, err = load(map[string]any{"manifest_timeout_ms": 60000}, host.Limits{Timeout: time.Minute})
+	require.NoError(t, err)
+	p, _ = r.Plugin("hostile")
+	require.Equal(t, time.Minute, p.Limits.Timeout, "the config grants it")
+}
+
 // pid asks the fixture for its process id, which tells generations apart.
 func pid(t *testing.T, p *Plugin) int {
 	t.Helper()

@@ -44,6 +44,8 @@ const (
 	DefaultMemoryMiB    = 128
 	DefaultTimeout      = time.Second
 	DefaultMaxOutputKiB = 1024
+	// MaxMemoryMiB is all the memory a wasm32 module can address.
+	MaxMemoryMiB = 4096
 )
 
 // Config describes one Wasm plugin. Zero fields take the defaults above;
@@ -71,6 +73,28 @@ type Config struct {
 	// Deadline selects how the per-call deadline is enforced; the zero
 	// value is DeadlineMeter.
 	Deadline DeadlineMode
+	// Limits, when set, decides MemoryMiB, Timeout and MaxOutputKiB from
+	// the limits the module's manifest asks for (nil without a manifest or
+	// limits), overriding those fields; an error refuses the module. It is
+	// called before compiling with the static manifest (custom section or
+	// file), and again with the manifest of the rewind_manifest export
+	// when that is where the manifest comes from (a different memory cap
+	// then costs a second compile, cached when CacheDir is set).
+	Limits func(asked *abi.Limits) (memoryMiB int, timeout time.Duration, maxOutputKiB int, err error)
+}
+
+// applyLimits sets c's limits from the manifest's request through
+// c.Limits, when set.
+func (c *Config) applyLimits(m *abi.Manifest) error {
+	if c.Limits == nil {
+		return nil
+	}
+	mem, t, out, err := c.Limits(m.Limits)
+	if err != nil {
+		return err
+	}
+	c.MemoryMiB, c.Timeout, c.MaxOutputKiB = mem, t, out
+	return nil
 }
 
 // DeadlineMode is a deadline enforcement mechanism.
@@ -138,6 +162,19 @@ var entries = map[abi.Kind]string{
 // _initialize and rewind_init) and returns the plugin. Every refusal names
 // the module and says what is wrong.
 func Load(ctx context.Context, cfg Config) (p *Plugin, err error) {
+	bin := cfg.Wasm
+	if bin == nil {
+		if bin, err = os.ReadFile(cfg.Path); err != nil {
+			return nil, fmt.Errorf("reading the module: %w", err)
+		}
+	}
+	static, err := staticManifest(bin, cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.applyLimits(&static); err != nil {
+		return nil, err
+	}
 	if cfg.MemoryMiB <= 0 {
 		cfg.MemoryMiB = DefaultMemoryMiB
 	}
@@ -150,17 +187,12 @@ func Load(ctx context.Context, cfg Config) (p *Plugin, err error) {
 	if cfg.PoolSize <= 0 {
 		cfg.PoolSize = 1
 	}
-	if cfg.MemoryMiB > 4096 {
-		return nil, fmt.Errorf("memory_mib %d is above the 4096 MiB a wasm32 module can address", cfg.MemoryMiB)
-	}
-	bin := cfg.Wasm
-	if bin == nil {
-		if bin, err = os.ReadFile(cfg.Path); err != nil {
-			return nil, fmt.Errorf("reading the module: %w", err)
-		}
+	if cfg.MemoryMiB > MaxMemoryMiB {
+		return nil, fmt.Errorf("memory_mib %d is above the %d MiB a wasm32 module can address", cfg.MemoryMiB, MaxMemoryMiB)
 	}
 	sum := sha256.Sum256(bin)
-	p = &Plugin{cfg: cfg, sha256: hex.EncodeToString(sum[:])}
+	p = &Plugin{cfg: cfg, sha256: hex.EncodeToString(sum[:]), manifest: static}
+	orig := bin
 	switch cfg.Deadline {
 	case DeadlineMeter:
 		if bin, err = meter(bin); err != nil {
@@ -192,9 +224,6 @@ func Load(ctx context.Context, cfg Config) (p *Plugin, err error) {
 	if p.compiled, err = p.runtime.CompileModule(ctx, bin); err != nil {
 		return nil, fmt.Errorf("compiling the module: %w", err)
 	}
-	if p.manifest, err = p.staticManifest(); err != nil {
-		return nil, err
-	}
 	if err = p.checkExports(); err != nil {
 		return nil, err
 	}
@@ -210,6 +239,24 @@ func Load(ctx context.Context, cfg Config) (p *Plugin, err error) {
 		first.close(ctx)
 		return nil, err
 	}
+	if static.Kind == "" && p.manifest.Limits != nil && cfg.Limits != nil {
+		// The manifest came from the rewind_manifest export: its limits
+		// are known only now.
+		again := cfg
+		if err = again.applyLimits(&p.manifest); err != nil {
+			first.close(ctx)
+			return nil, err
+		}
+		if again.MemoryMiB != cfg.MemoryMiB {
+			first.close(ctx)
+			_ = rt.Close(ctx)
+			again.Wasm, again.Limits = orig, func(*abi.Limits) (int, time.Duration, int, error) {
+				return again.MemoryMiB, again.Timeout, again.MaxOutputKiB, nil
+			}
+			return Load(ctx, again)
+		}
+		p.cfg.Timeout, p.cfg.MaxOutputKiB = again.Timeout, again.MaxOutputKiB
+	}
 	p.pool <- first
 	for range cfg.PoolSize - 1 {
 		p.pool <- nil // instantiated on first use
@@ -217,21 +264,21 @@ func Load(ctx context.Context, cfg Config) (p *Plugin, err error) {
 	return p, nil
 }
 
-// staticManifest reads the manifest from the custom section or the file
-// beside the module; the rewind_manifest export is read later, from a live
-// instance.
-func (p *Plugin) staticManifest() (abi.Manifest, error) {
+// staticManifest reads the manifest from the module's custom section
+// "rewind.manifest" or the file NAME.manifest.json beside path; the
+// rewind_manifest export is read later, from a live instance. It reads
+// the bytes itself so that the manifest's limits are known before the
+// runtime (whose memory cap is a runtime setting) is made.
+func staticManifest(bin []byte, path string) (abi.Manifest, error) {
 	var m abi.Manifest
-	for _, cs := range p.compiled.CustomSections() {
-		if cs.Name() == "rewind.manifest" {
-			if err := strictJSON(cs.Data(), &m); err != nil {
-				return m, fmt.Errorf("custom section rewind.manifest: %w", err)
-			}
-			return m, nil
+	if data, found := customSection(bin, "rewind.manifest"); found {
+		if err := strictJSON(data, &m); err != nil {
+			return m, fmt.Errorf("custom section rewind.manifest: %w", err)
 		}
+		return m, nil
 	}
-	if p.cfg.Path != "" {
-		mf := strings.TrimSuffix(p.cfg.Path, filepath.Ext(p.cfg.Path)) + ".manifest.json"
+	if path != "" {
+		mf := strings.TrimSuffix(path, filepath.Ext(path)) + ".manifest.json"
 		if b, err := os.ReadFile(mf); err == nil {
 			if err := strictJSON(b, &m); err != nil {
 				return m, fmt.Errorf("%s: %w", mf, err)
@@ -242,6 +289,30 @@ func (p *Plugin) staticManifest() (abi.Manifest, error) {
 		}
 	}
 	return m, nil
+}
+
+// customSection returns the payload of the first custom section called
+// name. A binary it cannot walk is left for the compiler to refuse.
+func customSection(bin []byte, name string) (data []byte, found bool) {
+	if len(bin) < 8 || !bytes.Equal(bin[:4], []byte("\x00asm")) {
+		return nil, false
+	}
+	r := reader{b: bin, i: 8}
+	for r.i < len(r.b) {
+		id := r.byte()
+		body := r.bytes(int(r.u32()))
+		if r.err != nil {
+			return nil, false
+		}
+		if id != 0 {
+			continue
+		}
+		sr := reader{b: body}
+		if n := sr.name(); sr.err == nil && n == name {
+			return body[sr.i:], true
+		}
+	}
+	return nil, false
 }
 
 func strictJSON(b []byte, v any) error {

@@ -6,7 +6,8 @@
 // its start behaviour from the comma-separated HOSTILE_START list by that
 // count (the last entry repeats): "ok" serves; "exit" exits with status 3
 // before the handshake; "garbage" prints a line that is not a handshake;
-// "silent" never prints a handshake.
+// "silent" never prints a handshake. The option manifest_timeout_ms (in
+// REWIND_PLUGIN_OPTIONS) becomes the manifest's limits.timeout_ms.
 //
 // Per call, the response text picks the behaviour: "crash" exits the process
 // mid-call; "hang" sleeps for an hour ignoring cancellation; "block" waits
@@ -108,5 +109,14 @@ func main() {
 	case "silent":
 		time.Sleep(time.Hour)
 	}
-	serve.Verifier(abi.Manifest{Name: "hostile", Version: "1"}, hostile{})
+	// The option manifest_timeout_ms puts that limit in the manifest, for
+	// the tests of manifest limits.
+	var opts struct {
+		TimeoutMS int `json:"manifest_timeout_ms"`
+	}
+	m := abi.Manifest{Name: "hostile", Version: "1"}
+	if _, err := serve.Options(&opts); err == nil && opts.TimeoutMS > 0 {
+		m.Limits = &abi.Limits{TimeoutMillis: opts.TimeoutMS}
+	}
+	serve.Verifier(m, hostile{})
 }
