@@ -158,7 +158,11 @@ func (c LineChart) SVG() string {
 		pad := (y1 - y0) * 0.05
 		y0, y1 = y0-pad, y1+pad
 	}
+	// The legend rows sit above the plot area, which keeps its height.
+	pos, lh := legendPlace(c.Series, padLeft, float64(w-padRight))
+	h += int(math.Ceil(lh))
 	f := newFrame(w, h, x0, x1, y0, y1)
+	f.top += lh
 	var b strings.Builder
 	open(&b, c.ID, w, h, c.Title)
 	f.axes(&b, c.XLabel, c.YLabel, true)
@@ -171,7 +175,7 @@ func (c LineChart) SVG() string {
 	for _, s := range c.Series {
 		drawLine(&b, f, s)
 	}
-	legend(&b, f, c.Series)
+	legend(&b, c.Series, pos)
 	b.WriteString(`</svg>`)
 	return b.String()
 }
@@ -246,16 +250,33 @@ func drawLine(b *strings.Builder, f frame, s Series) {
 	}
 }
 
-func legend(b *strings.Builder, f frame, series []Series) {
+// legendPlace says where each series' legend entry goes: entries flow left
+// to right in rows under the title, above the plot area, so that they
+// never cover the data. It returns the positions (the top left of each
+// entry) and the height the rows take.
+func legendPlace(series []Series, left, right float64) (pos []Point, height float64) {
 	if len(series) < 2 && (len(series) == 0 || series[0].Name == "") {
-		return
+		return nil, 0
 	}
-	x := f.right - 150
-	y := f.top + 6
-	for i, s := range series {
-		yy := y + float64(i)*15
-		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="14" height="4" fill="%s"/>`, x, yy+4, s.Color)
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f">%s</text>`, x+20, yy+10, html.EscapeString(s.Name))
+	const row, gap, swatch = 15.0, 14.0, 20.0
+	x, y := left, float64(padTop)-4
+	for _, s := range series {
+		// About 6.2 px per character at font-size 11 in a sans-serif font.
+		w := swatch + 6.2*float64(len([]rune(s.Name)))
+		if x > left && x+w > right {
+			x, y = left, y+row
+		}
+		pos = append(pos, Point{X: x, Y: y})
+		x += w + gap
+	}
+	return pos, y + row - (float64(padTop) - 4)
+}
+
+func legend(b *strings.Builder, series []Series, pos []Point) {
+	for i, p := range pos {
+		s := series[i]
+		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="14" height="4" fill="%s"/>`, p.X, p.Y+4, s.Color)
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f">%s</text>`, p.X+20, p.Y+10, html.EscapeString(s.Name))
 	}
 }
 
