@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -98,6 +99,7 @@ merged over it.`,
 			if err := e.Validate(); err != nil {
 				return err
 			}
+			start := time.Now()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			res, err := compare.Run(ctx, compare.Options{Experiment: *e, Dir: f.out, Log: cmd.ErrOrStderr()})
@@ -105,7 +107,8 @@ merged over it.`,
 				return err
 			}
 			fmt.Fprint(cmd.OutOrStdout(), compare.Markdown(res))
-			fmt.Fprintf(cmd.OutOrStdout(), "\nreport: %s\n", filepath.Join(f.out, compare.ReportFile))
+			fmt.Fprintf(cmd.OutOrStdout(), "\nreport: %s\nelapsed: %s\n", filepath.Join(f.out, compare.ReportFile),
+				time.Since(start).Round(time.Second))
 			return nil
 		},
 	}
