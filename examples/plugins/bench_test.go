@@ -41,3 +41,31 @@ func BenchmarkBoxed(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBoxedUnclosed grades the hostile response of the shared table
+// (the answer, then 2,000 unclosed \boxed{, 14 KB) with each
+// implementation, one call at a time:
+//
+//	go test ./examples/plugins -run '^$' -bench BoxedUnclosed -benchtime 100x
+func BenchmarkBoxedUnclosed(b *testing.B) {
+	req := &abi.VerifyRequest{Task: abi.Task{ID: "b", Answer: json.RawMessage(`"42"`)},
+		Response: `\boxed{42} ` + strings.Repeat(`\boxed{`, 2000)}
+	for _, impl := range implementations {
+		b.Run(impl.name, func(b *testing.B) {
+			reg, err := registry()
+			if err != nil {
+				b.Fatal(err)
+			}
+			v, err := reg.Verifier(impl.name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				got, err := v.Verify(context.Background(), req)
+				if err != nil || got.Score != 1 {
+					b.Fatalf("verdict %+v, error %v", got, err)
+				}
+			}
+		})
+	}
+}

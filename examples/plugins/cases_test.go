@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
@@ -67,15 +66,14 @@ var implementations = []struct {
 }
 
 // registry loads the four implementations once for the package's tests
-// (compiling the 3.7 MB Go module dominates the package's run time). The
-// deadline is generous: the shared CI machine can be heavily loaded, and
-// the hostile test below checks completion, not speed.
+// (compiling the Go module dominates the package's run time), under the
+// host's default limits (1 s per call): extraction is linear in every
+// implementation, so even the hostile cases answer in well under a
+// millisecond.
 var registry = sync.OnceValues(func() (*host.Registry, error) {
 	reg := host.NewRegistry(host.Options{})
 	for _, impl := range implementations {
-		cfg := impl.cfg
-		cfg.Limits.Timeout = 20 * time.Second
-		if err := reg.Load(context.Background(), impl.name, cfg); err != nil {
+		if err := reg.Load(context.Background(), impl.name, impl.cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -128,9 +126,10 @@ func TestSharedCasesAgree(t *testing.T) {
 }
 
 // TestGuestsHandleLargeAndHostileResponses: large responses, many
-// unclosed boxes (extraction is quadratic in their number, in every
-// implementation), long numbers and every JSON escape give the same
-// verdict everywhere.
+// unclosed boxes (extraction is one linear pass in every implementation;
+// it was quadratic, and 2,000 of them ran every Wasm build past its 1 s
+// deadline), long numbers and every JSON escape give the same verdict
+// everywhere.
 func TestGuestsHandleLargeAndHostileResponses(t *testing.T) {
 	ctx := context.Background()
 	long := bytes.Repeat([]byte("x"), 200_000)
@@ -139,7 +138,8 @@ func TestGuestsHandleLargeAndHostileResponses(t *testing.T) {
 		score          float64
 	}{
 		{"long response", string(long) + `\boxed{7}`, 1},
-		{"many unclosed boxes", string(bytes.Repeat([]byte(`\boxed{`), 300)), 0},
+		{"many unclosed boxes", string(bytes.Repeat([]byte(`\boxed{`), 20_000)), 0},
+		{"many unclosed boxes after the answer", `\boxed{7}` + string(bytes.Repeat([]byte(`\boxed{`), 20_000)), 1},
 		{"long number", `\boxed{` + string(bytes.Repeat([]byte("9"), 5000)) + `}`, 0},
 		{"control characters and escapes", "\x00\x01\"\\\u2028\\boxed{7}", 1},
 	}

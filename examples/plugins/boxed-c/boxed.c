@@ -4,6 +4,7 @@
  * they agree. Strings are UTF-8 byte slices, as Go strings are. */
 #include "boxed.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "bigrat.h"
@@ -114,22 +115,81 @@ static int braced(str s, str *out) {
 	return 0;
 }
 
-/* Extract: the last brace-balanced \boxed{...}, trying occurrences from the
- * last one backwards. */
-static int extract(str s, str *out) {
-	size_t end = s.n;
-	while (end >= 6) {
-		size_t i = end - 6;
-		while (s.p[i] != '\\' || memcmp(s.p + i + 1, "boxed", 5) != 0) {
-			if (i == 0)
-				return 0;
-			i--;
+/* next_boxed: the index of the brace of the first \boxed{ (spaces allowed
+ * before the brace) at or after from, or s.n when there is none; *after is
+ * where to search for the one after it. */
+static size_t next_boxed(str s, size_t from, size_t *after) {
+	for (size_t i = from; i + 6 <= s.n; i++) {
+		if (s.p[i] != '\\' || memcmp(s.p + i + 1, "boxed", 5) != 0)
+			continue;
+		size_t j = i + 6;
+		while (j < s.n && s.p[j] == ' ')
+			j++;
+		if (j < s.n && s.p[j] == '{') {
+			*after = j + 1;
+			return j;
 		}
-		if (braced(tail(s, i + 6), out))
-			return 1;
-		end = i; /* search s[:i] next, as strings.LastIndex does */
+		i = j - 1;
 	}
-	return 0;
+	*after = s.n;
+	return s.n;
+}
+
+/* The open \boxed{ groups of extract: content start and the depth outside
+ * the brace, in a buffer kept across calls. */
+typedef struct {
+	size_t content, depth;
+} open_box;
+static open_box *opens;
+static size_t opens_cap;
+
+/* Extract: the last brace-balanced \boxed{...}, in one forward pass (see
+ * the Go function for why it equals trying the occurrences from the last
+ * one backwards): a global brace depth finds where each \boxed{ closes,
+ * and the closed one that opens last wins. Running out of memory for the
+ * open groups traps: the host reports the call as failed, never a score. */
+static int extract(str s, str *out) {
+	size_t after, next = next_boxed(s, 0, &after);
+	size_t n = 0, depth = 0, best = 0, best_end = 0;
+	int found = 0;
+	for (size_t k = 0; k < s.n; k++) {
+		switch (s.p[k]) {
+		case '\\':
+			k++; /* an escaped brace \{ or \} does not count */
+			break;
+		case '{':
+			if (k == next) {
+				if (n == opens_cap) {
+					size_t c = opens_cap ? opens_cap * 2 : 16;
+					open_box *p = realloc(opens, c * sizeof *p);
+					if (!p)
+						__builtin_trap();
+					opens = p;
+					opens_cap = c;
+				}
+				opens[n++] = (open_box){k + 1, depth};
+				next = next_boxed(s, after, &after);
+			}
+			depth++;
+			break;
+		case '}':
+			if (depth == 0)
+				break;
+			depth--;
+			if (n > 0 && opens[n - 1].depth == depth) {
+				if (!found || opens[n - 1].content > best) {
+					found = 1;
+					best = opens[n - 1].content;
+					best_end = k;
+				}
+				n--;
+			}
+		}
+	}
+	if (!found)
+		return 0;
+	*out = mkstr(s.p + best, best_end - best);
+	return 1;
 }
 
 static const char *const wrappers[] = {"\\text", "\\textbf", "\\mathrm", "\\mbox", NULL};

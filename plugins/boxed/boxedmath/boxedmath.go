@@ -60,17 +60,69 @@ import (
 )
 
 // Extract returns the content of the last brace-balanced \boxed{...} of s.
+//
+// It is one forward pass, linear in len(s) whatever the input (a response
+// of thousands of unclosed \boxed{ cost quadratic time when each was
+// scanned to the end on its own). A brace is skipped when an unskipped
+// backslash precedes it, the rule braced applies from any \boxed{ on: the
+// brace of a \boxed{ follows "d" or a space, never a backslash, so the
+// pass reads every brace exactly as a scan starting at that \boxed{
+// would. A global depth counter finds where each \boxed{ closes (its
+// depth comes back), and the closed one that opens last wins: the same
+// answer as trying the occurrences from the last backwards.
 func Extract(s string) (string, bool) {
-	end := len(s)
+	type open struct{ content, depth int } // content start; depth outside its brace
+	var buf [8]open                         // no allocation for up to 8 nested \boxed{
+	stack := buf[:0]
+	next, from := nextBoxed(s, 0)
+	best, bestEnd := -1, -1
+	depth := 0
+	for k := 0; k < len(s); k++ {
+		switch s[k] {
+		case '\\':
+			k++ // an escaped brace \{ or \} does not count
+		case '{':
+			if k == next {
+				stack = append(stack, open{k + 1, depth})
+				next, from = nextBoxed(s, from)
+			}
+			depth++
+		case '}':
+			if depth == 0 {
+				continue // no \boxed{ is open: nothing to close
+			}
+			depth--
+			if n := len(stack); n > 0 && stack[n-1].depth == depth {
+				if c := stack[n-1].content; c > best {
+					best, bestEnd = c, k
+				}
+				stack = stack[:n-1]
+			}
+		}
+	}
+	if best < 0 {
+		return "", false
+	}
+	return s[best:bestEnd], true
+}
+
+// nextBoxed returns the index of the brace of the first \boxed{ (spaces
+// allowed before the brace) at or after from, or -1, and where to search
+// for the one after it.
+func nextBoxed(s string, from int) (brace, after int) {
 	for {
-		i := strings.LastIndex(s[:end], `\boxed`)
+		i := strings.Index(s[from:], `\boxed`)
 		if i < 0 {
-			return "", false
+			return -1, len(s)
 		}
-		if content, ok := braced(s[i+len(`\boxed`):]); ok {
-			return content, true
+		j := from + i + len(`\boxed`)
+		for j < len(s) && s[j] == ' ' {
+			j++
 		}
-		end = i
+		if j < len(s) && s[j] == '{' {
+			return j, j + 1
+		}
+		from = j
 	}
 }
 

@@ -115,22 +115,69 @@ function braced(s: Bytes): Bytes | null {
 
 const BOXED = ascii("\\boxed");
 
-// Extract: the last brace-balanced \boxed{...}, trying occurrences from the
-// last one backwards.
-export function extract(s: Bytes): Bytes | null {
-  let end = s.length;
-  while (end >= BOXED.length) {
-    let i = end - BOXED.length;
-    // Test the backslash before building a view: most bytes are not one.
-    while (unchecked(s[i]) != 0x5c || !hasPrefix(tail(s, i), BOXED)) {
-      if (i == 0) return null;
-      i--;
+// nextBoxed: the index of the brace of the first \boxed{ (spaces allowed
+// before the brace) at or after from, or -1. boxedAfter is where to search
+// for the one after it.
+let boxedAfter: i32 = 0;
+function nextBoxed(s: Bytes, from: i32): i32 {
+  const last = s.length - BOXED.length;
+  for (let i = from; i <= last; i++) {
+    if (unchecked(s[i]) != 0x5c || !hasPrefix(tail(s, i), BOXED)) continue;
+    let j = i + BOXED.length;
+    while (j < s.length && unchecked(s[j]) == 0x20) j++;
+    if (j < s.length && unchecked(s[j]) == 0x7b) {
+      boxedAfter = j + 1;
+      return j;
     }
-    const c = braced(tail(s, i + BOXED.length));
-    if (c != null) return c;
-    end = i; // search s[:i] next, as strings.LastIndex does
+    i = j - 1;
   }
-  return null;
+  boxedAfter = s.length;
+  return -1;
+}
+
+// The open \boxed{ groups of extract: content start and the depth outside
+// the brace. Reused across calls.
+const openContent = new Array<i32>();
+const openDepth = new Array<i32>();
+
+// Extract: the last brace-balanced \boxed{...}, in one forward pass (see
+// the Go function for why it equals trying the occurrences from the last
+// one backwards): a global brace depth finds where each \boxed{ closes,
+// and the closed one that opens last wins.
+export function extract(s: Bytes): Bytes | null {
+  openContent.length = 0;
+  openDepth.length = 0;
+  let next = nextBoxed(s, 0);
+  let best = -1;
+  let bestEnd = -1;
+  let depth = 0;
+  for (let k = 0; k < s.length; k++) {
+    const c = unchecked(s[k]);
+    if (c == 0x5c) {
+      k++; // an escaped brace \{ or \} does not count
+    } else if (c == 0x7b) {
+      if (k == next) {
+        openContent.push(k + 1);
+        openDepth.push(depth);
+        next = nextBoxed(s, boxedAfter);
+      }
+      depth++;
+    } else if (c == 0x7d && depth > 0) {
+      depth--;
+      const n = openDepth.length;
+      if (n > 0 && unchecked(openDepth[n - 1]) == depth) {
+        const start = unchecked(openContent[n - 1]);
+        if (start > best) {
+          best = start;
+          bestEnd = k;
+        }
+        openContent.length = n - 1;
+        openDepth.length = n - 1;
+      }
+    }
+  }
+  if (best < 0) return null;
+  return s.subarray(best, bestEnd);
 }
 
 const DOLLAR2 = ascii("$$");
