@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,109 +17,26 @@ import (
 
 	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/plugintest"
 )
 
-// pluginCase is one line of a cases file (see examples/plugins/README.md):
-//
-//	{"name": "...", "response": "...", "answer": <ground truth>, "score": 1, "status": "ok"}
-//
-// "task" may replace "answer" to give the whole abi.Task. A missing
-// "status" means "ok"; a missing "score" is not checked. A host status
-// ("error", "timeout", ...) may be expected too: the case then passes when
-// the call fails that way.
-type pluginCase struct {
-	Line     int             `json:"-"`
-	Name     string          `json:"name"`
-	Task     *abi.Task       `json:"task,omitempty"`
-	Answer   json.RawMessage `json:"answer,omitempty"`
-	Response string          `json:"response"`
-	Steps    []abi.Span      `json:"steps,omitempty"`
-	Score    *float64        `json:"score,omitempty"`
-	Status   abi.Status      `json:"status,omitempty"`
-}
-
-func (c *pluginCase) request() *abi.VerifyRequest {
-	req := &abi.VerifyRequest{Response: c.Response, Steps: c.Steps}
-	if c.Task != nil {
-		req.Task = *c.Task
-	} else {
-		req.Task = abi.Task{ID: fmt.Sprintf("line-%d", c.Line), Answer: c.Answer}
-	}
-	return req
-}
-
-// readCases reads a cases file strictly: an unknown key or a malformed
-// line is an error naming the line.
-func readCases(path string) ([]pluginCase, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var cases []pluginCase
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 || b[0] == '#' {
-			continue
-		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		c := pluginCase{Line: line}
-		if err := dec.Decode(&c); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w (a case is {\"name\",\"response\",\"answer\" or \"task\",\"score\",\"status\"})", path, line, err)
-		}
-		if c.Status == "" {
-			c.Status = abi.StatusOK
-		}
-		if c.Task != nil && c.Answer != nil {
-			return nil, fmt.Errorf("%s:%d: give either \"task\" or \"answer\", not both", path, line)
-		}
-		cases = append(cases, c)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(cases) == 0 {
-		return nil, fmt.Errorf("%s has no cases", path)
-	}
-	return cases, nil
-}
-
-// disagreement is one case whose result differs from the expected one.
+// disagreement is a case whose result differs from the expected one.
 type disagreement struct {
-	Case   pluginCase
-	Got    abi.Verdict
-	GotErr error
+	Case plugintest.Case
+	Why  string // plugintest.Check's description
 }
 
 func (d disagreement) String() string {
-	want := fmt.Sprintf("status %s", d.Case.Status)
-	if d.Case.Score != nil {
-		want = fmt.Sprintf("score %g, %s", *d.Case.Score, want)
-	}
-	got := fmt.Sprintf("score %g, status %s", d.Got.Score, d.Got.Status)
-	if d.GotErr != nil {
-		got = fmt.Sprintf("status %s (%v)", host.StatusOf(d.GotErr), d.GotErr)
-	} else if d.Got.Detail != "" {
-		got += fmt.Sprintf(" (%s)", d.Got.Detail)
-	}
-	return fmt.Sprintf("%d: %q: want %s; got %s", d.Case.Line, d.Case.Name, want, got)
+	return fmt.Sprintf("%d: %q: %s", d.Case.Line, d.Case.Name, d.Why)
 }
 
-// runCases grades every case and returns the disagreements.
-func runCases(ctx context.Context, v host.Verifier, cases []pluginCase) []disagreement {
+// runCases grades every case (plugintest.Check, the same judgement as a
+// Go test's plugintest.RunVerifierCases) and returns the disagreements.
+func runCases(ctx context.Context, v host.Verifier, cases []plugintest.Case) []disagreement {
 	var out []disagreement
-	for _, c := range cases {
-		got, err := v.Verify(ctx, c.request())
-		switch {
-		case err != nil:
-			if host.StatusOf(err) != c.Status {
-				out = append(out, disagreement{Case: c, GotErr: err})
-			}
-		case got.Status != c.Status, c.Score != nil && got.Score != *c.Score:
-			out = append(out, disagreement{Case: c, Got: got})
+	for i := range cases {
+		if why := plugintest.Check(ctx, v, &cases[i]); why != "" {
+			out = append(out, disagreement{cases[i], why})
 		}
 	}
 	return out
@@ -142,7 +56,7 @@ when any case disagrees.`,
 			if casesPath == "" {
 				return errors.New("--cases FILE.jsonl is required")
 			}
-			cases, err := readCases(casesPath)
+			cases, err := plugintest.ParseCases(casesPath)
 			if err != nil {
 				return err
 			}
@@ -289,13 +203,13 @@ in turn. The host keeps one instance per goroutine.`,
 			}
 			reqs := []*abi.VerifyRequest{benchRequest(responseBytes)}
 			if casesPath != "" {
-				cases, err := readCases(casesPath)
+				cases, err := plugintest.ParseCases(casesPath)
 				if err != nil {
 					return err
 				}
 				reqs = reqs[:0]
 				for i := range cases {
-					reqs = append(reqs, cases[i].request())
+					reqs = append(reqs, cases[i].Request())
 				}
 			}
 			ctx := orBackground(cmd.Context())

@@ -28,6 +28,6 @@ func ExampleCheck() {
 			bad++
 		}
 	}
-	fmt.Printf("%d cases, %d disagreements\n", len(cases), bad)
-	// Output: 101 cases, 0 disagreements
+	fmt.Printf("%d disagreements (over %d cases)\n", bad, len(cases))
+	// Output: 0 disagreements (over 103 cases)
 }

@@ -119,26 +119,37 @@ func ReadCases(t testing.TB, path string) []Case {
 }
 
 // Check runs one case and describes the disagreement, or returns "" when
-// the verifier agrees with it.
+// the verifier agrees with it. The description gives what the case wants
+// and what the verifier did, e.g.
+//
+//	want score 0, status ok; got score 1, status ok (answer 41)
+//	want status ok; got status timeout (plugin "p" verify: timeout: ...)
+//
+// (the form `rewind plugin test` prints after FILE:LINE: "name":).
 func Check(ctx context.Context, v host.Verifier, c *Case) string {
 	want := c.Status
 	if want == "" {
 		want = abi.StatusOK
 	}
+	wantS := fmt.Sprintf("status %s", want)
+	if c.Score != nil {
+		wantS = fmt.Sprintf("score %g, %s", *c.Score, wantS)
+	}
 	got, err := v.Verify(ctx, c.Request())
-	if err != nil {
+	switch {
+	case err != nil:
 		if s := host.StatusOf(err); s != want {
-			return fmt.Sprintf("want status %s, got a failed call with status %s: %v", want, s, err)
+			return fmt.Sprintf("want %s; got status %s (%v)", wantS, s, err)
 		}
 		return ""
+	case got.Status == want && (c.Score == nil || got.Score == *c.Score):
+		return ""
 	}
-	switch {
-	case got.Status != want:
-		return fmt.Sprintf("want status %s, got %s (score %g, detail %q)", want, got.Status, got.Score, got.Detail)
-	case c.Score != nil && got.Score != *c.Score:
-		return fmt.Sprintf("want score %g, got %g (detail %q)", *c.Score, got.Score, got.Detail)
+	gotS := fmt.Sprintf("score %g, status %s", got.Score, got.Status)
+	if got.Detail != "" {
+		gotS += fmt.Sprintf(" (%s)", got.Detail)
 	}
-	return ""
+	return fmt.Sprintf("want %s; got %s", wantS, gotS)
 }
 
 // RunVerifierCases runs every case as a subtest named after the case and

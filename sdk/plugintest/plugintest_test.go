@@ -54,11 +54,11 @@ func TestCheckReportsDisagreements(t *testing.T) {
 		want string // "" when the case passes
 	}{
 		{Case{Response: "x", Score: score(0)}, ""},
-		{Case{Response: "x", Score: score(1)}, "want score 1, got 0"},
+		{Case{Response: "x", Score: score(1)}, "want score 1, status ok; got score 0, status ok"},
 		{Case{Response: "x"}, ""}, // score unchecked
-		{Case{Response: "x", Status: abi.StatusInvalid}, "want status invalid, got ok"},
+		{Case{Response: "x", Status: abi.StatusInvalid}, "want status invalid; got score 0, status ok"},
 		{Case{Response: "fail", Status: abi.StatusTimeout}, ""},
-		{Case{Response: "fail"}, "want status ok, got a failed call with status timeout"},
+		{Case{Response: "fail"}, "want status ok; got status timeout (plugin \"wrong\" verify: timeout: slow)"},
 	}
 	for _, tt := range tests {
 		got := Check(ctx, wrong{}, &tt.c)
