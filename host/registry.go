@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -43,6 +44,18 @@ func RegisterBuiltin(kind abi.Kind, name string, f Factory) {
 		panic(fmt.Sprintf("host: builtin plugin %q registered twice", name))
 	}
 	builtins[name] = builtin{kind, f}
+}
+
+// NoOptions is the Factory of a built-in that takes no options: it returns
+// impl, and refuses a config that gives any (naming them), so that a typo
+// in a config is an error rather than ignored.
+func NoOptions(impl any) Factory {
+	return func(options map[string]any) (any, error) {
+		if len(options) > 0 {
+			return nil, fmt.Errorf("takes no options, got %v", slices.Sorted(maps.Keys(options)))
+		}
+		return impl, nil
+	}
 }
 
 // Builtins lists the registered built-in plugins, sorted by name.

@@ -76,6 +76,8 @@ func TestRegistryBuiltinsAndWasm(t *testing.T) {
 	require.NoError(t, r.Load(ctx, "wasm", host.PluginConfig{Wasm: "../examples/plugins/boxed-go/boxed.wasm"}))
 	require.ErrorContains(t, r.Load(ctx, "native", host.PluginConfig{Builtin: "boxed"}), "already loaded")
 	require.ErrorContains(t, r.Load(ctx, "x", host.PluginConfig{Builtin: "nope"}), `no builtin plugin "nope"`)
+	require.ErrorContains(t, r.Load(ctx, "x", host.PluginConfig{Builtin: "boxed", Options: map[string]any{"b": 1, "a": 2}}),
+		`builtin "boxed": takes no options, got [a b]`)
 	// plugins/all links the process host: the load reaches it and fails on the missing executable.
 	require.ErrorContains(t, r.Load(ctx, "p", host.PluginConfig{Process: "./p", Insecure: true}), "no such file")
 	require.Equal(t, []string{"native", "wasm"}, r.Names())

@@ -95,11 +95,17 @@ func TestScaffoldedCBuildsAndPasses(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cbench")
 	_, err := runPlugin(t, "new", "verifier", "cbench", "--lang", "c", "--dir", dir)
 	require.NoError(t, err)
-	build := exec.Command("./build.sh")
+	buildAndTest(t, exec.Command("./build.sh"), dir, "cbench")
+}
+
+// buildAndTest runs build in the scaffold dir, then `rewind plugin test`
+// on the module NAME.wasm it builds with the scaffold's own cases.
+func buildAndTest(t *testing.T, build *exec.Cmd, dir, name string) {
+	t.Helper()
 	build.Dir = dir
 	msg, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", msg)
-	out, err := runPlugin(t, "test", filepath.Join(dir, "cbench.wasm"), "--cases", filepath.Join(dir, "cases.jsonl"))
+	out, err := runPlugin(t, "test", filepath.Join(dir, name+".wasm"), "--cases", filepath.Join(dir, "cases.jsonl"))
 	require.NoError(t, err, out)
 	require.Contains(t, out, "7 cases, 7 passed, 0 disagreed")
 }
@@ -117,13 +123,8 @@ func TestScaffoldedGoBuildsAndPasses(t *testing.T) {
 	_, err = runPlugin(t, "new", "verifier", "gobench", "--lang", "go", "--dir", dir)
 	require.NoError(t, err)
 	build := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", "gobench.wasm", ".")
-	build.Dir = dir
 	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	msg, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", msg)
-	out, err := runPlugin(t, "test", filepath.Join(dir, "gobench.wasm"), "--cases", filepath.Join(dir, "cases.jsonl"))
-	require.NoError(t, err, out)
-	require.Contains(t, out, "7 cases, 7 passed, 0 disagreed")
+	buildAndTest(t, build, dir, "gobench")
 }
 
 // TestScaffoldedASBuildsAndPasses builds the AssemblyScript scaffold with
@@ -142,11 +143,5 @@ func TestScaffoldedASBuildsAndPasses(t *testing.T) {
 	_, err = runPlugin(t, "new", "verifier", "asbench", "--lang", "as", "--dir", dir)
 	require.NoError(t, err)
 	require.NoError(t, os.Symlink(modules, filepath.Join(dir, "node_modules")))
-	build := exec.Command("npm", "run", "build")
-	build.Dir = dir
-	msg, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", msg)
-	out, err := runPlugin(t, "test", filepath.Join(dir, "asbench.wasm"), "--cases", filepath.Join(dir, "cases.jsonl"))
-	require.NoError(t, err, out)
-	require.Contains(t, out, "7 cases, 7 passed, 0 disagreed")
+	buildAndTest(t, exec.Command("npm", "run", "build"), dir, "asbench")
 }

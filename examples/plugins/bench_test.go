@@ -20,14 +20,7 @@ func BenchmarkBoxed(b *testing.B) {
 	req := &abi.VerifyRequest{Task: abi.Task{ID: "b", Answer: json.RawMessage(`"1234"`)}, Response: resp}
 	for _, impl := range implementations {
 		b.Run(impl.name, func(b *testing.B) {
-			reg, err := registry()
-			if err != nil {
-				b.Fatal(err)
-			}
-			v, err := reg.Verifier(impl.name)
-			if err != nil {
-				b.Fatal(err)
-			}
+			v := verifier(b, impl.name)
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -52,14 +45,7 @@ func BenchmarkBoxedUnclosed(b *testing.B) {
 		Response: `\boxed{42} ` + strings.Repeat(`\boxed{`, 2000)}
 	for _, impl := range implementations {
 		b.Run(impl.name, func(b *testing.B) {
-			reg, err := registry()
-			if err != nil {
-				b.Fatal(err)
-			}
-			v, err := reg.Verifier(impl.name)
-			if err != nil {
-				b.Fatal(err)
-			}
+			v := verifier(b, impl.name)
 			for b.Loop() {
 				got, err := v.Verify(context.Background(), req)
 				if err != nil || got.Score != 1 {

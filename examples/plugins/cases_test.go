@@ -5,7 +5,6 @@
 package plugins_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -22,34 +21,19 @@ import (
 	"github.com/rewind-rl/rewind/host"
 	_ "github.com/rewind-rl/rewind/plugins/boxed"
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/plugintest"
 )
 
-// boxedCase is one line of cases/boxed.jsonl.
-type boxedCase struct {
-	Line     int
-	Name     string          `json:"name"`
-	Response string          `json:"response"`
-	Answer   json.RawMessage `json:"answer"`
-	Score    float64         `json:"score"`
-	Status   abi.Status      `json:"status"`
-}
-
-func readCases(t *testing.T) []boxedCase {
-	f, err := os.Open("cases/boxed.jsonl")
-	require.NoError(t, err)
-	defer f.Close()
-	var cases []boxedCase
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.DisallowUnknownFields()
-		c := boxedCase{Line: line}
-		require.NoError(t, dec.Decode(&c), "cases/boxed.jsonl:%d", line)
-		require.NotEmpty(t, c.Name, "cases/boxed.jsonl:%d has no name", line)
-		require.Contains(t, []abi.Status{abi.StatusOK, abi.StatusInvalid, abi.StatusAbstain}, c.Status, "cases/boxed.jsonl:%d", line)
-		cases = append(cases, c)
+// readCases reads the shared table with plugintest's parser (the format
+// of `rewind plugin test`), and checks what this table promises beyond the
+// format: every case is named and expects a score and a verdict status.
+func readCases(t *testing.T) []plugintest.Case {
+	cases := plugintest.ReadCases(t, "cases/boxed.jsonl")
+	for _, c := range cases {
+		require.NotEmpty(t, c.Name, "cases/boxed.jsonl:%d has no name", c.Line)
+		require.NotNil(t, c.Score, "cases/boxed.jsonl:%d has no score", c.Line)
+		require.Contains(t, []abi.Status{abi.StatusOK, abi.StatusInvalid, abi.StatusAbstain}, c.Status, "cases/boxed.jsonl:%d", c.Line)
 	}
-	require.NoError(t, sc.Err())
 	require.GreaterOrEqual(t, len(cases), 90, "the table lost cases")
 	return cases
 }
@@ -88,7 +72,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func verifier(t *testing.T, name string) host.Verifier {
+func verifier(t testing.TB, name string) host.Verifier {
 	reg, err := registry()
 	require.NoError(t, err)
 	v, err := reg.Verifier(name)
@@ -104,11 +88,10 @@ func TestSharedCasesAgree(t *testing.T) {
 		v := verifier(t, impl.name)
 		t.Run(impl.name, func(t *testing.T) {
 			for _, c := range cases {
-				req := &abi.VerifyRequest{Task: abi.Task{ID: c.Name, Answer: c.Answer}, Response: c.Response}
-				got, err := v.Verify(ctx, req)
+				got, err := v.Verify(ctx, c.Request())
 				require.NoError(t, err, "cases/boxed.jsonl:%d %q", c.Line, c.Name)
 				require.Equal(t, c.Status, got.Status, "cases/boxed.jsonl:%d %q: %s", c.Line, c.Name, got.Detail)
-				require.Equal(t, c.Score, got.Score, "cases/boxed.jsonl:%d %q: %s", c.Line, c.Name, got.Detail)
+				require.Equal(t, *c.Score, got.Score, "cases/boxed.jsonl:%d %q: %s", c.Line, c.Name, got.Detail)
 				require.Equal(t, impl.name, got.Plugin)
 				require.NotEmpty(t, got.SHA256)
 				verdicts[impl.name] = append(verdicts[impl.name], got)

@@ -6,7 +6,6 @@ package boxed
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/plugins/boxed/boxedmath"
@@ -14,12 +13,7 @@ import (
 )
 
 func init() {
-	host.RegisterBuiltin(abi.KindVerifier, "boxed", func(opts map[string]any) (any, error) {
-		if len(opts) > 0 {
-			return nil, fmt.Errorf("boxed takes no options")
-		}
-		return Verifier{}, nil
-	})
+	host.RegisterBuiltin(abi.KindVerifier, "boxed", host.NoOptions(Verifier{}))
 }
 
 // Verifier is the boxed verifier. The zero value is ready.

@@ -7,7 +7,6 @@ package exact
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/rewind-rl/rewind/host"
@@ -15,12 +14,7 @@ import (
 )
 
 func init() {
-	host.RegisterBuiltin(abi.KindVerifier, "exact", func(opts map[string]any) (any, error) {
-		if len(opts) > 0 {
-			return nil, fmt.Errorf("exact takes no options")
-		}
-		return Verifier{}, nil
-	})
+	host.RegisterBuiltin(abi.KindVerifier, "exact", host.NoOptions(Verifier{}))
 }
 
 // Verifier is the exact-match verifier.

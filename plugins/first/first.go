@@ -5,19 +5,13 @@ package first
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
 
 func init() {
-	host.RegisterBuiltin(abi.KindLocalizer, "first", func(opts map[string]any) (any, error) {
-		if len(opts) > 0 {
-			return nil, fmt.Errorf("first takes no options")
-		}
-		return Localizer{}, nil
-	})
+	host.RegisterBuiltin(abi.KindLocalizer, "first", host.NoOptions(Localizer{}))
 }
 
 // Localizer always answers step 1.

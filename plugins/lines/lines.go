@@ -5,7 +5,6 @@ package lines
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/rewind-rl/rewind/host"
@@ -13,12 +12,7 @@ import (
 )
 
 func init() {
-	host.RegisterBuiltin(abi.KindSegmenter, "lines", func(opts map[string]any) (any, error) {
-		if len(opts) > 0 {
-			return nil, fmt.Errorf("lines takes no options")
-		}
-		return Segmenter{}, nil
-	})
+	host.RegisterBuiltin(abi.KindSegmenter, "lines", host.NoOptions(Segmenter{}))
 }
 
 // Segmenter splits at line breaks.

@@ -20,12 +20,7 @@ import (
 var ErrNoFirstError = errors.New("oracle: the verdict reports no first_error; use a process verifier that sets it")
 
 func init() {
-	host.RegisterBuiltin(abi.KindLocalizer, "oracle", func(opts map[string]any) (any, error) {
-		if len(opts) > 0 {
-			return nil, fmt.Errorf("oracle takes no options")
-		}
-		return Localizer{}, nil
-	})
+	host.RegisterBuiltin(abi.KindLocalizer, "oracle", host.NoOptions(Localizer{}))
 }
 
 // Localizer answers the verdict's FirstError.

@@ -6,7 +6,6 @@ package random
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 
 	"github.com/rewind-rl/rewind/host"
@@ -14,12 +13,7 @@ import (
 )
 
 func init() {
-	host.RegisterBuiltin(abi.KindLocalizer, "random", func(opts map[string]any) (any, error) {
-		if len(opts) > 0 {
-			return nil, fmt.Errorf("random takes no options")
-		}
-		return Localizer{}, nil
-	})
+	host.RegisterBuiltin(abi.KindLocalizer, "random", host.NoOptions(Localizer{}))
 }
 
 // Localizer picks a uniform random step.

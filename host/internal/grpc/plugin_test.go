@@ -20,6 +20,16 @@ func TestExampleVerifier(t *testing.T) {
 	require.Equal(t, "exact-grpc", p.Manifest().Name)
 	require.Equal(t, abi.KindVerifier, p.Manifest().Kind)
 	require.Equal(t, abi.Version, p.Manifest().ABI)
+	checkExactVerifier(t, p, "exact", bins.exampleSum)
+	t.Run("other kinds refused", func(t *testing.T) {
+		_, err := p.Segment(context.Background(), abi.SegmentRequest{Response: "x"})
+		require.ErrorIs(t, err, host.ErrPlugin)
+	})
+}
+
+// checkExactVerifier grades the cases that the Go and the Python example
+// plugins (the same exact-match verifier) must agree on.
+func checkExactVerifier(t *testing.T, p *Plugin, name, sum string) {
 	for _, tc := range []struct {
 		name, response string
 		answer         []byte
@@ -32,14 +42,10 @@ func TestExampleVerifier(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := p.Verify(context.Background(), &abi.VerifyRequest{Task: abi.Task{ID: "1", Answer: tc.answer}, Response: tc.response})
 			require.NoError(t, err)
-			tc.want.Plugin, tc.want.SHA256 = "exact", bins.exampleSum
+			tc.want.Plugin, tc.want.SHA256 = name, sum
 			require.Equal(t, tc.want, v)
 		})
 	}
-	t.Run("other kinds refused", func(t *testing.T) {
-		_, err := p.Segment(context.Background(), abi.SegmentRequest{Response: "x"})
-		require.ErrorIs(t, err, host.ErrPlugin)
-	})
 }
 
 // TestThroughRegistry loads the fixture as a `process:` source of a

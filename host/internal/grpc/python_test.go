@@ -37,22 +37,7 @@ func TestPythonPlugin(t *testing.T) {
 	defer p.Close()
 	require.Equal(t, abi.Manifest{ABI: 1, Kind: abi.KindVerifier, Name: "exact-python", Version: "1.0.0",
 		Description: "exact-match verifier over gRPC (example)"}, p.Manifest())
-	for _, tc := range []struct {
-		name, response string
-		answer         []byte
-		want           abi.Verdict
-	}{
-		{"right", " 42. ", []byte(`"42"`), abi.Verdict{Status: abi.StatusOK, Score: 1, Detail: "42"}},
-		{"wrong", "41", []byte(`"42"`), abi.Verdict{Status: abi.StatusOK, Score: 0, Detail: "41"}},
-		{"bad answer", "41", []byte(`42`), abi.Verdict{Status: abi.StatusInvalid, Detail: "the task's answer is not a JSON string"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := p.Verify(context.Background(), &abi.VerifyRequest{Task: abi.Task{ID: "1", Answer: tc.answer}, Response: tc.response})
-			require.NoError(t, err)
-			tc.want.Plugin, tc.want.SHA256 = "exact-py", sum
-			require.Equal(t, tc.want, v)
-		})
-	}
+	checkExactVerifier(t, p, "exact-py", sum)
 	t.Run("concurrent", func(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 32 {

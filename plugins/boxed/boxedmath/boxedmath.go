@@ -72,7 +72,7 @@ import (
 // answer as trying the occurrences from the last backwards.
 func Extract(s string) (string, bool) {
 	type open struct{ content, depth int } // content start; depth outside its brace
-	var buf [8]open                         // no allocation for up to 8 nested \boxed{
+	var buf [8]open                        // no allocation for up to 8 nested \boxed{
 	stack := buf[:0]
 	next, from := nextBoxed(s, 0)
 	best, bestEnd := -1, -1

@@ -106,19 +106,9 @@ func (s *scanner) objectStart() bool {
 // nil when the object is closed. first must be true for the first key.
 // The returned slice aliases the input when the key has no escapes.
 func (s *scanner) nextKey(first *bool) []byte {
-	c := s.peek()
-	if c == '}' {
-		s.i++
+	if !s.more('}', first) {
 		return nil
 	}
-	if !*first {
-		if c != ',' {
-			s.expect(',')
-			return nil
-		}
-		s.i++
-	}
-	*first = false
 	k := s.stringBytes()
 	s.expect(':')
 	if s.err != nil {
@@ -137,9 +127,14 @@ func (s *scanner) arrayStart() bool {
 }
 
 // nextElem reports whether another array element follows.
-func (s *scanner) nextElem(first *bool) bool {
+func (s *scanner) nextElem(first *bool) bool { return s.more(']', first) }
+
+// more reports whether another member follows in the object or array
+// that end closes, consuming the comma before it, or end itself when the
+// container is closed. first must be true before the first member.
+func (s *scanner) more(end byte, first *bool) bool {
 	c := s.peek()
-	if c == ']' {
+	if c == end {
 		s.i++
 		return false
 	}
