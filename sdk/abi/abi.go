@@ -141,7 +141,9 @@ type Manifest struct {
 	Version      string   `json:"version"`
 	Description  string   `json:"description,omitempty"`
 	Capabilities []string `json:"capabilities,omitempty"`
-	// Limits the plugin asks for; the host's config may lower them.
+	// Limits the plugin asks for. A limit set in the host's config wins;
+	// otherwise the manifest may ask for less than the host's default,
+	// never more (see ABI.md, section 3, "Manifest").
 	Limits *Limits `json:"limits,omitempty"`
 }
 
