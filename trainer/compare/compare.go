@@ -60,6 +60,8 @@ type job struct {
 	seed uint64
 	dir  string
 	cfg  run.Config
+	// stamp identifies the warm start and config (see claimRun).
+	stamp string
 }
 
 // Run prepares the workspace, trains every arm over every seed (reusing
@@ -166,7 +168,11 @@ func plan(e Experiment, ws *Workspace) (jobs []job, budget, steps int, err error
 			if cfg.Run.Steps != steps || steps == 0 {
 				errs = append(errs, fmt.Errorf("arm %s: run.steps must be set and equal in every arm (got %d and %d)", a.Name, cfg.Run.Steps, steps))
 			}
-			jobs = append(jobs, job{arm: a, seed: seed, dir: dir, cfg: cfg})
+			stamp, err := ws.runStamp(cfg)
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			jobs = append(jobs, job{arm: a, seed: seed, dir: dir, cfg: cfg, stamp: stamp})
 		}
 	}
 	return jobs, budget, steps, errors.Join(errs...)
@@ -195,11 +201,11 @@ func trainedPerPrompt(c run.Config) int {
 // policy and writes its report.
 func trainOne(ctx context.Context, j job, evalData string, limit int, now func() time.Time) (seedRun, error) {
 	t0 := now()
+	if err := claimRun(j.dir, j.stamp); err != nil {
+		return seedRun{}, err
+	}
 	summary := filepath.Join(j.dir, "summary.json")
 	if _, err := os.Stat(summary); err != nil {
-		if err := os.MkdirAll(j.dir, 0o755); err != nil {
-			return seedRun{}, err
-		}
 		logf, err := os.OpenFile(filepath.Join(j.dir, "train.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			return seedRun{}, err

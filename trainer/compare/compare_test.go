@@ -232,6 +232,16 @@ func TestDemoEndToEnd(t *testing.T) {
 	require.Contains(t, progress.String(), "is a finished run: keeping it")
 	require.Equal(t, res.HeldOut, again.HeldOut)
 
+	// A changed config never reuses the finished run of the old one.
+	changed := e
+	changed.Train = merge(e.Train, map[string]any{"optim": map[string]any{"lr": 0.01}})
+	_, err = Demo(context.Background(), DemoOptions{Experiment: changed, Dir: dir})
+	require.ErrorContains(t, err, "holds a run of another warm start or config")
+	// Nor does a run directory made before stamps existed.
+	require.NoError(t, os.Remove(filepath.Join(res.RunDir, stampFile)))
+	_, err = Demo(context.Background(), DemoOptions{Experiment: e, Dir: dir})
+	require.ErrorContains(t, err, "has no experiment.key")
+
 	_, err = Demo(context.Background(), DemoOptions{Experiment: e, Dir: dir, Arm: "nope"})
 	require.ErrorContains(t, err, `no arm "nope" (have [grpo srpo])`)
 }

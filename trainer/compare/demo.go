@@ -71,6 +71,13 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: arm %s: %w", arm.Name, err)
 	}
+	stamp, err := ws.runStamp(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := claimRun(dir, stamp); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	res := &DemoResult{RunDir: dir, Report: filepath.Join(dir, report.ReportFile)}
 	if res.WarmStartHeldOut, res.EvalTasks, err = evalCached(ctx, cfg, ws.Model, ws.EvalData,
 		filepath.Join(ws.Dir, "warmstart", report.EvalFile), e.Compare.EvalLimit, ws.Reused); err != nil {

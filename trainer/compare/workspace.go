@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -36,6 +38,49 @@ type Workspace struct {
 	SFT warmstart.SFTReport
 	// Reused says the warm start came from the cache.
 	Reused bool
+	// warmKey identifies the warm start (its SFT config's hash).
+	warmKey string
+}
+
+// stampFile, in a run directory made by demo or compare, identifies the
+// warm start and the config the run was trained with.
+const stampFile = "experiment.key"
+
+// runStamp is the identity of a run: the warm start's key and the run's
+// resolved config (progress output aside).
+func (w *Workspace) runStamp(cfg run.Config) (string, error) {
+	cfg.Run.Log = ""
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append([]byte(w.warmKey+"\n"), y...))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// claimRun makes sure dir is empty or holds a run (finished or not) of the
+// same warm start and config, so that a finished run is never reused, nor
+// an interrupted one resumed, after the experiment or the warm start
+// changed; it writes the stamp into a new dir.
+func claimRun(dir, stamp string) error {
+	path := filepath.Join(dir, stampFile)
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if strings.TrimSpace(string(old)) != stamp {
+			return fmt.Errorf("%s holds a run of another warm start or config (its %s differs): delete the directory to train it again, or choose another --out", dir, stampFile)
+		}
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty and has no %s: it holds a run of an older or another experiment; delete it to train it again, or choose another --out", dir, stampFile)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(stamp+"\n"), 0o644)
 }
 
 // Prepare makes (or reuses) the workspace of e in dir. Data are always
@@ -199,6 +244,7 @@ func (w *Workspace) warmStart(ctx context.Context, e Experiment, out io.Writer) 
 	}
 	sum := sha256.Sum256(keyRaw)
 	key := hex.EncodeToString(sum[:])
+	w.warmKey = key
 	keyFile := filepath.Join(sc.Out, "key")
 	report := filepath.Join(sc.Out, "sft.json")
 	if old, err := os.ReadFile(keyFile); err == nil && strings.TrimSpace(string(old)) == key {

@@ -112,6 +112,8 @@ func comparisonView(r *Result) report.Comparison {
 		Tables: []report.Table{{Title: "Summary (mean ± std [min, max] over seeds)", Header: tableHeader(r), Rows: tableRows(r)}},
 		Band:   fmt.Sprintf("min..max over %d seeds", len(r.Seeds)),
 	}
+	ws := float64(r.WarmStartHeldOut)
+	c.WarmStartHeldOut = &ws
 	band := func(ss []Spread) report.Band {
 		var b report.Band
 		for _, s := range ss {

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"html/template"
+	"math"
 
 	"github.com/rewind-rl/rewind/trainer/report/internal/svg"
 )
@@ -18,6 +19,10 @@ type Comparison struct {
 	Tables []Table
 	// Band names what the shaded bands show (e.g. "min..max over 3 seeds").
 	Band string
+	// WarmStartHeldOut, when set and not NaN, is the warm start's held-out
+	// greedy pass@1, drawn as the first bar of the held-out chart for
+	// reference.
+	WarmStartHeldOut *float64
 }
 
 // ComparedArm is one arm's curves. Step curves have one entry per step of
@@ -75,9 +80,9 @@ func renderComparison(b *bytes.Buffer, c Comparison) error {
 		suffix = " (band: " + c.Band + ")"
 	}
 	charts := []svg.LineChart{
-		{ID: "chart-accuracy-steps", Title: "Sample accuracy by step" + suffix, XLabel: "step", YLabel: "accuracy", YFixed: true, YMax: 1,
+		{ID: "chart-accuracy-steps", Title: "Sample accuracy by step" + suffix, XLabel: "step", YLabel: "accuracy", YZero: true, YMax: 1,
 			Series: arms(steps, func(a ComparedArm) Band { return a.Accuracy })},
-		{ID: "chart-accuracy-tokens", Title: "Sample accuracy by generated tokens, all phases", XLabel: "generated tokens", YLabel: "accuracy", YFixed: true, YMax: 1,
+		{ID: "chart-accuracy-tokens", Title: "Sample accuracy by generated tokens, all phases", XLabel: "generated tokens", YLabel: "accuracy", YZero: true, YMax: 1,
 			Series: arms(tokens, func(a ComparedArm) Band { return a.AccuracyByTokens })},
 		{ID: "chart-reward-steps", Title: "Fresh reward by step", XLabel: "step", YLabel: "mean reward",
 			Series: arms(steps, func(a ComparedArm) Band { return a.Reward })},
@@ -90,6 +95,9 @@ func renderComparison(b *bytes.Buffer, c Comparison) error {
 		v.Charts = append(v.Charts, template.HTML(ch.SVG())) // package svg escapes all text
 	}
 	h := svg.Histogram{ID: "chart-heldout", Title: "Held-out greedy pass@1 (mean over seeds)", XLabel: "arm", YLabel: "pass@1", Color: colorHistogram}
+	if w := c.WarmStartHeldOut; w != nil && !math.IsNaN(*w) {
+		h.Bars = append(h.Bars, svg.Bar{Label: "warm start", Value: *w})
+	}
 	for _, a := range c.Arms {
 		h.Bars = append(h.Bars, svg.Bar{Label: a.Name, Value: a.HeldOut})
 	}

@@ -193,9 +193,9 @@ func runCharts(r *Run) []template.HTML {
 	}
 	charts := []fmt.Stringer{
 		lineChart{svg.LineChart{ID: "chart-accuracy-steps", Title: "Accuracy by step", XLabel: "step", YLabel: "accuracy",
-			Series: acc(byStep), YFixed: true, YMax: 1}},
+			Series: acc(byStep), YZero: true, YMax: 1}},
 		lineChart{svg.LineChart{ID: "chart-accuracy-tokens", Title: "Accuracy by generated tokens (all phases)", XLabel: "generated tokens", YLabel: "accuracy",
-			Series: acc(byTokens), YFixed: true, YMax: 1}},
+			Series: acc(byTokens), YZero: true, YMax: 1}},
 		lineChart{svg.LineChart{ID: "chart-reward-steps", Title: "Reward by step", XLabel: "step", YLabel: "mean reward", Series: rew(byStep)}},
 		lineChart{svg.LineChart{ID: "chart-reward-tokens", Title: "Reward by generated tokens", XLabel: "generated tokens", YLabel: "mean reward", Series: rew(byTokens)}},
 		lineChart{svg.LineChart{ID: "chart-tokens", Title: "Generated tokens per step by phase", XLabel: "step", YLabel: "tokens", Series: []svg.Series{

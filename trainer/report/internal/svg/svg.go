@@ -39,8 +39,12 @@ type LineChart struct {
 	// accuracies); otherwise the range is fitted to the data.
 	YMin, YMax float64
 	YFixed     bool
-	Width      int // default 560
-	Height     int // default 300
+	// YZero starts the y axis at 0 and fits its top to the data, at most
+	// YMax when YMax > 0 (small fractions stay readable where a 0..1
+	// axis would flatten them). Ignored with YFixed.
+	YZero  bool
+	Width  int // default 560
+	Height int // default 300
 }
 
 // Bar is one bin of a histogram.
@@ -157,6 +161,12 @@ func (c LineChart) SVG() string {
 	} else if n > 0 {
 		pad := (y1 - y0) * 0.05
 		y0, y1 = y0-pad, y1+pad
+		if c.YZero {
+			y0, y1 = 0, math.Max(y1, 0)
+			if c.YMax > 0 && (y1 > c.YMax || y1 == 0) {
+				y1 = c.YMax
+			}
+		}
 	}
 	// The legend rows sit above the plot area, which keeps its height.
 	pos, lh := legendPlace(c.Series, padLeft, float64(w-padRight))
