@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/cpu"
 )
@@ -53,7 +53,7 @@ lines are skipped). All sequences must have the same length.`,
 					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 				}
 			}
-			if err := writeModelOutput(outPath, buf); err != nil {
+			if err := atomicfile.WriteFile(outPath, buf); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: float32 [%d, %d, %d]\n", outPath, len(seqs), len(seqs[0]), p.Config().VocabSize)
@@ -162,22 +162,4 @@ func readIDs(path string) ([][]int, error) {
 		}
 	}
 	return seqs, nil
-}
-
-// writeModelOutput writes b to path through a temporary file and a rename.
-func writeModelOutput(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

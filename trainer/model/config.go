@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 )
 
 // Model types understood by the engines.
@@ -336,7 +338,7 @@ func (c Config) WriteConfig(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
 // Presets for from-scratch training. VocabSize is 0: set it with WithVocab

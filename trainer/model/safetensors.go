@@ -9,9 +9,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
+
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 )
 
 // Tensor is a named float32 array in row-major order.
@@ -274,7 +275,7 @@ func WriteSafetensors(path string, ts []*Tensor, meta map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("write safetensors %s: %w", path, err)
 	}
-	return writeFileAtomic(path, b)
+	return atomicfile.WriteFile(path, b)
 }
 
 func encodeSafetensors(ts []*Tensor, meta map[string]string) ([]byte, error) {
@@ -329,40 +330,4 @@ func encodeSafetensors(ts []*Tensor, meta map[string]string) ([]byte, error) {
 		}
 	}
 	return out, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it,
-// renames it over path and syncs the directory.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // best effort: not every filesystem supports syncing a directory
-		d.Close()
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"math"
 
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/report/internal/svg"
 )
 
@@ -51,7 +52,7 @@ func WriteComparison(path string, c Comparison) error {
 	if err := renderComparison(&b, c); err != nil {
 		return err
 	}
-	return writeAtomic(path, b.Bytes())
+	return atomicfile.WriteFile(path, b.Bytes())
 }
 
 func renderComparison(b *bytes.Buffer, c Comparison) error {

@@ -20,10 +20,10 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/report/internal/svg"
 )
 
@@ -88,7 +88,7 @@ func WriteRun(dir string) error {
 	if err := RenderRun(&b, r); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, ReportFile), b.Bytes())
+	return atomicfile.WriteFile(filepath.Join(dir, ReportFile), b.Bytes())
 }
 
 // RenderRun writes the HTML report of r to w.
@@ -324,25 +324,4 @@ func indentJSON(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 )
 
 // A checkpoint is a directory checkpoints/step-NNNNNNNN holding
@@ -74,7 +76,7 @@ func writeCheckpoint(runDir string, st State, save func(dir string) error) (stri
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, stateFile), raw); err != nil {
+	if err := atomicfile.WriteFileSync(filepath.Join(tmp, stateFile), raw); err != nil {
 		return fail(err)
 	}
 	if err := syncTree(tmp); err != nil {
@@ -88,7 +90,7 @@ func writeCheckpoint(runDir string, st State, save func(dir string) error) (stri
 	if err := os.Rename(tmp, final); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(root); err != nil {
+	if err := atomicfile.SyncDir(root); err != nil {
 		return "", err
 	}
 	return final, nil
@@ -196,22 +198,6 @@ func pruneCheckpoints(runDir string, keep int) error {
 	return nil
 }
 
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // syncTree fsyncs every file and directory under root, so that the
 // rename that publishes root cannot overtake its contents.
 func syncTree(root string) error {
@@ -220,7 +206,7 @@ func syncTree(root string) error {
 			return err
 		}
 		if d.IsDir() {
-			return syncDir(p)
+			return atomicfile.SyncDir(p)
 		}
 		f, err := os.Open(p)
 		if err != nil {
@@ -229,15 +215,6 @@ func syncTree(root string) error {
 		defer f.Close()
 		return f.Sync()
 	})
-}
-
-func syncDir(path string) error {
-	d, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func exists(path string) bool {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 )
 
 // Files of a run directory.
@@ -43,7 +45,7 @@ func createRunDir(path string, cfg Config) (*runDir, error) {
 	}
 	// Atomically: a run killed here leaves either no config.yaml (the
 	// directory holds no run yet) or a whole one (resume it).
-	if err := writeFileAtomic(filepath.Join(path, ConfigFile), y); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(path, ConfigFile), y); err != nil {
 		return nil, err
 	}
 	return openLogs(path, y, 0, 0)
@@ -109,20 +111,7 @@ func (d *runDir) writeSummary(v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(d.path, SummaryFile), append(raw, '\n'))
-}
-
-// writeFileAtomic writes path through a synced temporary file and a
-// rename, then syncs the directory.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := writeFileSync(tmp, data); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.WriteFile(filepath.Join(d.path, SummaryFile), append(raw, '\n'))
 }
 
 // jsonlFile appends JSON lines through a buffer.

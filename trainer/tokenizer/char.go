@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"unicode/utf8"
+
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 )
 
 // Common special tokens of chat and thought-by-thought formats.
@@ -120,7 +121,7 @@ func (t *HF) CheckCoverage(text string) error {
 // and a minimal tokenizer_config.json (tokenizer class and eos_token) so
 // that transformers' AutoTokenizer loads the folder. It overwrites both.
 func (t *HF) Save(dir string) error {
-	if err := writeFile(filepath.Join(dir, FileName), t.raw); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, FileName), t.raw); err != nil {
 		return err
 	}
 	cfg := map[string]any{
@@ -145,7 +146,7 @@ func (t *HF) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, ConfigFileName), b)
+	return atomicfile.WriteFile(filepath.Join(dir, ConfigFileName), b)
 }
 
 // marshalJSON indents and leaves <, > and & unescaped, as Python writes them.
@@ -158,32 +159,4 @@ func marshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// writeFile writes atomically: temporary file, sync, rename.
-func writeFile(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("save tokenizer: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("save tokenizer: %w", err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

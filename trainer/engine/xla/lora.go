@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rewind-rl/rewind/trainer/engine/internal/ckpt"
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/model"
 )
 
@@ -176,7 +176,7 @@ func (s *loraSpec) writeAdapter(dir string, factors []*model.Tensor, base string
 	}
 	b, _ := json.MarshalIndent(peftConfig{PeftType: "LORA", TaskType: "CAUSAL_LM", R: s.Rank, LoraAlpha: s.Alpha,
 		TargetModules: s.Targets, Bias: "none", InferenceMode: true, BaseModelNameOrPa: base}, "", "  ")
-	return ckpt.WriteFileSync(filepath.Join(dir, AdapterConfigFile), append(b, '\n'))
+	return atomicfile.WriteFileSync(filepath.Join(dir, AdapterConfigFile), append(b, '\n'))
 }
 
 // readAdapter reads an adapter written by writeAdapter (or by PEFT, for

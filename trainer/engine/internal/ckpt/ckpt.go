@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
@@ -104,7 +105,7 @@ func Save(dir string, c Checkpoint) error {
 		if err != nil {
 			return err
 		}
-		return WriteFileSync(filepath.Join(tmp, StateFile), append(b, '\n'))
+		return atomicfile.WriteFileSync(filepath.Join(tmp, StateFile), append(b, '\n'))
 	})
 	if err != nil {
 		return fmt.Errorf("save %s: %w", filepath.Clean(dir), err)
@@ -128,7 +129,7 @@ func prefixed(ts []*model.Tensor, prefix string) []*model.Tensor {
 // and renames it into place, replacing an existing dir (moved aside first
 // and removed after), then syncs the parent. A crash leaves either the old
 // or the new folder (plus, at worst, a stray hidden temporary directory);
-// fill's files must be synced by fill (WriteFileSync, model's writers).
+// fill's files must be synced by fill (atomicfile.WriteFileSync, model's writers).
 func WriteDir(dir string, fill func(tmp string) error) (err error) {
 	dir = filepath.Clean(dir)
 	parent := filepath.Dir(dir)
@@ -170,23 +171,6 @@ func WriteDir(dir string, fill func(tmp string) error) (err error) {
 	return nil
 }
 
-// WriteFileSync creates (or truncates) path, writes b and syncs it.
-func WriteFileSync(path string, b []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // saveTokenizer writes tok into dir: by its own Save method when it has
 // one, else by copying the files it was loaded from (source).
 func saveTokenizer(dir string, tok tokenizer.Tokenizer, source string) error {
@@ -204,7 +188,7 @@ func saveTokenizer(dir string, tok tokenizer.Tokenizer, source string) error {
 		if err != nil {
 			return fmt.Errorf("copy tokenizer: %w", err)
 		}
-		if err := WriteFileSync(filepath.Join(dir, name), b); err != nil {
+		if err := atomicfile.WriteFileSync(filepath.Join(dir, name), b); err != nil {
 			return fmt.Errorf("copy tokenizer: %w", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
@@ -44,7 +45,7 @@ func save(t *testing.T, dir string, step int) []*model.Tensor {
 	}
 	st := &testState{Header: Header{Format: "test/1", Step: step, Seed: 9, Optim: testOptim}, Extra: "x"}
 	require.NoError(t, Save(dir, Checkpoint{Config: cfg, Weights: ws, M: fill(1), V: fill(2), Tokenizer: tok, State: st,
-		Extra: func(tmp string) error { return WriteFileSync(filepath.Join(tmp, "extra.txt"), []byte("x")) }}))
+		Extra: func(tmp string) error { return atomicfile.WriteFileSync(filepath.Join(tmp, "extra.txt"), []byte("x")) }}))
 	return ws
 }
 
@@ -137,7 +138,7 @@ func TestWriteDirReplacesAtomically(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	write := func(content string, fail error) error {
 		return WriteDir(dir, func(tmp string) error {
-			if err := WriteFileSync(filepath.Join(tmp, "f"), []byte(content)); err != nil {
+			if err := atomicfile.WriteFileSync(filepath.Join(tmp, "f"), []byte(content)); err != nil {
 				return err
 			}
 			return fail
