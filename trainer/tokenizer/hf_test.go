@@ -7,22 +7,17 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/internal/testref"
 )
 
 // hfDir is ../shared/testdata/hf/qwen2-tiny relative to the repository root.
 func hfDir(t testing.TB) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			dir := filepath.Join(d, "..", "shared", "testdata", "hf", "qwen2-tiny")
-			_, err := os.Stat(dir)
-			require.NoError(t, err, "reference data must sit beside the repository")
-			return dir
-		}
-		require.NotEqual(t, d, filepath.Dir(d), "no go.mod above %s", wd)
-	}
+	dir := testref.HFDir()
+	_, err := os.Stat(dir)
+	require.NoError(t, err, "reference data must sit beside the repository")
+	return dir
 }
 
 type goldenCase struct {

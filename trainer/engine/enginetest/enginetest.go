@@ -13,11 +13,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
-	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/internal/testref"
+	"github.com/rewind-rl/rewind/trainer/engine"
 )
 
 // Factory opens a policy with opts, whose Dir, Optim and WeightsOnly the
@@ -50,17 +51,12 @@ const (
 	LogProbTol = 1e-4
 )
 
-// RepoRoot is the repository root, found from this file's location.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
-}
+// RepoRoot is the repository root.
+func RepoRoot() string { return testref.RepoRoot() }
 
 // HFDir is the reference checkpoint ../shared/testdata/hf/qwen2-tiny
 // (relative to the repository root).
-func HFDir() string {
-	return filepath.Join(RepoRoot(), "..", "shared", "testdata", "hf", "qwen2-tiny")
-}
+func HFDir() string { return testref.HFDir() }
 
 // Reference is the content of HFDir()/golden.json.
 type Reference struct {
