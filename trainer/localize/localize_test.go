@@ -11,6 +11,7 @@ import (
 	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
 
@@ -168,6 +169,29 @@ func TestSelf(t *testing.T) {
 	gen.err = errors.New("out of memory")
 	_, err = self.Localize(context.Background(), reqs[:1])
 	require.ErrorContains(t, err, "generate: out of memory")
+}
+
+// windowed is scripted with a model context of 40 tokens.
+type windowed struct{ scripted }
+
+func (*windowed) Config() model.Config { return model.Config{MaxPositions: 40} }
+
+// A prompt longer than the model's context is a localization error for
+// that request alone (step 1), not an engine failure of the batch.
+func TestSelfPromptLongerThanContext(t *testing.T) {
+	gen := &windowed{scripted{reply: func(string) string { return `\boxed{2}` }}}
+	self, err := NewSelf(gen, SelfConfig{Template: "{{problem}}|{{steps}}", Chat: PlaceholderContent, Temperature: 0.3, TopP: 1, MaxNewTokens: 8})
+	require.NoError(t, err)
+	res, err := self.Localize(context.Background(), []Request{
+		{Task: abi.Task{Prompt: "short"}, Steps: []string{"a", "b"}},
+		{Task: abi.Task{Prompt: strings.Repeat("long ", 10)}, Steps: []string{"a", "b"}},
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, res[0].Step)
+	require.Equal(t, abi.StatusOK, res[0].Status)
+	require.Equal(t, Result{Step: 1, Answer: -1, Fallback: FallbackError, Status: abi.StatusError,
+		Error: "the localization prompt is 70 tokens, the model's context is 40 (use a shorter localizer.template)"}, res[1])
+	require.Len(t, gen.reqs, 1, "only the prompt that fits is generated")
 }
 
 type fakePlugin struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
 
@@ -167,13 +168,24 @@ func (s *Self) Prompt(req *Request) string {
 	return Render(s.cfg.Template, s.cfg.Chat, s.cfg.Delimiters, req.Task.Prompt, req.Steps)
 }
 
+// contextLength is implemented by policies that know their model's
+// context length (both built-in engines do, through their model config).
+type contextLength interface{ Config() model.Config }
+
 // Localize renders, samples and parses every request. An engine error
-// fails the batch: it is not a localization outcome.
+// fails the batch: it is not a localization outcome. A prompt that does
+// not fit the model's context (a long problem, many steps, a small model)
+// is one: that request gets step 1 with FallbackError, as METHOD.md asks
+// for any error during localization, and the others still run.
 func (s *Self) Localize(ctx context.Context, reqs []Request) ([]Result, error) {
 	out := make([]Result, len(reqs))
 	gens := make([]engine.GenRequest, 0, len(reqs))
 	idx := make([]int, 0, len(reqs))
 	tok := s.policy.Tokenizer()
+	window := 0
+	if c, ok := s.policy.(contextLength); ok {
+		window = c.Config().MaxPositions
+	}
 	for i := range reqs {
 		if len(reqs[i].Steps) == 0 {
 			out[i] = Result{Step: 1, Answer: -1, Fallback: FallbackError, Status: abi.StatusError, Error: "trajectory has no steps"}
@@ -182,6 +194,11 @@ func (s *Self) Localize(ctx context.Context, reqs []Request) ([]Result, error) {
 		ids := tok.Encode(s.Prompt(&reqs[i]))
 		if len(ids) == 0 {
 			return nil, fmt.Errorf("localize: self: request %d: the prompt encodes to no tokens", i)
+		}
+		if window > 0 && len(ids) >= window {
+			out[i] = Result{Step: 1, Answer: -1, Fallback: FallbackError, Status: abi.StatusError,
+				Error: fmt.Sprintf("the localization prompt is %d tokens, the model's context is %d (use a shorter localizer.template)", len(ids), window)}
+			continue
 		}
 		gens = append(gens, engine.GenRequest{
 			Prompt: ids,
