@@ -285,12 +285,7 @@ func (f closerFunc) Close() error { return f() }
 func (r *Registry) Names() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	names := make([]string, 0, len(r.plugins))
-	for n := range r.plugins {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(r.plugins))
 }
 
 // Plugin returns the loaded plugin's description.

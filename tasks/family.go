@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -47,14 +48,7 @@ var families = map[string]family{
 }
 
 // Families lists the task family names, sorted.
-func Families() []string {
-	names := make([]string, 0, len(families))
-	for name := range families {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
+func Families() []string { return slices.Sorted(maps.Keys(families)) }
 
 // Describe says in one line what a family's tasks are.
 func Describe(name string) string {

@@ -2,7 +2,8 @@ package engine
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -66,12 +67,7 @@ func Register(name string, f Factory) {
 func Engines() []string {
 	mu.RLock()
 	defer mu.RUnlock()
-	names := make([]string, 0, len(factories))
-	for n := range factories {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(factories))
 }
 
 // Open opens a policy with the named engine.

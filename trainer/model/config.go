@@ -9,8 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 
 	"github.com/rewind-rl/rewind/internal/atomicfile"
 )
@@ -365,14 +366,7 @@ func Preset(name string) (Config, error) {
 }
 
 // Presets lists the preset names, sorted.
-func Presets() []string {
-	names := make([]string, 0, len(presets))
-	for n := range presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Presets() []string { return slices.Sorted(maps.Keys(presets)) }
 
 // ParamSpec names one parameter tensor and its shape (Hugging Face layout:
 // a Linear weight is [out, in]).

@@ -19,8 +19,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/rewind-rl/rewind/internal/atomicfile"
@@ -280,13 +282,13 @@ func runTables(r *Run) []Table {
 		ts = append(ts, t)
 	}
 	st := Table{Title: "Verdict statuses (all steps)", Header: []string{"status", "trajectories"}}
-	for _, k := range sortedKeys(r.Statuses) {
+	for _, k := range slices.Sorted(maps.Keys(r.Statuses)) {
 		st.Rows = append(st.Rows, []string{k, strconv.Itoa(r.Statuses[k])})
 	}
 	ts = append(ts, st)
 	pt := Table{Title: "Plugin calls by status (all steps)", Header: []string{"plugin", "call:status", "count"}}
-	for _, p := range sortedKeys(r.Plugins) {
-		for _, k := range sortedKeys(r.Plugins[p]) {
+	for _, p := range slices.Sorted(maps.Keys(r.Plugins)) {
+		for _, k := range slices.Sorted(maps.Keys(r.Plugins[p])) {
 			pt.Rows = append(pt.Rows, []string{p, k, strconv.Itoa(r.Plugins[p][k])})
 		}
 	}

@@ -12,8 +12,9 @@ package run
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/rewind-rl/rewind/trainer/data"
@@ -239,10 +240,10 @@ func (c *Config) Validate() error {
 	if w.Verifier == "" {
 		bad("reward.verifier", "must name a verifier plugin")
 	}
-	for _, name := range sortedKeys(w.Models) {
+	for _, name := range slices.Sorted(maps.Keys(w.Models)) {
 		finite("reward.models."+name, w.Models[name], -1e6, 1e6)
 	}
-	for _, name := range sortedKeys(c.Plugins) {
+	for _, name := range slices.Sorted(maps.Keys(c.Plugins)) {
 		if err := validatePlugin(name, c.Plugins[name]); err != nil {
 			bad("plugins."+name, "%v", err)
 		}
@@ -262,13 +263,4 @@ func (c *Config) Validate() error {
 	nonNeg("optim.warmup_steps", o.WarmupSteps)
 	nonNeg("optim.total_steps", o.TotalSteps)
 	return errors.Join(errs...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

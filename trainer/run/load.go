@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -87,7 +89,7 @@ func Load(src Sources) (Config, error) {
 	layers = append(layers, fm)
 	errs = append(errs, ferrs...)
 	om := map[string]any{}
-	for _, key := range sortedKeys(src.Overrides) {
+	for _, key := range slices.Sorted(maps.Keys(src.Overrides)) {
 		spec, ok := lookupKey(key)
 		if !ok || spec.open {
 			errs = append(errs, fmt.Errorf("override %q: not a config key", key))
@@ -184,7 +186,7 @@ func fileLayer(path string) (layer, error) {
 	}
 	l := layer{values: map[string]any{}}
 	keys := flatten(k.Raw())
-	for _, key := range sortedKeys(keys) {
+	for _, key := range slices.Sorted(maps.Keys(keys)) {
 		spec, ok := lookupKey(key)
 		if !ok && isEmptyMap(keys[key]) {
 			if _, isMap := lookupKey(key + ".x"); isMap {

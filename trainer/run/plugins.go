@@ -3,9 +3,10 @@ package run
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/knadh/koanf/v2"
@@ -90,11 +91,7 @@ func loadPlugins(ctx context.Context, cfg Config) (ps *pluginSet, err error) {
 		return nil, fmt.Errorf("reward.verifier: %w", err)
 	}
 	ps.onFailure = algo.FailPolicy(vc.OnFailure.EffectiveAction())
-	names := make([]string, 0, len(cfg.Reward.Models))
-	for n := range cfg.Reward.Models {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(cfg.Reward.Models))
 	for _, n := range names {
 		if _, err := load("reward.models."+n, n); err != nil {
 			return nil, err

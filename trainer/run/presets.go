@@ -2,7 +2,8 @@ package run
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/engine"
@@ -39,14 +40,7 @@ var presets = map[string]func(c *Config){
 }
 
 // Presets lists the preset names, sorted.
-func Presets() []string {
-	names := make([]string, 0, len(presets))
-	for n := range presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Presets() []string { return slices.Sorted(maps.Keys(presets)) }
 
 // Preset returns the defaults of the named preset: the release settings
 // of METHOD.md with the preset's changes applied.
