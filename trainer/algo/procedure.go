@@ -123,7 +123,13 @@ func (p Procedure) done(seq []Outcome) bool {
 	if len(seq) >= p.MaxFresh {
 		return true
 	}
-	found, others := 0, 0
+	found, others := p.count(seq)
+	return found == p.Parents && others >= p.BaseSize
+}
+
+// count splits seq into the parents it yields (the first Parents
+// failures) and the other samples.
+func (p Procedure) count(seq []Outcome) (found, others int) {
 	for _, o := range seq {
 		if o.Failed() && found < p.Parents {
 			found++
@@ -131,7 +137,7 @@ func (p Procedure) done(seq []Outcome) bool {
 			others++
 		}
 	}
-	return found == p.Parents && others >= p.BaseSize
+	return found, others
 }
 
 // Stop returns how many of the samples in seq the sequential procedure
@@ -157,14 +163,7 @@ func (p Procedure) Need(seq []Outcome) int {
 	if p.Parents == 0 {
 		return p.GroupSize - len(seq)
 	}
-	found, others := 0, 0
-	for _, o := range seq {
-		if o.Failed() && found < p.Parents {
-			found++
-		} else {
-			others++
-		}
-	}
+	found, others := p.count(seq)
 	need := (p.Parents - found) + max(0, p.BaseSize-others)
 	return min(max(need, 1), p.MaxFresh-len(seq))
 }
