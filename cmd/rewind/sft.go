@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/rewind-rl/rewind/tasks/warmstart"
 )
@@ -34,7 +32,7 @@ checkpoint for model.path of rewind train), sft.json (the report, also
 printed) and sft.log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadSFTConfig(file)
+			cfg, err := warmstart.LoadSFTConfig(file)
 			if err != nil {
 				return err
 			}
@@ -69,20 +67,4 @@ printed) and sft.log.`,
 	cmd.Flags().StringVar(&out, "out", "", "output folder (overrides out: in the file; default runs/sft-FAMILY)")
 	_ = cmd.MarkFlagRequired("config")
 	rootCmd.AddCommand(cmd)
-}
-
-// loadSFTConfig decodes a YAML file strictly (unknown keys are errors
-// naming their line) onto the defaults.
-func loadSFTConfig(path string) (warmstart.SFTConfig, error) {
-	cfg := warmstart.DefaultSFTConfig()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && err != io.EOF {
-		return cfg, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
 }

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
@@ -46,7 +45,7 @@ func jsonEq(t *testing.T, want, got []abi.Task) {
 func TestBenchmarkFolders(t *testing.T) {
 	for _, family := range tasks.Families() {
 		t.Run(family, func(t *testing.T) {
-			sft, err := loadSFT(filepath.Join(family, "sft.yaml"))
+			sft, err := warmstart.LoadSFTConfig(filepath.Join(family, "sft.yaml"))
 			require.NoError(t, err)
 			require.NoError(t, sft.Validate())
 			require.Equal(t, family, sft.Family)
@@ -81,17 +80,4 @@ func TestBenchmarkFolders(t *testing.T) {
 			require.Equal(t, filepath.Join(sft.Out, "model"), cfg.Model.Path)
 		})
 	}
-}
-
-// loadSFT decodes an SFT config strictly onto the defaults, as rewind sft
-// does.
-func loadSFT(path string) (warmstart.SFTConfig, error) {
-	cfg := warmstart.DefaultSFTConfig()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	return cfg, dec.Decode(&cfg)
 }

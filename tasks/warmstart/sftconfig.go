@@ -1,10 +1,15 @@
 package warmstart
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"slices"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/trainer/data"
@@ -181,4 +186,20 @@ func (c SFTConfig) Validate() error {
 		bad("out", "must be set (the output folder)")
 	}
 	return errors.Join(errs...)
+}
+
+// LoadSFTConfig decodes a YAML file strictly (an unknown key is an error
+// naming its line) onto DefaultSFTConfig. It does not validate: SFT does.
+func LoadSFTConfig(path string) (SFTConfig, error) {
+	cfg := DefaultSFTConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && err != io.EOF {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
 }
