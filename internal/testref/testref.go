@@ -3,8 +3,10 @@
 package testref
 
 import (
+	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 )
 
 // RepoRoot is the repository root, found from this file's location so that
@@ -18,4 +20,15 @@ func RepoRoot() string {
 // relative to the repository root.
 func HFDir() string {
 	return filepath.Join(RepoRoot(), "..", "shared", "testdata", "hf", "qwen2-tiny")
+}
+
+// RequireHFDir returns HFDir, failing the test when the reference data is
+// not beside the repository.
+func RequireHFDir(t testing.TB) string {
+	t.Helper()
+	dir := HFDir()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("reference data must sit beside the repository: %v", err)
+	}
+	return dir
 }

@@ -12,17 +12,8 @@ import (
 	"github.com/rewind-rl/rewind/internal/testref"
 )
 
-// hfDir is ../shared/testdata/hf/qwen2-tiny relative to the repository root.
-func hfDir(t testing.TB) string {
-	t.Helper()
-	dir := testref.HFDir()
-	_, err := os.Stat(dir)
-	require.NoError(t, err, "reference data must sit beside the repository")
-	return dir
-}
-
 func TestReadConfigReference(t *testing.T) {
-	c, err := ReadConfig(filepath.Join(hfDir(t), "config.json"))
+	c, err := ReadConfig(filepath.Join(testref.RequireHFDir(t), "config.json"))
 	require.NoError(t, err)
 	require.Equal(t, Config{
 		VocabSize: 600, Hidden: 64, Intermediate: 176, Layers: 2, Heads: 4, KVHeads: 2,
@@ -32,7 +23,7 @@ func TestReadConfigReference(t *testing.T) {
 }
 
 func TestWriteConfigRoundTripReference(t *testing.T) {
-	c, err := ReadConfig(filepath.Join(hfDir(t), "config.json"))
+	c, err := ReadConfig(filepath.Join(testref.RequireHFDir(t), "config.json"))
 	require.NoError(t, err)
 	p := filepath.Join(t.TempDir(), "config.json")
 	require.NoError(t, c.WriteConfig(p))
@@ -54,7 +45,7 @@ func TestWriteConfigRoundTripReference(t *testing.T) {
 }
 
 func TestLoadWeightsReference(t *testing.T) {
-	dir := hfDir(t)
+	dir := testref.RequireHFDir(t)
 	c, err := ReadConfig(filepath.Join(dir, "config.json"))
 	require.NoError(t, err)
 	ws, err := LoadWeights(dir, c)

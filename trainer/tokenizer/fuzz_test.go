@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/rewind-rl/rewind/internal/testref"
 )
 
 // FuzzEncodeRoundTrip checks that byte-level BPE is lossless: for valid
@@ -39,7 +41,7 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 // FuzzParse checks that no tokenizer.json makes Parse (or then Encode)
 // panic.
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{filepath.Join(hfDir(f), FileName), filepath.Join("testdata", "char", FileName)} {
+	for _, p := range []string{filepath.Join(testref.RequireHFDir(f), FileName), filepath.Join("testdata", "char", FileName)} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

@@ -11,15 +11,6 @@ import (
 	"github.com/rewind-rl/rewind/internal/testref"
 )
 
-// hfDir is ../shared/testdata/hf/qwen2-tiny relative to the repository root.
-func hfDir(t testing.TB) string {
-	t.Helper()
-	dir := testref.HFDir()
-	_, err := os.Stat(dir)
-	require.NoError(t, err, "reference data must sit beside the repository")
-	return dir
-}
-
 type goldenCase struct {
 	Text    string `json:"text"`
 	IDs     []int  `json:"ids"`
@@ -27,7 +18,7 @@ type goldenCase struct {
 }
 
 func loadGolden(t testing.TB) (*HF, []goldenCase) {
-	dir := hfDir(t)
+	dir := testref.RequireHFDir(t)
 	tk, err := LoadHF(dir)
 	require.NoError(t, err)
 	b, err := os.ReadFile(filepath.Join(dir, "tokenizer_golden.json"))
