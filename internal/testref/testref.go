@@ -16,10 +16,19 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// SharedEnv names a folder that replaces ../shared: a test binary built
+// here and run on another machine (scripts/gpu.sh) cannot find the
+// reference data from its source path.
+const SharedEnv = "REWIND_SHARED"
+
 // HFDir is the reference checkpoint ../shared/testdata/hf/qwen2-tiny,
-// relative to the repository root.
+// relative to the repository root, or under $REWIND_SHARED when set.
 func HFDir() string {
-	return filepath.Join(RepoRoot(), "..", "shared", "testdata", "hf", "qwen2-tiny")
+	shared := filepath.Join(RepoRoot(), "..", "shared")
+	if d := os.Getenv(SharedEnv); d != "" {
+		shared = d
+	}
+	return filepath.Join(shared, "testdata", "hf", "qwen2-tiny")
 }
 
 // RequireHFDir returns HFDir, failing the test when the reference data is
@@ -28,7 +37,7 @@ func RequireHFDir(t testing.TB) string {
 	t.Helper()
 	dir := HFDir()
 	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("reference data must sit beside the repository: %v", err)
+		t.Fatalf("reference data must sit beside the repository (or under $%s): %v", SharedEnv, err)
 	}
 	return dir
 }

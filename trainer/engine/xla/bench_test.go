@@ -15,7 +15,7 @@ func TestBenchSmoke(t *testing.T) {
 	c, err := model.Preset("nano")
 	require.NoError(t, err)
 	c = c.WithVocab(64)
-	r, err := Bench(context.Background(), BenchConfig{Model: c, Extra: map[string]string{"backend": BackendGo},
+	r, err := Bench(context.Background(), BenchConfig{Model: c, Extra: testExtra(),
 		TrainBatch: 2, TrainLen: 16, TrainSteps: 1, SampleBatch: []int{4}, PromptLen: 4, NewTokens: 8, PeakTFLOPs: 1, Seed: 1},
 		func(string, ...any) {})
 	require.NoError(t, err)

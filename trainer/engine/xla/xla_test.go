@@ -40,7 +40,7 @@ func TestMatchesCPUEngine(t *testing.T) {
 	ref, _ := enginetest.LoadReference(t)
 	c, err := cpu.Open(engine.Options{Dir: enginetest.HFDir(), Optim: enginetest.TestOptim})
 	require.NoError(t, err)
-	x := openGo(t, enginetest.HFDir(), enginetest.TestOptim).(*Policy)
+	x := openTest(t, enginetest.HFDir(), enginetest.TestOptim).(*Policy)
 	b := clipBatch(t, c, ref.InputIDs)
 	lc, gc, err := c.Gradients(ctx, b)
 	require.NoError(t, err)
@@ -76,9 +76,9 @@ func TestMatchesCPUEngine(t *testing.T) {
 	// engine's to resume, but its weights open with WeightsOnly.
 	dir := filepath.Join(t.TempDir(), "cpu-ckpt")
 	require.NoError(t, c.Save(dir))
-	_, err = engine.Open("xla", engine.Options{Dir: dir, Extra: goExtra})
+	_, err = engine.Open("xla", engine.Options{Dir: dir, Extra: baseExtra})
 	require.ErrorContains(t, err, `format "rewind-cpu/1", want "rewind-xla/1"`)
-	w, err := engine.Open("xla", engine.Options{Dir: dir, Extra: goExtra, WeightsOnly: true})
+	w, err := engine.Open("xla", engine.Options{Dir: dir, Extra: baseExtra, WeightsOnly: true})
 	require.NoError(t, err)
 	require.Zero(t, w.(*Policy).Step())
 	bw, err := w.LogProbs(ctx, ref.InputIDs)
@@ -101,9 +101,9 @@ func toF64(x []float32) []float64 {
 func TestMicroBatches(t *testing.T) {
 	ctx := context.Background()
 	ref, _ := enginetest.LoadReference(t)
-	one := openGo(t, enginetest.HFDir(), enginetest.TestOptim).(*Policy)
+	one := openTest(t, enginetest.HFDir(), enginetest.TestOptim).(*Policy)
 	p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Optim: enginetest.TestOptim,
-		Extra: map[string]string{"backend": BackendGo, "token_budget": "16"}})
+		Extra: testExtra("token_budget", "16")})
 	require.NoError(t, err)
 	many := p.(*Policy)
 	b := enginetest.MeanNLLBatch(ref.InputIDs)
@@ -124,9 +124,9 @@ func TestMicroBatches(t *testing.T) {
 func TestLoRA(t *testing.T) {
 	ctx := context.Background()
 	ref, _ := enginetest.LoadReference(t)
-	base := openGo(t, enginetest.HFDir(), enginetest.TestOptim)
+	base := openTest(t, enginetest.HFDir(), enginetest.TestOptim)
 	p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Optim: enginetest.TestOptim, Seed: 3,
-		Extra: map[string]string{"backend": BackendGo, "lora_rank": "4", "lora_alpha": "8", "lora_targets": "q_proj,v_proj,down_proj"}})
+		Extra: testExtra("lora_rank", "4", "lora_alpha", "8", "lora_targets", "q_proj,v_proj,down_proj")})
 	require.NoError(t, err)
 	lp0, err := base.LogProbs(ctx, ref.InputIDs)
 	require.NoError(t, err)
@@ -170,7 +170,7 @@ func TestLoRA(t *testing.T) {
 
 	ck := filepath.Join(t.TempDir(), "ckpt")
 	require.NoError(t, p.Save(ck))
-	q := openGo(t, ck, engine.Optim{})
+	q := openTest(t, ck, engine.Optim{})
 	lp3, err := q.LogProbs(ctx, ref.InputIDs)
 	require.NoError(t, err)
 	require.Equal(t, lp2, lp3)
@@ -207,7 +207,7 @@ func TestBFloat16(t *testing.T) {
 	ctx := context.Background()
 	ref, _ := enginetest.LoadReference(t)
 	p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Optim: enginetest.TestOptim,
-		Extra: map[string]string{"backend": BackendGo, "compute_dtype": "bfloat16"}})
+		Extra: testExtra("compute_dtype", "bfloat16")})
 	require.NoError(t, err)
 	lps, err := p.LogProbs(ctx, ref.InputIDs)
 	require.NoError(t, err)
@@ -258,7 +258,7 @@ func TestOptions(t *testing.T) {
 // nothing new.
 func TestCompileStats(t *testing.T) {
 	ctx := context.Background()
-	p := openGo(t, enginetest.HFDir(), enginetest.TestOptim).(*Policy)
+	p := openTest(t, enginetest.HFDir(), enginetest.TestOptim).(*Policy)
 	_, err := p.LogProbs(ctx, [][]int{{1, 2, 3}, {4, 5}})
 	require.NoError(t, err)
 	n := len(p.CompileStats())
