@@ -18,6 +18,7 @@ func init() {
 		promptLen, newTokens            int
 		peak                            float64
 		skipTrain, asJSON               bool
+		settings                        []string
 	)
 	cmd := &cobra.Command{
 		Use:   "xla --backend pjrt --pjrt-plugin /abs/xla_cuda_plugin.so",
@@ -46,6 +47,13 @@ Compile times of every graph are printed. See docs/bench-xla.md.`,
 			extra := map[string]string{"backend": backend, "compute_dtype": dtype}
 			if plugin != "" {
 				extra["pjrt_plugin"] = plugin
+			}
+			for _, kv := range settings {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--set %q: want key=value, e.g. --set token_budget=4096 (keys: docs/xla-engine.md)", kv)
+				}
+				extra[k] = v
 			}
 			cfg := xla.BenchConfig{Model: xla.Qwen2_0_5B, Extra: extra, TrainBatch: trainBatch, TrainLen: trainLen,
 				TrainSteps: steps, SampleBatch: sb, PromptLen: promptLen, NewTokens: newTokens, PeakTFLOPs: peak,
@@ -77,5 +85,6 @@ Compile times of every graph are printed. See docs/bench-xla.md.`,
 	f.Float64Var(&peak, "peak-tflops", 989, "the card's dense peak TFLOP/s in the compute dtype, for MFU")
 	f.BoolVar(&skipTrain, "skip-train", false, "only measure sampling")
 	f.BoolVar(&asJSON, "json", false, "also print the result as JSON")
+	f.StringArrayVar(&settings, "set", nil, "engine setting key=value, repeatable (e.g. token_budget=4096 to train in micro-batches, max_batch=128)")
 	benchCmd.AddCommand(cmd)
 }
