@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -58,6 +59,8 @@ type ModelConfig struct {
 	Preset    string            `koanf:"preset" help:"model preset initialised from run.seed when model.path is empty (e.g. tiny, small)"`
 	Tokenizer string            `koanf:"tokenizer" help:"tokenizer for model.preset: a tokenizer.json path, or char:ALPHABET for a character tokenizer"`
 	Extra     map[string]string `koanf:"extra" help:"engine-specific settings passed through to the engine"`
+	// PJRTPlugin is passed to the xla engine as extra pjrt_plugin.
+	PJRTPlugin string `koanf:"pjrt_plugin" help:"engine xla: absolute path of the PJRT plugin that runs the graphs, e.g. <site-packages>/jax_plugins/xla_cuda13/xla_cuda_plugin.so; empty runs them on GoMLX's pure-Go backend"`
 }
 
 // DataConfig chooses the datasets and the prompt format.
@@ -172,6 +175,15 @@ func (c *Config) Validate() error {
 		bad("model.preset", "set either model.path or model.preset, not both")
 	case m.Preset != "" && m.Tokenizer == "":
 		bad("model.tokenizer", "must be set with model.preset (a tokenizer.json path or char:ALPHABET)")
+	}
+	switch {
+	case m.PJRTPlugin == "":
+	case m.Engine != "xla":
+		bad("model.pjrt_plugin", "is only read by engine xla (model.engine is %q)", m.Engine)
+	case !filepath.IsAbs(m.PJRTPlugin):
+		bad("model.pjrt_plugin", "must be an absolute path, got %q (a bare name would make XLA search for, and try to download, a plugin)", m.PJRTPlugin)
+	case m.Extra["pjrt_plugin"] != "" && m.Extra["pjrt_plugin"] != m.PJRTPlugin:
+		bad("model.pjrt_plugin", "and model.extra.pjrt_plugin disagree: set one of them")
 	}
 
 	d := c.Data

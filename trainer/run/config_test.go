@@ -169,6 +169,21 @@ func TestLoadErrors(t *testing.T) {
 			wantAll: []string{`preset: unknown preset "ppo"`},
 		},
 		{
+			name:    "pjrt plugin on the cpu engine",
+			file:    "model:\n  path: m\n  pjrt_plugin: /opt/xla_cuda_plugin.so\n",
+			wantAll: []string{`model.pjrt_plugin: is only read by engine xla (model.engine is "cpu")`},
+		},
+		{
+			name:    "relative pjrt plugin",
+			file:    "model:\n  path: m\n  engine: xla\n  pjrt_plugin: xla_cuda_plugin.so\n",
+			wantAll: []string{"model.pjrt_plugin: must be an absolute path"},
+		},
+		{
+			name:    "two pjrt plugins",
+			file:    "model:\n  path: m\n  engine: xla\n  pjrt_plugin: /a/p.so\n  extra: {pjrt_plugin: /b/p.so}\n",
+			wantAll: []string{"model.pjrt_plugin: and model.extra.pjrt_plugin disagree"},
+		},
+		{
 			name:    "srpo with random localizer",
 			file:    "model:\n  path: m\nlocalizer:\n  name: random\n",
 			wantAll: []string{"use algo.name: rrpo for random"},

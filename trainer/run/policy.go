@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,15 @@ func openPolicy(cfg Config, runDir, policyDir string) (engine.Policy, error) {
 	if optim.TotalSteps == 0 {
 		optim.TotalSteps = cfg.Run.Steps
 	}
-	p, err := engine.Open(cfg.Model.Engine, engine.Options{Dir: dir, Optim: optim, Seed: cfg.Run.Seed, Extra: cfg.Model.Extra,
+	extra := cfg.Model.Extra
+	if cfg.Model.PJRTPlugin != "" {
+		extra = maps.Clone(extra)
+		if extra == nil {
+			extra = map[string]string{}
+		}
+		extra["pjrt_plugin"] = cfg.Model.PJRTPlugin
+	}
+	p, err := engine.Open(cfg.Model.Engine, engine.Options{Dir: dir, Optim: optim, Seed: cfg.Run.Seed, Extra: extra,
 		WeightsOnly: policyDir == ""})
 	if err != nil {
 		return nil, fmt.Errorf("model: open %s with engine %s: %w", dir, cfg.Model.Engine, err)

@@ -66,7 +66,7 @@ type settings struct {
 }
 
 func parseExtra(extra map[string]string) (settings, error) {
-	s := settings{backend: BackendGo, sequential: true, dtype: dtypes.Float32, maxBatch: DefaultMaxBatch, tokenBudget: DefaultTokenBudget}
+	s := settings{sequential: true, dtype: dtypes.Float32, maxBatch: DefaultMaxBatch, tokenBudget: DefaultTokenBudget}
 	var errs []error
 	posInt := func(k, v string) int {
 		n, err := strconv.Atoi(v)
@@ -100,7 +100,12 @@ func parseExtra(extra map[string]string) (settings, error) {
 			errs = append(errs, fmt.Errorf("unknown extra setting %q (have backend, pjrt_plugin, go_parallel, compute_dtype, max_batch, token_budget, lora_rank, lora_alpha, lora_targets)", k))
 		}
 	}
-	if s.plugin != "" && s.backend != BackendPJRT {
+	switch {
+	case s.backend == "" && s.plugin != "": // a plugin implies XLA through it
+		s.backend = BackendPJRT
+	case s.backend == "":
+		s.backend = BackendGo
+	case s.plugin != "" && s.backend != BackendPJRT:
 		errs = append(errs, fmt.Errorf("extra pjrt_plugin is set but backend is %q: set backend to %q", s.backend, BackendPJRT))
 	}
 	lora, err := parseLoRA(extra)

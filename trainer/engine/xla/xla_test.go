@@ -233,7 +233,7 @@ func TestOptions(t *testing.T) {
 		{"relative plugin", map[string]string{"backend": BackendPJRT, "pjrt_plugin": "cuda"}, "not an absolute path"},
 		{"absent plugin", map[string]string{"backend": BackendPJRT, "pjrt_plugin": "/nonexistent/xla_cuda_plugin.so"}, "LD_LIBRARY_PATH"},
 		{"not a library", map[string]string{"backend": BackendPJRT, "pjrt_plugin": filepath.Dir(so)}, "not a shared library"},
-		{"plugin without pjrt", map[string]string{"pjrt_plugin": so}, "set backend to \"pjrt\""},
+		{"plugin with go backend", map[string]string{"backend": BackendGo, "pjrt_plugin": so}, "set backend to \"pjrt\""},
 		{"unknown backend", map[string]string{"backend": "tpu"}, "want \"go\""},
 		{"unknown key", map[string]string{"backend": BackendGo, "batch": "4"}, "unknown extra setting \"batch\""},
 		{"bad dtype", map[string]string{"compute_dtype": "fp8"}, "compute_dtype"},
@@ -246,10 +246,16 @@ func TestOptions(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
-	if HasPJRT {
-		_, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Extra: map[string]string{"backend": BackendPJRT, "pjrt_plugin": so}})
+	// A plugin alone implies backend pjrt: the path is loaded (and this
+	// one is not a library).
+	for _, extra := range []map[string]string{{"backend": BackendPJRT, "pjrt_plugin": so}, {"pjrt_plugin": so}} {
+		_, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Extra: extra})
 		require.Error(t, err)
-		require.True(t, strings.Contains(err.Error(), "load PJRT plugin"), err.Error())
+		if HasPJRT {
+			require.True(t, strings.Contains(err.Error(), "load PJRT plugin"), err.Error())
+		} else {
+			require.ErrorIs(t, err, ErrNoPJRT)
+		}
 	}
 }
 

@@ -1,0 +1,57 @@
+package run
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/trainer/engine"
+	_ "github.com/rewind-rl/rewind/trainer/engine/xla"
+)
+
+// TestEndToEndXLA runs two SRPO steps with model.engine xla (GoMLX's
+// pure-Go backend, the same graphs XLA compiles on a GPU), then opens the
+// last checkpoint with the CPU engine: the two engines share the
+// checkpoint format, and the trained policy's log-probs agree.
+func TestEndToEndXLA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	if _, err := os.Stat(e2eWasm); err != nil {
+		t.Skipf("no Wasm verifier: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "xla")
+	cfg := e2eConfig(t, "srpo", dir, warmModel(t), e2eData(t, 8))
+	cfg.Model.Engine = "xla"
+	require.NoError(t, cfg.Validate())
+	sum, err := Train(context.Background(), Options{Config: cfg})
+	require.NoError(t, err)
+	require.Equal(t, 2, sum.Steps)
+	require.Len(t, readLines(t, filepath.Join(dir, MetricsFile)), 2)
+	requireWholeEngineCheckpoints(t, dir)
+
+	all, err := checkpoints(dir)
+	require.NoError(t, err)
+	policy := filepath.Join(all[len(all)-1], "policy")
+	ids := [][]int{{1, 2, 3, 4, 5, 6}}
+	var lps [][][]float32
+	for _, name := range []string{"xla", "cpu"} {
+		p, err := engine.Open(name, engine.Options{Dir: policy, WeightsOnly: true})
+		require.NoError(t, err, name)
+		lp, err := p.LogProbs(context.Background(), ids)
+		require.NoError(t, err, name)
+		lps = append(lps, lp)
+	}
+	require.InDeltaSlice(t, toF64(lps[0][0]), toF64(lps[1][0]), 1e-4, "xla and cpu log-probs of the xla-trained checkpoint")
+}
+
+func toF64(xs []float32) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = float64(x)
+	}
+	return out
+}
