@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
@@ -125,4 +126,21 @@ type Policy interface {
 	// Save writes weights (safetensors, Hugging Face names), config,
 	// tokenizer, optimiser state and step counter into dir, atomically.
 	Save(dir string) error
+}
+
+// CompileReporter is implemented by engines that compile a program per
+// input shape (the xla engine): a run reports the compile time of each
+// step beside its other wall-clock times, so a slow first step reads as
+// compilation rather than as throughput.
+type CompileReporter interface {
+	// Compiles lists every compilation so far, oldest first.
+	Compiles() []Compile
+}
+
+// Compile is one compiled program: which computation, for which shape
+// bucket, and how long building and compiling it took.
+type Compile struct {
+	Graph    string        `json:"graph"`
+	Bucket   string        `json:"bucket"`
+	Duration time.Duration `json:"duration"`
 }

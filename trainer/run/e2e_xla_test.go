@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,7 +31,12 @@ func TestEndToEndXLA(t *testing.T) {
 	sum, err := Train(context.Background(), Options{Config: cfg})
 	require.NoError(t, err)
 	require.Equal(t, 2, sum.Steps)
-	require.Len(t, readLines(t, filepath.Join(dir, MetricsFile)), 2)
+	ms := readLines(t, filepath.Join(dir, MetricsFile))
+	require.Len(t, ms, 2)
+	var first struct{ Time map[string]float64 }
+	require.NoError(t, json.Unmarshal([]byte(ms[0]), &first))
+	require.Positive(t, first.Time["compiles"], "the first step compiles its graphs")
+	require.Positive(t, first.Time["compile_sec"])
 	requireWholeEngineCheckpoints(t, dir)
 
 	all, err := checkpoints(dir)

@@ -129,6 +129,15 @@ func rolloutConfig(c Config, proc algo.Procedure, ac algo.Config) (rollout.Confi
 
 func (t *trainer) totalSteps() int { return t.total }
 
+// compiles is the number of programs the engine has compiled so far (0
+// for an engine that compiles nothing).
+func (t *trainer) compiles() int {
+	if cr, ok := t.pol.(engine.CompileReporter); ok {
+		return len(cr.Compiles())
+	}
+	return 0
+}
+
 // stepMetrics is the deterministic part of a metrics.jsonl line.
 type stepMetrics struct {
 	Epoch   int             `json:"epoch"`
@@ -149,6 +158,7 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 		rtasks[i] = rollout.Task{Task: task, PromptIDs: tok.Encode(t.data.render(task))}
 	}
 	before := t.plugins.counters()
+	compiled := t.compiles()
 	res, err := t.runner.Run(ctx, seed, step, rtasks)
 	if err != nil {
 		return stepResult{}, err
@@ -169,6 +179,17 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 		"verify_sec":   m.Time.Verify.Seconds(),
 		"rollout_sec":  m.Time.Total.Seconds(),
 		"update_sec":   updateSec,
+	}
+	if cr, ok := t.pol.(engine.CompileReporter); ok {
+		// Compilation happens inside the rollout and update times above;
+		// it is wall-clock, so it goes with them and not in the
+		// deterministic metrics.
+		var sec float64
+		all := cr.Compiles()
+		for _, c := range all[compiled:] {
+			sec += c.Duration.Seconds()
+		}
+		wall["compiles"], wall["compile_sec"] = float64(len(all)-compiled), sec
 	}
 	m.Time = rollout.Times{}
 	rm, err := withoutKey(m, "time")

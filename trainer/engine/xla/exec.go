@@ -10,15 +10,13 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/rewind-rl/rewind/trainer/engine"
 )
 
 // CompileStat records one compiled graph: which computation, for which
 // shape bucket, and how long building and compiling it took.
-type CompileStat struct {
-	Graph    string        `json:"graph"`
-	Bucket   string        `json:"bucket"`
-	Duration time.Duration `json:"duration"`
-}
+type CompileStat = engine.Compile
 
 // execs holds the compiled computations of a policy. GoMLX compiles a
 // graph once per distinct input shape; shapes are drawn from fixed buckets

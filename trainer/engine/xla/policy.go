@@ -202,6 +202,9 @@ func (p *Policy) Step() int { return p.step }
 // compile time.
 func (p *Policy) CompileStats() []CompileStat { return p.ex.compileStats() }
 
+// Compiles implements engine.CompileReporter.
+func (p *Policy) Compiles() []engine.Compile { return p.ex.compileStats() }
+
 func (p *Policy) weightArgs() []*tensors.Tensor {
 	return append(append([]*tensors.Tensor{}, p.base...), p.lora...)
 }
@@ -456,3 +459,4 @@ func (p *Policy) trainableNames() []string {
 }
 
 var _ engine.Policy = (*Policy)(nil)
+var _ engine.CompileReporter = (*Policy)(nil)
