@@ -2,6 +2,7 @@ package xla
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like math
@@ -19,17 +20,19 @@ const bisectSteps = 32
 // request's own random stream; temp [B] (0 = greedy: argmax, ties to the
 // lowest id), topK [B] (int32, 0 = off) and topP [B] (0 or 1 = off).
 //
-// The draw is the CPU engine's: the smallest id whose cumulative kept
-// probability (in id order) exceeds u times the kept total. With filter
-// false the graph omits top-k / top-p (cheaper: no threshold searches);
-// with it, top-k keeps the logits >= the k-th largest and top-p the
-// smallest set of most probable tokens whose mass reaches P, both found by
-// bisection on a threshold, so tokens tied at the threshold are all kept
-// (the CPU engine breaks such ties by lower id).
+// The kept set is the CPU engine's: top-k keeps the k largest logits and
+// top-p, over the renormalised survivors, the smallest set of most
+// probable tokens whose mass reaches P, both with ties broken by lower id
+// (keepFirst), so exactly k tokens survive top-k even where bfloat16
+// logits tie. Each threshold is found by bisection (no sort of the
+// vocabulary). With filter false the graph omits both (cheaper: no
+// threshold searches). The draw is the smallest id whose cumulative kept
+// probability, in id order, exceeds u times the kept total; the CPU engine
+// accumulates in probability order when it filters, so the two engines
+// draw the same distribution but not the same token for the same u.
 func sampleRows(logits, u, temp, topK, topP *Node, filter bool) (tok, lp *Node) {
 	g := logits.Graph()
-	B, V := logits.Shape().Dimensions[0], logits.Shape().Dimensions[1]
-	f32 := dtypes.Float32
+	B := logits.Shape().Dimensions[0]
 	lse := logSumExp(logits)
 	greedy := ArgMax(logits, -1, dtypes.Int32)
 	t := ExpandAxes(MaxScalar(temp, 1e-6), -1)
@@ -37,39 +40,92 @@ func sampleRows(logits, u, temp, topK, topP *Node, filter bool) (tok, lp *Node) 
 	zmax := ReduceAndKeep(z, ReduceMax, -1)
 	e := Exp(Sub(z, zmax))
 	if filter {
-		// top-k: the largest threshold tau with count(z >= tau) >= k.
-		k := ExpandAxes(ConvertDType(topK, f32), -1)
-		lo, hi := ReduceAndKeep(z, ReduceMin, -1), zmax
-		for i := 0; i < bisectSteps; i++ {
-			mid := DivScalar(Add(lo, hi), 2)
-			cnt := ReduceAndKeep(ConvertDType(GreaterOrEqual(z, mid), f32), ReduceSum, -1)
-			ok := GreaterOrEqual(cnt, k)
-			lo, hi = Where(ok, mid, lo), Where(ok, hi, mid)
-		}
-		useK := ExpandAxes(GreaterThan(topK, ScalarZero(g, dtypes.Int32)), -1)
-		e = Where(And(useK, LessThan(z, lo)), ZerosLike(e), e)
-		// top-p: the largest tau with sum(p[p >= tau]) >= P.
-		pr := Div(e, ReduceAndKeep(e, ReduceSum, -1))
-		P := ExpandAxes(topP, -1)
-		plo, phi := ZerosLike(P), ReduceAndKeep(pr, ReduceMax, -1)
-		for i := 0; i < bisectSteps; i++ {
-			mid := DivScalar(Add(plo, phi), 2)
-			mass := ReduceAndKeep(Where(GreaterOrEqual(pr, mid), pr, ZerosLike(pr)), ReduceSum, -1)
-			ok := GreaterOrEqual(mass, P)
-			plo, phi = Where(ok, mid, plo), Where(ok, phi, mid)
-		}
-		useP := And(GreaterThan(P, ZerosLike(P)), LessThan(P, OnesLike(P)))
-		e = Where(And(useP, LessThan(pr, plo)), ZerosLike(e), e)
+		e = filterTopKP(z, e, topK, topP)
 	}
-	idx := inverseCDF(e, MulScalar(ExpandAxes(u, -1), 1)) // [B]
+	idx := inverseCDF(e, ExpandAxes(u, -1)) // [B]
 	// Rounding can push the target past the last kept token: fall back to
 	// the most probable kept token rather than a zero-probability one.
 	picked := Gather(e, Concatenate([]*Node{Iota(g, shapes.Make(dtypes.Int32, B, 1), 0), ExpandAxes(idx, -1)}, 1))
 	idx = Where(GreaterThan(picked, ZerosLike(picked)), idx, ArgMax(e, -1, dtypes.Int32))
 	tok = Where(GreaterThan(temp, ZerosLike(temp)), idx, greedy)
 	at := Gather(logits, Concatenate([]*Node{Iota(g, shapes.Make(dtypes.Int32, B, 1), 0), ExpandAxes(tok, -1)}, 1))
-	_ = V
 	return tok, Sub(at, Reshape(lse, B))
+}
+
+// filterTopKP zeroes the weights e = exp(z - max z) [B, V] of the tokens
+// that top-k (topK [B] int32, 0 = off) or top-p (topP [B], 0 or 1 = off)
+// drop; z are the temperature-scaled logits.
+func filterTopKP(z, e, topK, topP *Node) *Node {
+	g := z.Graph()
+	f32 := dtypes.Float32
+	zmax := ReduceAndKeep(z, ReduceMax, -1)
+	inf := Scalar(g, f32, math.Inf(1))
+	// top-k: lo converges to the largest threshold with count(z >=
+	// lo) >= k; zk, the smallest logit at or above it, is the k-th
+	// largest. Keep what is above zk, then the first ties by id.
+	k := ExpandAxes(topK, -1)
+	kf := ConvertDType(k, f32)
+	lo, hi := ReduceAndKeep(z, ReduceMin, -1), zmax
+	for i := 0; i < bisectSteps; i++ {
+		mid := DivScalar(Add(lo, hi), 2)
+		ok := GreaterOrEqual(countTrue(GreaterOrEqual(z, mid), f32), kf)
+		lo, hi = Where(ok, mid, lo), Where(ok, hi, mid)
+	}
+	zk := ReduceAndKeep(Where(GreaterOrEqual(z, lo), z, BroadcastToShape(inf, z.Shape())), ReduceMin, -1)
+	above := GreaterThan(z, zk)
+	keepK := Or(above, keepFirst(Equal(z, zk), Sub(k, countTrue(above, dtypes.Int32))))
+	useK := GreaterThan(k, ScalarZero(g, dtypes.Int32))
+	e = Where(And(useK, LogicalNot(keepK)), ZerosLike(e), e)
+	// top-p on the survivors: plo converges to the largest tau with
+	// mass(p >= tau) >= P; pth, the smallest kept probability, is
+	// where the sorted prefix ends. Keep what is above pth, then as
+	// many ties by id as the mass still needs.
+	pr := Div(e, ReduceAndKeep(e, ReduceSum, -1))
+	P := ExpandAxes(topP, -1)
+	plo, phi := ZerosLike(P), ReduceAndKeep(pr, ReduceMax, -1)
+	for i := 0; i < bisectSteps; i++ {
+		mid := DivScalar(Add(plo, phi), 2)
+		mass := ReduceAndKeep(Where(GreaterOrEqual(pr, mid), pr, ZerosLike(pr)), ReduceSum, -1)
+		ok := GreaterOrEqual(mass, P)
+		plo, phi = Where(ok, mid, plo), Where(ok, phi, mid)
+	}
+	pth := ReduceAndKeep(Where(And(GreaterOrEqual(pr, plo), GreaterThan(pr, ZerosLike(pr))), pr, BroadcastToShape(inf, pr.Shape())), ReduceMin, -1)
+	aboveP := GreaterThan(pr, pth)
+	massAbove := ReduceAndKeep(Where(aboveP, pr, ZerosLike(pr)), ReduceSum, -1)
+	V := float64(pr.Shape().Dimensions[1])
+	need := Ceil(Div(Sub(P, massAbove), MaxScalar(pth, 1e-30)))
+	need = ConvertDType(MinScalar(MaxScalar(need, 0), V), dtypes.Int32)
+	keepP := Or(aboveP, keepFirst(Equal(pr, pth), need))
+	useP := And(GreaterThan(P, ZerosLike(P)), LessThan(P, OnesLike(P)))
+	e = Where(And(useP, LogicalNot(keepP)), ZerosLike(e), e)
+	return e
+}
+
+// countTrue counts the true entries of mask [B, V] per row, as [B, 1] of
+// dtype.
+func countTrue(mask *Node, dtype dtypes.DType) *Node {
+	return ReduceAndKeep(ConvertDType(mask, dtype), ReduceSum, -1)
+}
+
+// keepFirst returns the entries of mask [B, V] whose rank among the row's
+// true entries, in id order, is below n [B, 1] (int32; n <= 0 keeps
+// none). The id bound is found by bisection over [0, V]: ceil(log2(V+1))
+// masked counts, O(B V) each, instead of a prefix sum over the vocabulary.
+func keepFirst(mask, n *Node) *Node {
+	g := mask.Graph()
+	B, V := mask.Shape().Dimensions[0], mask.Shape().Dimensions[1]
+	ids := Iota(g, shapes.Make(dtypes.Int32, B, V), 1)
+	// Invariant: count(mask, id < lo) < n <= count(mask, id < hi), or hi
+	// = V when the row has fewer than n.
+	lo := Zeros(g, shapes.Make(dtypes.Int32, B, 1))
+	hi := BroadcastToDims(Scalar(g, dtypes.Int32, V), B, 1)
+	for i := 0; i < bits.Len(uint(V)); i++ {
+		mid := DivScalar(Add(lo, hi), 2)
+		ok := GreaterOrEqual(countTrue(And(mask, LessThan(ids, mid)), dtypes.Int32), n)
+		lo, hi = Where(ok, lo, mid), Where(ok, mid, hi)
+	}
+	keep := And(mask, LessThan(ids, hi))
+	return And(keep, GreaterThan(n, ZerosLike(n)))
 }
 
 // inverseCDF returns, per row of the non-negative weights e [B, V], the
