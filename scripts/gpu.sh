@@ -18,7 +18,8 @@
 #       torch.txt  scripts/bench_torch.py: the same workload in transformers
 #
 # Environment: PYTHON (python3), PJRT_PLUGIN (default: JAX's CUDA 13 plugin
-# under python's site-packages), PEAK_TFLOPS (989: H100 SXM dense bf16).
+# under python's site-packages), PEAK_TFLOPS (989: H100 SXM dense bf16),
+# XLA_ARGS (more flags for rewind bench xla, e.g. "--set token_budget=4096").
 # See docs/bench-xla.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +70,7 @@ run() {
 	if [[ $step == bench || $step == all ]]; then
 		.gpu/rewind bench xla --backend pjrt --pjrt-plugin "$plugin" --compute-dtype bfloat16 \
 			--train-batch 8 --train-len 1024 --train-steps 10 --sample-batch 64,256 \
-			--prompt-len 64 --new-tokens 256 --peak-tflops "$peak" --json 2>&1 | tee "$out/xla.txt" || rc=1
+			--prompt-len 64 --new-tokens 256 --peak-tflops "$peak" ${XLA_ARGS:-} --json 2>&1 | tee "$out/xla.txt" || rc=1
 	fi
 	if [[ $step == torch || $step == all ]]; then
 		PYTHONUNBUFFERED=1 "$py" scripts/bench_torch.py --train-batch 8 --train-len 1024 --train-steps 10 \
@@ -82,7 +83,7 @@ case ${1:-} in
 build) build ;;
 run) run "${2:-all}" ;;
 *)
-	sed -n '2,23p' "$0" >&2
+	sed -n '2,24p' "$0" >&2
 	exit 2
 	;;
 esac
