@@ -83,7 +83,7 @@ case ${1:-} in
 build) build ;;
 run) run "${2:-all}" ;;
 *)
-	sed -n '2,24p' "$0" >&2
+	awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2
 	exit 2
 	;;
 esac
