@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like math
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/internal/decode"
 )
@@ -71,132 +72,260 @@ func (p *Policy) decodeGraph(filter bool) func([]*Node) []*Node {
 	}
 }
 
-// row is one request in a decoding wave.
+// mergeGraph replaces rows of the caches: inputs caches [L, B, S, KV, Dh]
+// (k, v), fresh caches [L, Bn, S, KV, Dh] from a prefill, and src [B]
+// (int32): output row b is row src[b] of the caches followed by the fresh
+// ones (b itself to keep a row, B + j to take fresh row j). A Gather, so
+// values are copied exactly in any dtype.
+func mergeGraph(in []*Node) []*Node {
+	kc, vc, kn, vn, src := in[0], in[1], in[2], in[3], in[4]
+	g := kc.Graph()
+	L, B := kc.Shape().Dimensions[0], kc.Shape().Dimensions[1]
+	idx := Stack([]*Node{Iota(g, shapes.Make(dtypes.Int32, L, B), 0), BroadcastToDims(ExpandAxes(src, 0), L, B)}, -1)
+	return []*Node{Gather(Concatenate([]*Node{kc, kn}, 1), idx), Gather(Concatenate([]*Node{vc, vn}, 1), idx)}
+}
+
+// row is one request being decoded.
 type row struct {
 	decode.Stream
 	req int
 }
 
-// Generate implements engine.Policy. Requests run in waves of up to
-// max_batch rows (padded to a power of two): one prefill pass over the
-// wave's prompts, then one decoding step per token until every row has
-// stopped. Each row draws its uniforms from its own PCG stream seeded by
-// the request seed, and the device samples with them, so a request's
-// tokens do not depend on the rest of the batch.
+// Generate implements engine.Policy with continuous batching: up to
+// max_batch requests (padded to a power of two, B) decode together in
+// slots of one KV cache; when a row stops, its slot is refilled from the
+// waiting requests (a prefill of the newcomers, merged into the cache) as
+// soon as a quarter of the slots are free, or at once when no row is
+// left running, so short answers do not wait for the longest one. The
+// cache length and the top-k/top-p graph variant are chosen once for the
+// call from all its requests, so every request fits every slot. Each row
+// draws its uniforms from its own PCG stream seeded by the request seed,
+// and the device samples with them, so a request's tokens do not depend
+// on the rest of the batch or on its slot.
 func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engine.GenResult, error) {
 	if err := p.limits().CheckRequests(reqs); err != nil {
 		return nil, err
 	}
 	results := make([]engine.GenResult, len(reqs))
-	var wave []*row
+	var pending []*row
 	for i, r := range reqs {
 		rw := &row{Stream: decode.Start(r, p.cfg.MaxPositions), req: i}
 		if rw.Done { // the prompt fills the context
 			results[i] = rw.Result(p.tok.Decode)
 			continue
 		}
-		wave = append(wave, rw)
-		if len(wave) == p.maxBatch {
-			if err := p.runWave(ctx, reqs, wave, results); err != nil {
-				return nil, err
-			}
-			wave = nil
-		}
+		pending = append(pending, rw)
 	}
-	if len(wave) > 0 {
-		if err := p.runWave(ctx, reqs, wave, results); err != nil {
-			return nil, err
-		}
+	if len(pending) == 0 {
+		return results, nil
+	}
+	d := p.newDecoder(reqs, pending, results)
+	defer d.release()
+	if err := d.run(ctx); err != nil {
+		return nil, err
 	}
 	return results, nil
 }
 
-func (p *Policy) runWave(ctx context.Context, reqs []engine.GenRequest, rows []*row, results []engine.GenResult) error {
-	B := batchBucket(len(rows))
+// decoder is the state of one Generate call's continuous batch.
+type decoder struct {
+	p       *Policy
+	reqs    []engine.GenRequest
+	results []engine.GenResult
+	pending []*row // waiting, in request order
+	slots   []*row // B slots; nil = free
+	B, S    int
+	filter  bool
+	kc, vc  *tensors.Tensor // [L, B, S, KV, Dh]; nil before the first fill
+	// Per slot: the token to feed next and its position.
+	next, pos []int32
+}
+
+func (p *Policy) newDecoder(reqs []engine.GenRequest, pending []*row, results []engine.GenResult) *decoder {
+	d := &decoder{p: p, reqs: reqs, results: results, pending: pending}
+	d.B = batchBucket(min(len(pending), p.maxBatch))
 	maxPrompt, maxSpan := 0, 0
-	filter := false
-	for _, rw := range rows {
+	for _, rw := range pending {
 		r := reqs[rw.req]
-		n := rw.CtxLen
-		maxPrompt = max(maxPrompt, n)
-		maxSpan = max(maxSpan, min(p.cfg.MaxPositions, n+r.Sampling.MaxNewTokens))
+		maxPrompt = max(maxPrompt, rw.CtxLen)
+		maxSpan = max(maxSpan, min(p.cfg.MaxPositions, rw.CtxLen+r.Sampling.MaxNewTokens))
 		s := r.Sampling
 		if s.Temperature > 0 && (s.TopK > 0 || (s.TopP > 0 && s.TopP < 1)) {
-			filter = true
+			d.filter = true
 		}
 	}
-	T := lenBucket(maxPrompt, p.cfg.MaxPositions)
-	S := max(T, lenBucket(maxSpan, p.cfg.MaxPositions))
-	tokens, lens := make([]int32, B*T), make([]int32, B)
-	temp, topK, topP := make([]float32, B), make([]int32, B), make([]float32, B)
-	for i := range lens {
-		lens[i] = 1
-	}
-	for i, rw := range rows {
-		r := reqs[rw.req]
-		for t, id := range append(slices.Clone(r.Prompt), r.Prefix...) {
-			tokens[i*T+t] = int32(id)
-		}
-		lens[i] = int32(rw.CtxLen)
-		temp[i], topK[i], topP[i] = r.Sampling.Temperature, int32(r.Sampling.TopK), r.Sampling.TopP
-	}
-	uniforms := func() *tensors.Tensor {
-		u := make([]float32, B)
-		for i, rw := range rows {
-			if temp[i] > 0 && !rw.Done {
-				u[i] = float32(rw.Rand.Float64())
-			}
-		}
-		return tensors.FromFlatDataAndDimensions(u, B)
-	}
-	samp := func() []*tensors.Tensor {
-		return []*tensors.Tensor{uniforms(), tensors.FromFlatDataAndDimensions(temp, B),
-			tensors.FromFlatDataAndDimensions(topK, B), tensors.FromFlatDataAndDimensions(topP, B)}
-	}
-	tk := tensors.FromFlatDataAndDimensions(tokens, B, T)
-	args := append(append(p.weightArgs(), tk, tensors.FromFlatDataAndDimensions(lens, B)), samp()...)
-	res, err := p.ex.run(fmt.Sprintf("prefill-S%d-filter=%v", S, filter), dimsKey(tk), p.prefillGraph(S, filter), args)
-	if err != nil {
-		return err
-	}
-	kc, vc := res[0], res[1]
-	defer func() { free([]*tensors.Tensor{kc, vc}) }()
+	d.S = max(lenBucket(maxPrompt, p.cfg.MaxPositions), lenBucket(maxSpan, p.cfg.MaxPositions))
+	d.slots = make([]*row, d.B)
+	d.next, d.pos = make([]int32, d.B), make([]int32, d.B)
+	return d
+}
+
+func (d *decoder) release() { free([]*tensors.Tensor{d.kc, d.vc}) }
+
+// run decodes until every request is done.
+func (d *decoder) run(ctx context.Context) error {
 	for {
-		next, err := tensors.CopyFlatData[int32](res[2])
-		if err != nil {
-			return err
-		}
-		lps, err := toHost(res[3])
-		if err != nil {
-			return err
-		}
-		free(res[2:])
-		active := false
-		pos := make([]int32, B)
-		for i, rw := range rows {
-			if !rw.Done {
-				tok := int(next[i])
-				rw.Add(tok, lps[i], p.tok.TokenBytes(tok))
-			}
-			pos[i] = int32(min(rw.CtxLen-1, S-1))
-			active = active || !rw.Done
-		}
-		if !active {
-			break
-		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		args := append(append(p.weightArgs(), kc, vc, tensors.FromFlatDataAndDimensions(next, B), tensors.FromFlatDataAndDimensions(pos, B)), samp()...)
-		res, err = p.ex.run(fmt.Sprintf("decode-filter=%v", filter), dimsKey(kc), p.decodeGraph(filter), args)
-		if err != nil {
+		active, free := 0, 0
+		for i, rw := range d.slots {
+			if rw != nil && rw.Done {
+				d.results[rw.req] = rw.Result(d.p.tok.Decode)
+				d.slots[i], rw = nil, nil
+			}
+			if rw == nil {
+				free++
+			} else {
+				active++
+			}
+		}
+		if len(d.pending) > 0 && free > 0 && (active == 0 || free >= min(max(1, d.B/4), len(d.pending))) {
+			if err := d.refill(); err != nil {
+				return err
+			}
+			continue
+		}
+		if active == 0 {
+			return nil
+		}
+		if err := d.step(); err != nil {
 			return err
 		}
-		free([]*tensors.Tensor{kc, vc})
-		kc, vc = res[0], res[1]
 	}
-	for _, rw := range rows {
-		results[rw.req] = rw.Result(p.tok.Decode)
+}
+
+// sampling returns the per-slot sampling inputs for rows (indexed like
+// the batch being run; nil rows are padding): uniforms drawn from each
+// live row's own stream, temperature, top-k and top-p.
+func (d *decoder) sampling(rows []*row) []*tensors.Tensor {
+	n := len(rows)
+	u, temp, topK, topP := make([]float32, n), make([]float32, n), make([]int32, n), make([]float32, n)
+	for i, rw := range rows {
+		if rw == nil || rw.Done {
+			continue
+		}
+		s := d.reqs[rw.req].Sampling
+		temp[i], topK[i], topP[i] = s.Temperature, int32(s.TopK), s.TopP
+		if s.Temperature > 0 {
+			u[i] = float32(rw.Rand.Float64())
+		}
+	}
+	return []*tensors.Tensor{tensors.FromFlatDataAndDimensions(u, n), tensors.FromFlatDataAndDimensions(temp, n),
+		tensors.FromFlatDataAndDimensions(topK, n), tensors.FromFlatDataAndDimensions(topP, n)}
+}
+
+// accept hands the sampled tokens tok and log-probs lp (indexed like
+// rows) to the live rows, and sets each one's slot inputs for the next
+// decoding step.
+func (d *decoder) accept(rows []*row, slotOf []int, tok, lp *tensors.Tensor) error {
+	defer free([]*tensors.Tensor{tok, lp})
+	next, err := tensors.CopyFlatData[int32](tok)
+	if err != nil {
+		return err
+	}
+	lps, err := toHost(lp)
+	if err != nil {
+		return err
+	}
+	for i, rw := range rows {
+		if rw == nil || rw.Done {
+			continue
+		}
+		t := int(next[i])
+		rw.Add(t, lps[i], d.p.tok.TokenBytes(t))
+		s := slotOf[i]
+		d.next[s], d.pos[s] = next[i], int32(min(rw.CtxLen-1, d.S-1))
 	}
 	return nil
+}
+
+// refill prefills waiting requests into free slots. The prefill batch is
+// padded to a power of two of at least B/4 rows (few shapes to compile);
+// the first fill of an empty cache takes the prefill's caches as they
+// are, later ones are merged row by row.
+func (d *decoder) refill() error {
+	var freeSlots []int
+	for i, rw := range d.slots {
+		if rw == nil {
+			freeSlots = append(freeSlots, i)
+		}
+	}
+	n := min(len(freeSlots), len(d.pending))
+	Bn := min(d.B, max(batchBucket(n), batchBucket(max(1, d.B/4))))
+	if d.kc == nil {
+		Bn = d.B
+	}
+	rows := make([]*row, Bn)
+	slotOf := make([]int, Bn)
+	maxPrompt := 0
+	for j := 0; j < n; j++ {
+		rows[j], slotOf[j] = d.pending[j], freeSlots[j]
+		maxPrompt = max(maxPrompt, rows[j].CtxLen)
+	}
+	d.pending = d.pending[n:]
+	T := lenBucket(maxPrompt, d.p.cfg.MaxPositions)
+	tokens, lens := make([]int32, Bn*T), make([]int32, Bn)
+	for j := range lens {
+		lens[j] = 1
+	}
+	for j, rw := range rows[:n] {
+		r := d.reqs[rw.req]
+		for t, id := range append(slices.Clone(r.Prompt), r.Prefix...) {
+			tokens[j*T+t] = int32(id)
+		}
+		lens[j] = int32(rw.CtxLen)
+	}
+	tk := tensors.FromFlatDataAndDimensions(tokens, Bn, T)
+	args := append(append(d.p.weightArgs(), tk, tensors.FromFlatDataAndDimensions(lens, Bn)), d.sampling(rows)...)
+	res, err := d.p.ex.run(fmt.Sprintf("prefill-S%d-filter=%v", d.S, d.filter), dimsKey(tk), d.p.prefillGraph(d.S, d.filter), args)
+	if err != nil {
+		return err
+	}
+	if d.kc == nil {
+		d.kc, d.vc = res[0], res[1]
+	} else {
+		src := make([]int32, d.B)
+		for b := range src {
+			src[b] = int32(b)
+		}
+		for j := 0; j < n; j++ {
+			src[slotOf[j]] = int32(d.B + j)
+		}
+		merged, err := d.p.ex.run("merge", dimsKey(d.kc, res[0]), mergeGraph,
+			[]*tensors.Tensor{d.kc, d.vc, res[0], res[1], tensors.FromFlatDataAndDimensions(src, d.B)})
+		free(res[:2])
+		if err != nil {
+			free(res[2:])
+			return err
+		}
+		free([]*tensors.Tensor{d.kc, d.vc})
+		d.kc, d.vc = merged[0], merged[1]
+	}
+	for j := 0; j < n; j++ {
+		d.slots[slotOf[j]] = rows[j]
+	}
+	return d.accept(rows, slotOf, res[2], res[3])
+}
+
+// step runs one decoding step over every slot (free ones compute on
+// placeholder inputs whose results are dropped).
+func (d *decoder) step() error {
+	slotOf := make([]int, d.B)
+	for i := range slotOf {
+		slotOf[i] = i
+		if d.slots[i] == nil {
+			d.next[i], d.pos[i] = 0, 0
+		}
+	}
+	args := append(append(d.p.weightArgs(), d.kc, d.vc, tensors.FromFlatDataAndDimensions(slices.Clone(d.next), d.B),
+		tensors.FromFlatDataAndDimensions(slices.Clone(d.pos), d.B)), d.sampling(d.slots)...)
+	res, err := d.p.ex.run(fmt.Sprintf("decode-filter=%v", d.filter), dimsKey(d.kc), d.p.decodeGraph(d.filter), args)
+	if err != nil {
+		return err
+	}
+	d.p.decodeSteps.Add(1)
+	free([]*tensors.Tensor{d.kc, d.vc})
+	d.kc, d.vc = res[0], res[1]
+	return d.accept(d.slots, slotOf, res[2], res[3])
 }

@@ -21,11 +21,13 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/internal/ckpt"
 	"github.com/rewind-rl/rewind/trainer/model"
@@ -54,6 +56,8 @@ type Policy struct {
 	maxBatch, tokenBudget int
 	backendKind           string
 	tokSource             string
+
+	decodeSteps atomic.Int64 // decoding steps run by Generate, for tests and benchmarks
 }
 
 // settings are the parsed Extra options.
