@@ -277,7 +277,11 @@ func (d *decoder) refill() error {
 		lens[j] = int32(rw.CtxLen)
 	}
 	tk := tensors.FromFlatDataAndDimensions(tokens, Bn, T)
-	args := append(append(d.p.weightArgs(), tk, tensors.FromFlatDataAndDimensions(lens, Bn)), d.sampling(rows)...)
+	w, err := d.p.forwardArgs()
+	if err != nil {
+		return err
+	}
+	args := append(append(w, tk, tensors.FromFlatDataAndDimensions(lens, Bn)), d.sampling(rows)...)
 	res, err := d.p.ex.run(fmt.Sprintf("prefill-S%d-filter=%v", d.S, d.filter), dimsKey(tk), d.p.prefillGraph(d.S, d.filter), args)
 	if err != nil {
 		return err
@@ -318,7 +322,11 @@ func (d *decoder) step() error {
 			d.next[i], d.pos[i] = 0, 0
 		}
 	}
-	args := append(append(d.p.weightArgs(), d.kc, d.vc, tensors.FromFlatDataAndDimensions(slices.Clone(d.next), d.B),
+	w, err := d.p.forwardArgs()
+	if err != nil {
+		return err
+	}
+	args := append(append(w, d.kc, d.vc, tensors.FromFlatDataAndDimensions(slices.Clone(d.next), d.B),
 		tensors.FromFlatDataAndDimensions(slices.Clone(d.pos), d.B)), d.sampling(d.slots)...)
 	res, err := d.p.ex.run(fmt.Sprintf("decode-filter=%v", d.filter), dimsKey(d.kc), d.p.decodeGraph(d.filter), args)
 	if err != nil {

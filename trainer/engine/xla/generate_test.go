@@ -47,3 +47,44 @@ func TestContinuousBatching(t *testing.T) {
 	}
 	t.Logf("%d decoding steps with refills, %d in waves of 4", steps, waveSteps)
 }
+
+// TestForwardWeightsCache checks that bfloat16 sampling and log-probs from
+// the cached bfloat16 weights are bit for bit those of the graph casting
+// the float32 masters itself, before and after an Update (which must
+// refresh the cache), with and without LoRA.
+func TestForwardWeightsCache(t *testing.T) {
+	ctx := context.Background()
+	ref, _ := enginetest.LoadReference(t)
+	for _, extra := range [][]string{{"compute_dtype", "bfloat16"}, {"compute_dtype", "bfloat16", "lora_rank", "2"}} {
+		var pols [2]*Policy
+		for i := range pols {
+			p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Optim: enginetest.TestOptim, Extra: testExtra(extra...)})
+			require.NoError(t, err)
+			pols[i] = p.(*Policy)
+		}
+		pols[1].noFwdCache = true
+		reqs := []engine.GenRequest{
+			{Prompt: ref.InputIDs[0][:4], Seed: 1, Sampling: engine.Sampling{Temperature: 1, MaxNewTokens: 8}},
+			{Prompt: ref.InputIDs[1][:3], Seed: 2, Sampling: engine.Sampling{Temperature: 0.7, TopK: 4, MaxNewTokens: 6}},
+		}
+		for round := 0; round < 2; round++ {
+			var lps [2][][]float32
+			var gens [2][]engine.GenResult
+			for i, p := range pols {
+				var err error
+				lps[i], err = p.LogProbs(ctx, ref.InputIDs)
+				require.NoError(t, err)
+				gens[i], err = p.Generate(ctx, reqs)
+				require.NoError(t, err)
+			}
+			require.Equal(t, lps[1], lps[0], "%v round %d: log-probs", extra, round)
+			require.Equal(t, gens[1], gens[0], "%v round %d: generations", extra, round)
+			require.NotNil(t, pols[0].fwd)
+			for _, p := range pols {
+				_, err := p.Update(ctx, enginetest.MeanNLLBatch(ref.InputIDs))
+				require.NoError(t, err)
+			}
+			require.Nil(t, pols[0].fwd, "Update drops the stale copy")
+		}
+	}
+}

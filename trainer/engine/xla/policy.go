@@ -21,6 +21,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/gomlx/gomlx/backends"
@@ -58,6 +59,12 @@ type Policy struct {
 	tokSource             string
 
 	decodeSteps atomic.Int64 // decoding steps run by Generate, for tests and benchmarks
+
+	// fwd holds the forward-only graphs' copy of the weights in the compute
+	// dtype (forwardArgs); nil until needed and after every Update.
+	fwd []*tensors.Tensor
+	// noFwdCache makes forwardArgs return the float32 masters (tests).
+	noFwdCache bool
 }
 
 // settings are the parsed Extra options.
@@ -213,6 +220,49 @@ func (p *Policy) weightArgs() []*tensors.Tensor {
 	return append(append([]*tensors.Tensor{}, p.base...), p.lora...)
 }
 
+// forwardArgs are the weight arguments of the graphs that only run the
+// model (prefill, decode, log-probs, logits). With bfloat16 compute they
+// are bfloat16 copies of every tensor the graph would cast (all but the
+// RMSNorm weights, which stay float32), made by one graph after each
+// Update and reused until the next: a decoding step then reads 2 bytes a
+// parameter instead of reading the 4-byte masters and converting them on
+// every call. The values are the ones the graph's own cast produces, so
+// results are bit for bit unchanged.
+func (p *Policy) forwardArgs() ([]*tensors.Tensor, error) {
+	if p.arch.dtype == dtypes.Float32 || p.noFwdCache {
+		return p.weightArgs(), nil
+	}
+	if p.fwd == nil {
+		res, err := p.ex.run("cast-weights", "params", p.castGraph, p.weightArgs())
+		if err != nil {
+			return nil, err
+		}
+		p.fwd = res
+	}
+	return append([]*tensors.Tensor{}, p.fwd...), nil
+}
+
+// castGraph converts the weights to the compute dtype, except the RMSNorm
+// weights (used in float32 by rmsNorm).
+func (p *Policy) castGraph(in []*graph.Node) []*graph.Node {
+	out := make([]*graph.Node, len(in))
+	specs := p.cfg.Params()
+	for i, x := range in {
+		if i < len(specs) && strings.HasSuffix(specs[i].Name, "norm.weight") {
+			out[i] = graph.Identity(x)
+			continue
+		}
+		out[i] = graph.ConvertDType(x, p.arch.dtype)
+	}
+	return out
+}
+
+// dropForward releases the forward copy of the weights (they changed).
+func (p *Policy) dropForward() {
+	free(p.fwd)
+	p.fwd = nil
+}
+
 // padded packs seqs[lo:hi] into a [B, T] bucket (right padding with 0).
 type padded struct {
 	B, T    int
@@ -284,7 +334,11 @@ func (p *Policy) perToken(ctx context.Context, op string, seqs [][]int, width in
 		}
 		pk := p.pack(seqs[mb[0]:mb[1]])
 		tok := tensors.FromFlatDataAndDimensions(pk.tokens, pk.B, pk.T)
-		res, err := p.ex.run(op, dimsKey(tok), graph, append(p.weightArgs(), tok))
+		w, err := p.forwardArgs()
+		if err != nil {
+			return nil, err
+		}
+		res, err := p.ex.run(op, dimsKey(tok), graph, append(w, tok))
 		if err != nil {
 			return nil, err
 		}
@@ -416,6 +470,7 @@ func (p *Policy) Update(ctx context.Context, b engine.Batch) (engine.UpdateStats
 		return st, err
 	}
 	n := len(train)
+	p.dropForward()
 	free(train)
 	free(p.m)
 	free(p.v)
