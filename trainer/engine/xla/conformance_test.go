@@ -49,3 +49,15 @@ func TestConformance(t *testing.T) {
 		return p
 	})
 }
+
+// TestConformanceSmallRing runs the suite again with a 2-position decoding
+// ring, so that generations flush the ring into the main KV cache many
+// times (the default ring of 32 rarely fills in these short generations).
+func TestConformanceSmallRing(t *testing.T) {
+	enginetest.Run(t, func(t testing.TB, opts engine.Options) engine.Policy {
+		opts.Extra = testExtra("decode_ring", "2")
+		p, err := engine.Open("xla", opts)
+		require.NoError(t, err)
+		return p
+	})
+}

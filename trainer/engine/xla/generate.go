@@ -17,7 +17,8 @@ import (
 // prefillGraph returns the prompt pass for caches of S positions. Inputs
 // after the weights: tokens [B, T] (right-padded), lens [B], then the
 // sampling inputs u, temp, topK, topP [B]. Outputs: key and value caches
-// [L, B, S, KV, Dh], the first sampled token [B] and its log-prob [B].
+// [L, B, S, KV, Dh] (positions at or past a row's length hold padding),
+// the first sampled token [B] and its log-prob [B].
 func (p *Policy) prefillGraph(S int, filter bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		w, d := p.split(in)
@@ -33,9 +34,9 @@ func (p *Policy) prefillGraph(S int, filter bool) func([]*Node) []*Node {
 			sh.Dimensions[1] = S - T
 			return Concatenate([]*Node{x, Zeros(g, sh)}, 1)
 		}
-		io := func(_ int, k, v *Node) (*Node, *Node) {
+		io := func(_ int, q, k, v, pos *Node) *Node {
 			ks, vs = append(ks, pad(k)), append(vs, pad(v))
-			return k, v
+			return p.arch.attention(q, k, v, pos)
 		}
 		h := p.arch.hidden(w, tokens, positions(g, B, T), io)
 		last := OneHot(AddScalar(lens, -1), T, h.DType()) // [B, T]
@@ -45,31 +46,61 @@ func (p *Policy) prefillGraph(S int, filter bool) func([]*Node) []*Node {
 	}
 }
 
-// decodeGraph is one decoding step. Inputs after the weights: caches
-// [L, B, S, KV, Dh] (k, v), tokens [B], positions [B], then u, temp, topK,
-// topP [B]. Each row's new key and value are written at its position;
-// outputs the updated caches, the sampled token and its log-prob.
+// decodeGraph is one decoding step. Inputs after the weights: the main
+// caches [L, B, S, KV, Dh] (k, v), read only; the rings [L, B, R, KV, Dh]
+// (k, v) of the positions not yet flushed into them; tokens [B], their
+// positions [B], mainLen [B] (the main cache is valid below it), ringPos
+// [B, R] (the position in each ring slot, -1 for none, this step's
+// included), slot (int32 scalar: the ring slot this step writes), then u,
+// temp, topK, topP [B]. Each row's new key and value go into the ring at
+// slot; outputs the updated rings, the sampled token and its log-prob.
+//
+// The main cache is not an output, so a step copies only the rings (R of
+// the S positions). XLA cannot update an input in place here: GoMLX
+// v0.26 emits no input/output aliasing, so an output cache would be a
+// full copy on every step (docs/bench-xla.md).
 func (p *Policy) decodeGraph(filter bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		w, d := p.split(in)
-		kc, vc, tokens, pos := d[0], d[1], d[2], d[3]
+		kc, vc, kr, vr := d[0], d[1], d[2], d[3]
+		tokens, pos, mainLen, ringPos, slot := d[4], d[5], d[6], d[7], d[8]
 		g := tokens.Graph()
-		B, S := kc.Shape().Dimensions[1], kc.Shape().Dimensions[2]
-		at := Equal(Iota(g, shapes.Make(dtypes.Int32, B, S), 1), BroadcastToDims(ExpandAxes(pos, -1), B, S))
-		at = Reshape(at, B, S, 1, 1)
+		dims := kr.Shape().Dimensions
+		R := dims[2]
+		layer := func(x *Node, l int) *Node { return Squeeze(SliceAxis(x, 0, AxisElem(l)), 0) }
+		// The ring slot as a mask (GoMLX's pure-Go backend has no
+		// DynamicUpdateSlice; the ring is small, so a Where costs little).
+		at := Reshape(Equal(Iota(g, shapes.Make(dtypes.Int32, R), 0), BroadcastToDims(slot, R)), 1, R, 1, 1)
+		put := func(ring, x *Node) *Node {
+			sh := ring.Shape()
+			return Where(BroadcastToShape(at, sh), BroadcastToShape(x, sh), ring)
+		}
 		var ks, vs []*Node
-		io := func(l int, k, v *Node) (*Node, *Node) {
-			kl := Squeeze(SliceAxis(kc, 0, AxisElem(l)), 0)
-			vl := Squeeze(SliceAxis(vc, 0, AxisElem(l)), 0)
-			kl = Where(BroadcastToShape(at, kl.Shape()), BroadcastToShape(k, kl.Shape()), kl)
-			vl = Where(BroadcastToShape(at, vl.Shape()), BroadcastToShape(v, vl.Shape()), vl)
-			ks, vs = append(ks, kl), append(vs, vl)
-			return kl, vl
+		io := func(l int, q, k, v, _ *Node) *Node {
+			krl, vrl := put(layer(kr, l), k), put(layer(vr, l), v)
+			ks, vs = append(ks, krl), append(vs, vrl)
+			return p.arch.attendCached(q, layer(kc, l), layer(vc, l), krl, vrl, mainLen, ringPos)
 		}
 		h := p.arch.hidden(w, ExpandAxes(tokens, -1), ExpandAxes(pos, -1), io)
-		tok, lp := sampleRows(p.arch.logits(w, Squeeze(h, 1)), d[4], d[5], d[6], d[7], filter)
+		tok, lp := sampleRows(p.arch.logits(w, Squeeze(h, 1)), d[9], d[10], d[11], d[12], filter)
 		return []*Node{Stack(ks, 0), Stack(vs, 0), tok, lp}
 	}
+}
+
+// flushGraph writes the rings into the main caches: inputs main [L, B, S,
+// KV, Dh] (k, v), rings [L, B, R, KV, Dh] (k, v) and src [B, S] (int32:
+// the ring slot holding position s of row b, -1 to keep the main value).
+// Outputs the new main caches; a Gather and a Where, exact in any dtype.
+func flushGraph(in []*Node) []*Node {
+	kc, vc, kr, vr, src := in[0], in[1], in[2], in[3], in[4]
+	g := kc.Graph()
+	dims := kc.Shape().Dimensions
+	L, B, S := dims[0], dims[1], dims[2]
+	sh := shapes.Make(dtypes.Int32, L, B, S)
+	srcL := BroadcastToDims(ExpandAxes(src, 0), L, B, S)
+	idx := Stack([]*Node{Iota(g, sh, 0), Iota(g, sh, 1), MaxScalar(srcL, 0)}, -1) // [L, B, S, 3]
+	use := BroadcastToShape(Reshape(GreaterOrEqual(srcL, ZerosLike(srcL)), L, B, S, 1, 1), kc.Shape())
+	return []*Node{Where(use, Gather(kr, idx), kc), Where(use, Gather(vr, idx), vc)}
 }
 
 // mergeGraph replaces rows of the caches: inputs caches [L, B, S, KV, Dh]
@@ -136,9 +167,16 @@ type decoder struct {
 	slots   []*row // B slots; nil = free
 	B, S    int
 	filter  bool
-	kc, vc  *tensors.Tensor // [L, B, S, KV, Dh]; nil before the first fill
-	// Per slot: the token to feed next and its position.
-	next, pos []int32
+	kc, vc  *tensors.Tensor // main caches [L, B, S, KV, Dh]; nil before the first fill
+	kr, vr  *tensors.Tensor // rings [L, B, R, KV, Dh] of the positions not yet in kc, vc
+	R       int             // ring length
+	// Per slot: the token to feed next, its position, and the length of
+	// the main cache's valid prefix.
+	next, pos, mainLen []int32
+	// ringPos[b*R+r] is the position in ring slot r of row b (-1: none);
+	// ringUsed slots have been written since the last flush.
+	ringPos  []int32
+	ringUsed int
 }
 
 func (p *Policy) newDecoder(reqs []engine.GenRequest, pending []*row, results []engine.GenResult) *decoder {
@@ -156,11 +194,19 @@ func (p *Policy) newDecoder(reqs []engine.GenRequest, pending []*row, results []
 	}
 	d.S = max(lenBucket(maxPrompt, p.cfg.MaxPositions), lenBucket(maxSpan, p.cfg.MaxPositions))
 	d.slots = make([]*row, d.B)
-	d.next, d.pos = make([]int32, d.B), make([]int32, d.B)
+	d.next, d.pos, d.mainLen = make([]int32, d.B), make([]int32, d.B), make([]int32, d.B)
+	d.R = min(p.decodeRing, d.S)
+	d.ringPos = make([]int32, d.B*d.R)
+	for i := range d.ringPos {
+		d.ringPos[i] = -1
+	}
+	c := p.cfg
+	ring := shapes.Make(p.arch.dtype, c.Layers, d.B, d.R, c.KVHeads, c.HeadDim)
+	d.kr, d.vr = tensors.FromShape(ring), tensors.FromShape(ring)
 	return d
 }
 
-func (d *decoder) release() { free([]*tensors.Tensor{d.kc, d.vc}) }
+func (d *decoder) release() { free([]*tensors.Tensor{d.kc, d.vc, d.kr, d.vr}) }
 
 // run decodes until every request is done.
 func (d *decoder) run(ctx context.Context) error {
@@ -251,6 +297,11 @@ func (d *decoder) refill() error {
 			freeSlots = append(freeSlots, i)
 		}
 	}
+	if d.ringUsed > 0 { // the merge copies main cache rows: bring them up to date
+		if err := d.flush(); err != nil {
+			return err
+		}
+	}
 	n := min(len(freeSlots), len(d.pending))
 	Bn := min(d.B, max(batchBucket(n), batchBucket(max(1, d.B/4))))
 	if d.kc == nil {
@@ -308,32 +359,75 @@ func (d *decoder) refill() error {
 	}
 	for j := 0; j < n; j++ {
 		d.slots[slotOf[j]] = rows[j]
+		d.mainLen[slotOf[j]] = int32(rows[j].CtxLen)
 	}
 	return d.accept(rows, slotOf, res[2], res[3])
 }
 
 // step runs one decoding step over every slot (free ones compute on
-// placeholder inputs whose results are dropped).
+// placeholder inputs whose results are dropped), flushing the rings into
+// the main caches first when they are full.
 func (d *decoder) step() error {
+	if d.ringUsed == d.R {
+		if err := d.flush(); err != nil {
+			return err
+		}
+	}
+	r := d.ringUsed
 	slotOf := make([]int, d.B)
 	for i := range slotOf {
 		slotOf[i] = i
 		if d.slots[i] == nil {
 			d.next[i], d.pos[i] = 0, 0
+			continue
 		}
+		d.ringPos[i*d.R+r] = d.pos[i]
 	}
 	w, err := d.p.forwardArgs()
 	if err != nil {
 		return err
 	}
-	args := append(append(w, d.kc, d.vc, tensors.FromFlatDataAndDimensions(slices.Clone(d.next), d.B),
-		tensors.FromFlatDataAndDimensions(slices.Clone(d.pos), d.B)), d.sampling(d.slots)...)
-	res, err := d.p.ex.run(fmt.Sprintf("decode-filter=%v", d.filter), dimsKey(d.kc), d.p.decodeGraph(d.filter), args)
+	args := append(append(w, d.kc, d.vc, d.kr, d.vr,
+		tensors.FromFlatDataAndDimensions(slices.Clone(d.next), d.B),
+		tensors.FromFlatDataAndDimensions(slices.Clone(d.pos), d.B),
+		tensors.FromFlatDataAndDimensions(slices.Clone(d.mainLen), d.B),
+		tensors.FromFlatDataAndDimensions(slices.Clone(d.ringPos), d.B, d.R),
+		tensors.FromScalar(int32(r))), d.sampling(d.slots)...)
+	res, err := d.p.ex.run(fmt.Sprintf("decode-filter=%v", d.filter), dimsKey(d.kc, d.kr), d.p.decodeGraph(d.filter), args)
 	if err != nil {
 		return err
 	}
 	d.p.decodeSteps.Add(1)
+	d.ringUsed++
+	free([]*tensors.Tensor{d.kr, d.vr})
+	d.kr, d.vr = res[0], res[1]
+	return d.accept(d.slots, slotOf, res[2], res[3])
+}
+
+// flush writes the rings' positions into the main caches (one full copy
+// of them, once every R steps) and empties the rings.
+func (d *decoder) flush() error {
+	src := make([]int32, d.B*d.S)
+	for i := range src {
+		src[i] = -1
+	}
+	for b := 0; b < d.B; b++ {
+		for r := 0; r < d.R; r++ {
+			if at := d.ringPos[b*d.R+r]; at >= 0 {
+				src[b*d.S+int(at)] = int32(r)
+				d.mainLen[b] = max(d.mainLen[b], at+1)
+				d.ringPos[b*d.R+r] = -1
+			}
+		}
+	}
+	res, err := d.p.ex.run("flush", dimsKey(d.kc, d.kr), flushGraph,
+		[]*tensors.Tensor{d.kc, d.vc, d.kr, d.vr, tensors.FromFlatDataAndDimensions(src, d.B, d.S)})
+	if err != nil {
+		return err
+	}
+	d.p.flushes.Add(1)
 	free([]*tensors.Tensor{d.kc, d.vc})
 	d.kc, d.vc = res[0], res[1]
-	return d.accept(d.slots, slotOf, res[2], res[3])
+	d.ringUsed = 0
+	return nil
 }

@@ -14,13 +14,11 @@ import (
 // through four slots: every result equals the request generated alone
 // (slot refills change nothing a request sees), and refilling freed slots
 // takes fewer decoding steps than waves of four that wait for their
-// longest member.
+// longest member. With a 3-position ring the KV cache is flushed many
+// times mid-generation; the tokens are the same as with the default ring.
 func TestContinuousBatching(t *testing.T) {
 	ctx := context.Background()
 	ref, _ := enginetest.LoadReference(t)
-	p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Extra: testExtra("max_batch", "4")})
-	require.NoError(t, err)
-	x := p.(*Policy)
 	lengths := []int{24, 2, 3, 1, 20, 4, 2, 18, 5, 1, 3, 22}
 	samplings := []engine.Sampling{{Temperature: 0}, {Temperature: 1}, {Temperature: 0.8, TopK: 5}, {Temperature: 1.2, TopP: 0.9}}
 	var reqs []engine.GenRequest
@@ -30,22 +28,36 @@ func TestContinuousBatching(t *testing.T) {
 		prompt := ref.InputIDs[i%len(ref.InputIDs)][:2+i%5]
 		reqs = append(reqs, engine.GenRequest{Prompt: prompt, Sampling: s, Seed: uint64(100 + i)})
 	}
-	got, err := x.Generate(ctx, reqs)
-	require.NoError(t, err)
-	steps := x.decodeSteps.Load()
 	waveSteps := 0
 	for w := 0; w < len(lengths); w += 4 {
 		waveSteps += max(lengths[w], lengths[w+1], lengths[w+2], lengths[w+3]) - 1
 	}
-	require.Less(t, steps, int64(waveSteps), "refills should beat waves of 4 (%d steps)", waveSteps)
-	for i, r := range reqs {
-		require.Len(t, got[i].Tokens, lengths[i], "request %d", i)
-		alone, err := x.Generate(ctx, []engine.GenRequest{r})
+	var byRing [][]engine.GenResult
+	for _, ring := range []string{"32", "3"} {
+		p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Extra: testExtra("max_batch", "4", "decode_ring", ring)})
 		require.NoError(t, err)
-		require.Equal(t, alone[0].Tokens, got[i].Tokens, "request %d", i)
-		require.InDeltaSlice(t, toF64(alone[0].LogProbs), toF64(got[i].LogProbs), 1e-5, "request %d", i)
+		x := p.(*Policy)
+		got, err := x.Generate(ctx, reqs)
+		require.NoError(t, err)
+		steps, flushes := x.decodeSteps.Load(), x.flushes.Load()
+		require.Less(t, steps, int64(waveSteps), "refills should beat waves of 4 (%d steps)", waveSteps)
+		if ring == "3" {
+			require.GreaterOrEqual(t, flushes, steps/3-1, "a 3-position ring flushes every 3 steps")
+		}
+		for i, r := range reqs {
+			require.Len(t, got[i].Tokens, lengths[i], "ring %s, request %d", ring, i)
+			alone, err := x.Generate(ctx, []engine.GenRequest{r})
+			require.NoError(t, err)
+			require.Equal(t, alone[0].Tokens, got[i].Tokens, "ring %s, request %d", ring, i)
+			require.InDeltaSlice(t, toF64(alone[0].LogProbs), toF64(got[i].LogProbs), 1e-5, "ring %s, request %d", ring, i)
+		}
+		t.Logf("ring %s: %d decoding steps and %d flushes with refills, %d steps in waves of 4", ring, steps, flushes, waveSteps)
+		byRing = append(byRing, got)
 	}
-	t.Logf("%d decoding steps with refills, %d in waves of 4", steps, waveSteps)
+	for i := range reqs {
+		require.Equal(t, byRing[0][i].Tokens, byRing[1][i].Tokens, "request %d: ring 32 vs 3", i)
+		require.InDeltaSlice(t, toF64(byRing[0][i].LogProbs), toF64(byRing[1][i].LogProbs), 1e-5, "request %d", i)
+	}
 }
 
 // TestForwardWeightsCache checks that bfloat16 sampling and log-probs from

@@ -116,14 +116,40 @@ func (a *arch) attention(q, k, v, qpos *Node) *Node {
 	return Reshape(out, B, T, c.Heads*c.HeadDim)
 }
 
-// kvCache is the per-layer key and value cache, [L, B, S, KV, Dh] each, in
-// the compute dtype.
-type kvCache struct{ k, v *Node }
+// attendCached is one decoding query per row, q [B, 1, H, Dh], over the
+// row's keys and values in two places: the main cache km, vm [B, S, KV,
+// Dh], valid below mainLen [B], and the ring kr, vr [B, R, KV, Dh] of the
+// latest positions, slot r valid where ringPos [B, R] >= 0. Neither is
+// concatenated (that would copy the cache): scores are computed per part,
+// softmaxed together in float32, and the two weighted sums added.
+func (a *arch) attendCached(q, km, vm, kr, vr, mainLen, ringPos *Node) *Node {
+	c := a.cfg
+	g := q.Graph()
+	B := q.Shape().Dimensions[0]
+	S, R := km.Shape().Dimensions[1], kr.Shape().Dimensions[1]
+	G := c.Heads / c.KVHeads
+	q = Reshape(q, B, c.KVHeads, G, c.HeadDim)
+	scale := 1 / math.Sqrt(float64(c.HeadDim))
+	sm := MulScalar(ConvertDType(Einsum("bkgd,bskd->bkgs", q, km), dtypes.Float32), scale)
+	sr := MulScalar(ConvertDType(Einsum("bkgd,brkd->bkgr", q, kr), dtypes.Float32), scale)
+	okM := LessThan(Iota(g, shapes.Make(dtypes.Int32, B, S), 1), BroadcastToDims(ExpandAxes(mainLen, -1), B, S))
+	okR := GreaterOrEqual(ringPos, ZerosLike(ringPos))
+	neg := Scalar(g, dtypes.Float32, -1e30)
+	sm = Where(BroadcastToDims(ExpandAxes(okM, 1, 2), B, c.KVHeads, G, S), sm, neg)
+	sr = Where(BroadcastToDims(ExpandAxes(okR, 1, 2), B, c.KVHeads, G, R), sr, neg)
+	p := Softmax(Concatenate([]*Node{sm, sr}, -1), -1)
+	pm := a.cast(SliceAxis(p, -1, AxisRange(0, S)))
+	pr := a.cast(SliceAxis(p, -1, AxisRange(S, S+R)))
+	out := Add(Einsum("bkgs,bskd->bkgd", pm, vm), Einsum("bkgr,brkd->bkgd", pr, vr))
+	return Reshape(out, B, 1, c.Heads*c.HeadDim)
+}
 
-// layerIO feeds one block its keys and values: training and prefill use
-// the block's own (fresh) k and v; decoding writes them into the cache at
-// each row's position and attends over the whole cache.
-type layerIO func(layer int, k, v *Node) (kAll, vAll *Node)
+// layerIO computes one block's attention output [B, T, H*Dh] from its
+// queries [B, T, H, Dh], keys and values [B, T, KV, Dh] (after RoPE) at
+// positions pos [B, T]. nil is causal attention over the block's own keys
+// (training, log-probs); prefill also records the keys for the cache, and
+// decoding attends over the cache (decodeGraph).
+type layerIO func(layer int, q, k, v, pos *Node) *Node
 
 // hidden runs the embedding and every block on tokens [B, T] (int32) at
 // positions pos [B, T] and returns the final normalised hidden states
@@ -139,10 +165,12 @@ func (a *arch) hidden(w weights, tokens, pos *Node, io layerIO) *Node {
 		k := Reshape(a.linear(w, p+"self_attn.k_proj", h), B, T, c.KVHeads, c.HeadDim)
 		v := Reshape(a.linear(w, p+"self_attn.v_proj", h), B, T, c.KVHeads, c.HeadDim)
 		q, k = a.rope(q, pos), a.rope(k, pos)
+		var att *Node
 		if io != nil {
-			k, v = io(l, k, v)
+			att = io(l, q, k, v, pos)
+		} else {
+			att = a.attention(q, k, v, pos)
 		}
-		att := a.attention(q, k, v, pos)
 		x = Add(x, a.linear(w, p+"self_attn.o_proj", att))
 		h = a.rmsNorm(x, w.byName[p+"post_attention_layernorm.weight"])
 		gate := a.linear(w, p+"mlp.gate_proj", h)

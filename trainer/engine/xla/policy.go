@@ -38,6 +38,7 @@ import (
 // Defaults of the engine-specific settings (engine.Options.Extra).
 const (
 	DefaultMaxBatch    = 64    // "max_batch": requests decoded together
+	DefaultDecodeRing  = 32    // "decode_ring": decoding steps between KV-cache flushes
 	DefaultTokenBudget = 16384 // "token_budget": padded tokens per forward/backward pass
 )
 
@@ -59,6 +60,8 @@ type Policy struct {
 	tokSource             string
 
 	decodeSteps atomic.Int64 // decoding steps run by Generate, for tests and benchmarks
+	flushes     atomic.Int64 // ring flushes into the main KV cache
+	decodeRing  int          // "decode_ring": positions a decoding ring holds between flushes
 
 	// fwd holds the forward-only graphs' copy of the weights in the compute
 	// dtype (forwardArgs); nil until needed and after every Update.
@@ -73,11 +76,13 @@ type settings struct {
 	sequential            bool
 	dtype                 dtypes.DType
 	maxBatch, tokenBudget int
+	decodeRing            int
 	lora                  *loraSpec
 }
 
 func parseExtra(extra map[string]string) (settings, error) {
-	s := settings{sequential: true, dtype: dtypes.Float32, maxBatch: DefaultMaxBatch, tokenBudget: DefaultTokenBudget}
+	s := settings{sequential: true, dtype: dtypes.Float32, maxBatch: DefaultMaxBatch, tokenBudget: DefaultTokenBudget,
+		decodeRing: DefaultDecodeRing}
 	var errs []error
 	posInt := func(k, v string) int {
 		n, err := strconv.Atoi(v)
@@ -102,13 +107,15 @@ func parseExtra(extra map[string]string) (settings, error) {
 			default:
 				errs = append(errs, fmt.Errorf("extra compute_dtype = %q: want float32 or bfloat16 (master weights stay float32)", v))
 			}
+		case "decode_ring":
+			s.decodeRing = posInt(k, v)
 		case "max_batch":
 			s.maxBatch = posInt(k, v)
 		case "token_budget":
 			s.tokenBudget = posInt(k, v)
 		case "lora_rank", "lora_alpha", "lora_targets":
 		default:
-			errs = append(errs, fmt.Errorf("unknown extra setting %q (have backend, pjrt_plugin, go_parallel, compute_dtype, max_batch, token_budget, lora_rank, lora_alpha, lora_targets)", k))
+			errs = append(errs, fmt.Errorf("unknown extra setting %q (have backend, pjrt_plugin, go_parallel, compute_dtype, max_batch, token_budget, decode_ring, lora_rank, lora_alpha, lora_targets)", k))
 		}
 	}
 	switch {
@@ -161,7 +168,7 @@ func newPolicy(cfg model.Config, tok tokenizer.Tokenizer, weights, factors []*mo
 		return nil, err
 	}
 	p := &Policy{cfg: cfg, tok: tok, arch: &arch{cfg: cfg, dtype: s.dtype, lora: s.lora}, ex: newExecs(b), opt: opt, seed: seed,
-		maxBatch: s.maxBatch, tokenBudget: s.tokenBudget, backendKind: s.backend}
+		maxBatch: s.maxBatch, tokenBudget: s.tokenBudget, decodeRing: s.decodeRing, backendKind: s.backend}
 	p.base = upload(b, weights)
 	p.lora = upload(b, factors)
 	train := p.trainable()
