@@ -64,7 +64,7 @@ run() {
 		local root=$PWD
 		(cd trainer/engine/xla && REWIND_SHARED="$root/.gpu/shared" REWIND_TEST_PJRT_PLUGIN="$plugin" \
 			"$root/.gpu/xla.test" -test.v -test.count=1 \
-			-test.run 'TestConformance|TestMatchesCPUEngine|TestMicroBatches|TestLoRA|TestBFloat16|TestCompileStats|TestBenchSmoke') \
+			-test.run 'TestConformance|TestMatchesCPUEngine|TestMicroBatches|TestLoRA|TestBFloat16|TestCompileStats|TestBenchSmoke|TestContinuousBatching|TestForwardWeightsCache') \
 			2>&1 | tee "$out/ref.txt" || rc=1
 	fi
 	if [[ $step == bench || $step == all ]]; then
