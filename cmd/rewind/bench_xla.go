@@ -15,7 +15,7 @@ func init() {
 	var (
 		backend, plugin, dtype, batches string
 		trainBatch, trainLen, steps     int
-		promptLen, newTokens            int
+		promptLen, newTokens, layers    int
 		peak                            float64
 		skipTrain, asJSON               bool
 		settings                        []string
@@ -55,7 +55,12 @@ Compile times of every graph are printed. See docs/bench-xla.md.`,
 				}
 				extra[k] = v
 			}
-			cfg := xla.BenchConfig{Model: xla.Qwen2_0_5B, Extra: extra, TrainBatch: trainBatch, TrainLen: trainLen,
+			m := xla.Qwen2_0_5B
+			if layers < 1 {
+				return fmt.Errorf("--layers %d: want at least 1", layers)
+			}
+			m.Layers = layers
+			cfg := xla.BenchConfig{Model: m, Extra: extra, TrainBatch: trainBatch, TrainLen: trainLen,
 				TrainSteps: steps, SampleBatch: sb, PromptLen: promptLen, NewTokens: newTokens, PeakTFLOPs: peak,
 				Seed: 1, SkipTraining: skipTrain}
 			r, err := xla.Bench(cmd.Context(), cfg, func(f string, a ...any) { fmt.Fprintf(out, f+"\n", a...) })
@@ -84,6 +89,7 @@ Compile times of every graph are printed. See docs/bench-xla.md.`,
 	f.IntVar(&newTokens, "new-tokens", 256, "sampled tokens per request")
 	f.Float64Var(&peak, "peak-tflops", 989, "the card's dense peak TFLOP/s in the compute dtype, for MFU")
 	f.BoolVar(&skipTrain, "skip-train", false, "only measure sampling")
+	f.IntVar(&layers, "layers", xla.Qwen2_0_5B.Layers, "transformer layers (fewer keeps the full widths for a quick check on a small machine)")
 	f.BoolVar(&asJSON, "json", false, "also print the result as JSON")
 	f.StringArrayVar(&settings, "set", nil, "engine setting key=value, repeatable (e.g. token_budget=4096 to train in micro-batches, max_batch=128)")
 	benchCmd.AddCommand(cmd)
