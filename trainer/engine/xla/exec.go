@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -75,8 +76,21 @@ func (e *execs) run(name, bucket string, fn func([]*graph.Node) []*graph.Node, a
 	if err != nil {
 		return nil, fmt.Errorf("xla engine: run %s (%s): %w", name, bucket, err)
 	}
+	if live := liveOutputs.Load(); live != nil {
+		for _, t := range out {
+			live.Store(t, name)
+		}
+	}
 	return out, nil
 }
+
+// liveOutputs, when set (by tests), holds every graph output not yet
+// released by free, with the graph that made it. Go's garbage collector
+// would release a dropped tensor eventually, but it does not see device
+// memory: a KV cache left to it on a GPU can exhaust the card first, so
+// the engine frees what it replaces and tests check that nothing else is
+// left.
+var liveOutputs atomic.Pointer[sync.Map]
 
 // compileStats returns a copy of the compile records, in order.
 func (e *execs) compileStats() []CompileStat {
@@ -97,8 +111,12 @@ func dimsKey(ts ...*tensors.Tensor) string {
 }
 
 func free(ts []*tensors.Tensor) {
+	live := liveOutputs.Load()
 	for _, t := range ts {
 		if t != nil {
+			if live != nil {
+				live.Delete(t)
+			}
 			t.FinalizeAll()
 		}
 	}

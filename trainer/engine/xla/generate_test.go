@@ -2,8 +2,11 @@ package xla
 
 import (
 	"context"
+	"runtime"
+	"sync"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rewind-rl/rewind/trainer/engine"
@@ -99,4 +102,59 @@ func TestForwardWeightsCache(t *testing.T) {
 			require.Nil(t, pols[0].fwd, "Update drops the stale copy")
 		}
 	}
+}
+
+// TestNoBufferLeak runs rounds of Update, Generate (with refills and ring
+// flushes) and LogProbs, and checks that the only graph outputs still
+// alive are the policy's own state (weights, AdamW moments, the bf16
+// forward copy), and that the Go heap (device memory, on this backend)
+// stays flat.
+func TestNoBufferLeak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("many engine calls")
+	}
+	live := &sync.Map{}
+	liveOutputs.Store(live)
+	t.Cleanup(func() { liveOutputs.Store(nil) })
+	ctx := context.Background()
+	ref, _ := enginetest.LoadReference(t)
+	p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Optim: enginetest.TestOptim,
+		Extra: testExtra("compute_dtype", "bfloat16", "max_batch", "2", "decode_ring", "3")})
+	require.NoError(t, err)
+	x := p.(*Policy)
+	var reqs []engine.GenRequest
+	for i := range 5 {
+		reqs = append(reqs, engine.GenRequest{Prompt: ref.InputIDs[0][:3], Seed: uint64(i), Sampling: engine.Sampling{Temperature: 1, MaxNewTokens: 3 + 3*i}})
+	}
+	b := enginetest.MeanNLLBatch(ref.InputIDs)
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var sizes []uint64
+	for round := range 3 {
+		for range 3 {
+			_, err := p.Update(ctx, b)
+			require.NoError(t, err)
+			_, err = p.Generate(ctx, reqs)
+			require.NoError(t, err)
+			_, err = p.LogProbs(ctx, ref.InputIDs)
+			require.NoError(t, err)
+		}
+		sizes = append(sizes, heap())
+		own := map[*tensors.Tensor]bool{}
+		for _, ts := range [][]*tensors.Tensor{x.base, x.lora, x.m, x.v, x.fwd} {
+			for _, t := range ts {
+				own[t] = true
+			}
+		}
+		live.Range(func(k, v any) bool {
+			require.True(t, own[k.(*tensors.Tensor)], "round %d: an output of graph %v was never freed", round, v)
+			return true
+		})
+	}
+	require.Less(t, sizes[2], sizes[1]+128<<10, "heap grew by more than 128 KiB in a round of calls")
 }

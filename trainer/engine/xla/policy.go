@@ -414,6 +414,7 @@ func (p *Policy) lossAndGrad(ctx context.Context, b engine.Batch, st *engine.Upd
 			return 0, nil, err
 		}
 		l, c := tensors.ToScalar[float32](res[0]), tensors.ToScalar[float32](res[1])
+		free(res[:2])
 		loss += float64(l)
 		clipped += float64(c)
 		g := res[2:]
