@@ -166,6 +166,7 @@ type decoder struct {
 	pending []*row // waiting, in request order
 	slots   []*row // B slots; nil = free
 	B, S    int
+	usable  int // slots that take requests: min(B, max_batch); the rest is padding
 	filter  bool
 	kc, vc  *tensors.Tensor // main caches [L, B, S, KV, Dh]; nil before the first fill
 	kr, vr  *tensors.Tensor // rings [L, B, R, KV, Dh] of the positions not yet in kc, vc
@@ -182,6 +183,7 @@ type decoder struct {
 func (p *Policy) newDecoder(reqs []engine.GenRequest, pending []*row, results []engine.GenResult) *decoder {
 	d := &decoder{p: p, reqs: reqs, results: results, pending: pending}
 	d.B = batchBucket(min(len(pending), p.maxBatch))
+	d.usable = min(d.B, p.maxBatch)
 	maxPrompt, maxSpan := 0, 0
 	for _, rw := range pending {
 		r := reqs[rw.req]
@@ -220,10 +222,11 @@ func (d *decoder) run(ctx context.Context) error {
 				d.results[rw.req] = rw.Result(d.p.tok.Decode)
 				d.slots[i], rw = nil, nil
 			}
-			if rw == nil {
-				free++
-			} else {
+			switch {
+			case rw != nil:
 				active++
+			case i < d.usable:
+				free++
 			}
 		}
 		if len(d.pending) > 0 && free > 0 && (active == 0 || free >= min(max(1, d.B/4), len(d.pending))) {
@@ -234,6 +237,9 @@ func (d *decoder) run(ctx context.Context) error {
 		}
 		if active == 0 {
 			return nil
+		}
+		if int64(active) > d.p.peakRows.Load() {
+			d.p.peakRows.Store(int64(active))
 		}
 		if err := d.step(); err != nil {
 			return err
@@ -292,7 +298,7 @@ func (d *decoder) accept(rows []*row, slotOf []int, tok, lp *tensors.Tensor) err
 // are, later ones are merged row by row.
 func (d *decoder) refill() error {
 	var freeSlots []int
-	for i, rw := range d.slots {
+	for i, rw := range d.slots[:d.usable] {
 		if rw == nil {
 			freeSlots = append(freeSlots, i)
 		}

@@ -63,6 +63,28 @@ func TestContinuousBatching(t *testing.T) {
 	}
 }
 
+// TestMaxBatchNotPowerOfTwo: with max_batch 3 the cache has 4 slots
+// (a power of two) but never more than 3 requests decode together.
+func TestMaxBatchNotPowerOfTwo(t *testing.T) {
+	ctx := context.Background()
+	ref, _ := enginetest.LoadReference(t)
+	p, err := engine.Open("xla", engine.Options{Dir: enginetest.HFDir(), Extra: testExtra("max_batch", "3")})
+	require.NoError(t, err)
+	x := p.(*Policy)
+	var reqs []engine.GenRequest
+	for i := range 7 {
+		reqs = append(reqs, engine.GenRequest{Prompt: ref.InputIDs[0][:2+i%3], Seed: uint64(i), Sampling: engine.Sampling{Temperature: 1, MaxNewTokens: 2 + 5*(i%3)}})
+	}
+	got, err := x.Generate(ctx, reqs)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, x.peakRows.Load())
+	for i, r := range reqs {
+		alone, err := x.Generate(ctx, []engine.GenRequest{r})
+		require.NoError(t, err)
+		require.Equal(t, alone[0].Tokens, got[i].Tokens, "request %d", i)
+	}
+}
+
 // TestForwardWeightsCache checks that bfloat16 sampling and log-probs from
 // the cached bfloat16 weights are bit for bit those of the graph casting
 // the float32 masters itself, before and after an Update (which must

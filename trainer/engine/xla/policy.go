@@ -61,6 +61,7 @@ type Policy struct {
 
 	decodeSteps atomic.Int64 // decoding steps run by Generate, for tests and benchmarks
 	flushes     atomic.Int64 // ring flushes into the main KV cache
+	peakRows    atomic.Int64 // most requests decoded together so far
 	decodeRing  int          // "decode_ring": positions a decoding ring holds between flushes
 
 	// fwd holds the forward-only graphs' copy of the weights in the compute
