@@ -127,9 +127,11 @@ type row struct {
 // slots of one KV cache; when a row stops, its slot is refilled from the
 // waiting requests (a prefill of the newcomers, merged into the cache) as
 // soon as a quarter of the slots are free, or at once when no row is
-// left running, so short answers do not wait for the longest one. The
-// cache length and the top-k/top-p graph variant are chosen once for the
-// call from all its requests, so every request fits every slot. Each row
+// left running, so short answers do not wait for the longest one. Each
+// step writes into a small ring that is flushed into the read-only main
+// cache every decode_ring steps (decodeGraph says why). The cache length
+// and the top-k/top-p graph variant are chosen once for the call from all
+// its requests, so every request fits every slot. Each row
 // draws its uniforms from its own PCG stream seeded by the request seed,
 // and the device samples with them, so a request's tokens do not depend
 // on the rest of the batch or on its slot.
