@@ -54,6 +54,46 @@ func TestEndToEndXLA(t *testing.T) {
 	require.InDeltaSlice(t, toF64(lps[0][0]), toF64(lps[1][0]), 1e-4, "xla and cpu log-probs of the xla-trained checkpoint")
 }
 
+// TestEndToEndXLALoRA trains two SRPO steps of a rank-2 LoRA adapter
+// (model.extra.lora_rank): the checkpoints hold the adapter in PEFT's
+// layout, and opening the last one gives the trained adapter's log-probs,
+// not the base model's.
+func TestEndToEndXLALoRA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	if _, err := os.Stat(e2eWasm); err != nil {
+		t.Skipf("no Wasm verifier: %v", err)
+	}
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "lora")
+	cfg := e2eConfig(t, "srpo", dir, warmModel(t), e2eData(t, 8))
+	cfg.Model.Engine = "xla"
+	cfg.Model.Extra = map[string]string{"lora_rank": "2", "lora_targets": "q_proj,v_proj,up_proj"}
+	cfg.Optim.LR = 1e-2
+	require.NoError(t, cfg.Validate())
+	sum, err := Train(ctx, Options{Config: cfg})
+	require.NoError(t, err)
+	require.Equal(t, 2, sum.Steps)
+	all, err := checkpoints(dir)
+	require.NoError(t, err)
+	policy := filepath.Join(all[len(all)-1], "policy")
+	for _, f := range []string{"adapter_model.safetensors", "adapter_config.json", "model.safetensors"} {
+		_, err := os.Stat(filepath.Join(policy, f))
+		require.NoError(t, err, f)
+	}
+	ids := [][]int{{1, 2, 3, 4, 5, 6}}
+	var lps [][][]float32
+	for _, d := range []string{warmModel(t), policy} {
+		p, err := engine.Open("xla", engine.Options{Dir: d, WeightsOnly: true})
+		require.NoError(t, err)
+		lp, err := p.LogProbs(ctx, ids)
+		require.NoError(t, err)
+		lps = append(lps, lp)
+	}
+	require.NotEqual(t, lps[0], lps[1], "the trained adapter changes the model")
+}
+
 func toF64(xs []float32) []float64 {
 	out := make([]float64, len(xs))
 	for i, x := range xs {
