@@ -4,8 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/trainer/model"
 )
 
 // TestBenchSmoke runs the benchmark program end to end on the nano preset

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/internal/ckpt"
 	"github.com/rewind-rl/rewind/trainer/model"

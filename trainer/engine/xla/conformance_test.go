@@ -4,9 +4,10 @@ import (
 	"os"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/enginetest"
-	"github.com/stretchr/testify/require"
 )
 
 // PJRTTestEnv, when set to the absolute path of a PJRT plugin, runs the

@@ -396,10 +396,10 @@ func (d *decoder) step() error {
 		return err
 	}
 	args := append(append(w, d.kc, d.vc, d.kr, d.vr,
-		tensors.FromFlatDataAndDimensions(slices.Clone(d.next), d.B),
-		tensors.FromFlatDataAndDimensions(slices.Clone(d.pos), d.B),
-		tensors.FromFlatDataAndDimensions(slices.Clone(d.mainLen), d.B),
-		tensors.FromFlatDataAndDimensions(slices.Clone(d.ringPos), d.B, d.R),
+		tensors.FromFlatDataAndDimensions(d.next, d.B),
+		tensors.FromFlatDataAndDimensions(d.pos, d.B),
+		tensors.FromFlatDataAndDimensions(d.mainLen, d.B),
+		tensors.FromFlatDataAndDimensions(d.ringPos, d.B, d.R),
 		tensors.FromScalar(int32(r))), d.sampling(d.slots)...)
 	res, err := d.p.ex.run(fmt.Sprintf("decode-filter=%v", d.filter), dimsKey(d.kc, d.kr), d.p.decodeGraph(d.filter), args)
 	if err != nil {

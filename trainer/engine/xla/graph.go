@@ -3,10 +3,12 @@ package xla
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like math with the ops unqualified
 	"github.com/gomlx/gomlx/pkg/core/shapes"
+
 	"github.com/rewind-rl/rewind/trainer/model"
 )
 
@@ -65,6 +67,11 @@ func (a *arch) linear(w weights, module string, x *Node) *Node {
 	}
 	return y
 }
+
+// castsWeight says whether the graphs convert parameter name to the
+// compute dtype before using it: every weight but the RMSNorm scales,
+// which rmsNorm multiplies in float32.
+func castsWeight(name string) bool { return !strings.HasSuffix(name, "norm.weight") }
 
 // rmsNorm normalises over the last axis in float32, as transformers does,
 // then multiplies by the weight and casts back to the compute dtype.

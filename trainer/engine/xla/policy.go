@@ -21,7 +21,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/gomlx/gomlx/backends"
@@ -250,13 +249,13 @@ func (p *Policy) forwardArgs() ([]*tensors.Tensor, error) {
 	return append([]*tensors.Tensor{}, p.fwd...), nil
 }
 
-// castGraph converts the weights to the compute dtype, except the RMSNorm
-// weights (used in float32 by rmsNorm).
+// castGraph converts the weights the graphs cast (castsWeight) to the
+// compute dtype and passes the others through.
 func (p *Policy) castGraph(in []*graph.Node) []*graph.Node {
 	out := make([]*graph.Node, len(in))
 	specs := p.cfg.Params()
 	for i, x := range in {
-		if i < len(specs) && strings.HasSuffix(specs[i].Name, "norm.weight") {
+		if i < len(specs) && !castsWeight(specs[i].Name) {
 			out[i] = graph.Identity(x)
 			continue
 		}

@@ -40,7 +40,7 @@ func sampleRows(logits, u, temp, topK, topP *Node, filter bool) (tok, lp *Node) 
 	zmax := ReduceAndKeep(z, ReduceMax, -1)
 	e := Exp(Sub(z, zmax))
 	if filter {
-		e = filterTopKP(z, e, topK, topP)
+		e = filterTopKP(z, zmax, e, topK, topP)
 	}
 	idx := inverseCDF(e, ExpandAxes(u, -1)) // [B]
 	// Rounding can push the target past the last kept token: fall back to
@@ -52,13 +52,12 @@ func sampleRows(logits, u, temp, topK, topP *Node, filter bool) (tok, lp *Node) 
 	return tok, Sub(at, Reshape(lse, B))
 }
 
-// filterTopKP zeroes the weights e = exp(z - max z) [B, V] of the tokens
+// filterTopKP zeroes the weights e = exp(z - zmax) [B, V] of the tokens
 // that top-k (topK [B] int32, 0 = off) or top-p (topP [B], 0 or 1 = off)
-// drop; z are the temperature-scaled logits.
-func filterTopKP(z, e, topK, topP *Node) *Node {
+// drop; z are the temperature-scaled logits and zmax [B, 1] their maximum.
+func filterTopKP(z, zmax, e, topK, topP *Node) *Node {
 	g := z.Graph()
 	f32 := dtypes.Float32
-	zmax := ReduceAndKeep(z, ReduceMax, -1)
 	inf := Scalar(g, f32, math.Inf(1))
 	// top-k: lo converges to the largest threshold with count(z >=
 	// lo) >= k; zk, the smallest logit at or above it, is the k-th

@@ -83,8 +83,8 @@ func TestFilterMatchesCPUKeptSet(t *testing.T) {
 	ks[2], ps[2] = 2, 0
 
 	ex, err := NewExec(backend, func(zn, kn, pn *Node) *Node {
-		e := Exp(Sub(zn, ReduceAndKeep(zn, ReduceMax, -1)))
-		return filterTopKP(zn, e, kn, pn)
+		zmax := ReduceAndKeep(zn, ReduceMax, -1)
+		return filterTopKP(zn, zmax, Exp(Sub(zn, zmax)), kn, pn)
 	})
 	require.NoError(t, err)
 	out, err := ex.Exec(tensors.FromFlatDataAndDimensions(z, B, V), tensors.FromFlatDataAndDimensions(ks, B),

@@ -3,6 +3,7 @@ package xla
 import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like math
+
 	"github.com/rewind-rl/rewind/trainer/engine"
 )
 

@@ -8,11 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/engine/cpu"
 	"github.com/rewind-rl/rewind/trainer/engine/enginetest"
 	"github.com/rewind-rl/rewind/trainer/model"
-	"github.com/stretchr/testify/require"
 )
 
 // clipBatch is a LossClip batch on the reference ids with mixed-sign
