@@ -23,15 +23,17 @@ func Train(ctx context.Context, opts Options) (Summary, error) {
 // trainer is the stepper of a real run: data, policy, plugins, rollout
 // and update.
 type trainer struct {
-	cfg     Config
-	pol     engine.Policy
-	data    *taskStream
-	plugins *pluginSet
-	runner  *rollout.Runner
-	proc    algo.Procedure
-	ac      algo.Config
-	total   int
-	now     func() time.Time
+	cfg Config
+	pol engine.Policy
+	// compiler is pol when its engine compiles programs (xla), else nil.
+	compiler engine.CompileReporter
+	data     *taskStream
+	plugins  *pluginSet
+	runner   *rollout.Runner
+	proc     algo.Procedure
+	ac       algo.Config
+	total    int
+	now      func() time.Time
 }
 
 func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st stepper, err error) {
@@ -58,6 +60,7 @@ func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st s
 	if t.pol, err = openPolicy(cfg, runDir, policyDir); err != nil {
 		return nil, err
 	}
+	t.compiler, _ = t.pol.(engine.CompileReporter)
 	if t.plugins, err = loadPlugins(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -129,15 +132,6 @@ func rolloutConfig(c Config, proc algo.Procedure, ac algo.Config) (rollout.Confi
 
 func (t *trainer) totalSteps() int { return t.total }
 
-// compiles is the number of programs the engine has compiled so far (0
-// for an engine that compiles nothing).
-func (t *trainer) compiles() int {
-	if cr, ok := t.pol.(engine.CompileReporter); ok {
-		return len(cr.Compiles())
-	}
-	return 0
-}
-
 // stepMetrics is the deterministic part of a metrics.jsonl line.
 type stepMetrics struct {
 	Epoch   int             `json:"epoch"`
@@ -158,7 +152,10 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 		rtasks[i] = rollout.Task{Task: task, PromptIDs: tok.Encode(t.data.render(task))}
 	}
 	before := t.plugins.counters()
-	compiled := t.compiles()
+	compiled := 0
+	if t.compiler != nil {
+		compiled = len(t.compiler.Compiles())
+	}
 	res, err := t.runner.Run(ctx, seed, step, rtasks)
 	if err != nil {
 		return stepResult{}, err
@@ -180,16 +177,16 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 		"rollout_sec":  m.Time.Total.Seconds(),
 		"update_sec":   updateSec,
 	}
-	if cr, ok := t.pol.(engine.CompileReporter); ok {
+	if t.compiler != nil {
 		// Compilation happens inside the rollout and update times above;
 		// it is wall-clock, so it goes with them and not in the
 		// deterministic metrics.
 		var sec float64
-		all := cr.Compiles()
-		for _, c := range all[compiled:] {
+		fresh := t.compiler.Compiles()[compiled:]
+		for _, c := range fresh {
 			sec += c.Duration.Seconds()
 		}
-		wall["compiles"], wall["compile_sec"] = float64(len(all)-compiled), sec
+		wall["compiles"], wall["compile_sec"] = float64(len(fresh)), sec
 	}
 	m.Time = rollout.Times{}
 	rm, err := withoutKey(m, "time")
