@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/tasks/warmstart"
+	dataset "github.com/rewind-rl/rewind/trainer/data"
 
 	// The native twin of the benchmarks' Wasm verifier, as `builtin: procverify`.
 	_ "github.com/rewind-rl/rewind/plugins/procverify"
@@ -70,7 +69,7 @@ Families:
 			if err != nil {
 				return err
 			}
-			return writeJSONL(cmd.OutOrStdout(), len(ts), func(i int) (any, error) {
+			return dataset.WriteJSONL(cmd.OutOrStdout(), len(ts), func(i int) (any, error) {
 				if !withSolutions {
 					return ts[i], nil
 				}
@@ -107,7 +106,7 @@ Families:
 			if err != nil {
 				return err
 			}
-			return writeJSONL(cmd.OutOrStdout(), len(exs), func(i int) (any, error) { return exs[i], nil })
+			return dataset.WriteJSONL(cmd.OutOrStdout(), len(exs), func(i int) (any, error) { return exs[i], nil })
 		},
 	}
 	sf.register(sft)
@@ -116,24 +115,6 @@ Families:
 
 	data.AddCommand(gen, sft)
 	rootCmd.AddCommand(data)
-}
-
-// writeJSONL writes n JSON lines without HTML escaping (steps contain
-// "</thought>", which would otherwise become \u003c/thought\u003e).
-func writeJSONL(w io.Writer, n int, line func(i int) (any, error)) error {
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for i := range n {
-		v, err := line(i)
-		if err != nil {
-			return err
-		}
-		if err := enc.Encode(v); err != nil {
-			return fmt.Errorf("line %d: %w", i+1, err)
-		}
-	}
-	return bw.Flush()
 }
 
 // promptsOf returns the "prompt" of every line of the given JSONL files.

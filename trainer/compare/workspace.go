@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +20,7 @@ import (
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/tasks/warmstart"
+	"github.com/rewind-rl/rewind/trainer/data"
 	_ "github.com/rewind-rl/rewind/trainer/engine/cpu" // the default engine
 	"github.com/rewind-rl/rewind/trainer/run"
 )
@@ -181,16 +181,7 @@ func writeTasks(path string, ts []abi.Task) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriter(f)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for _, t := range ts {
-		if err := enc.Encode(t); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := bw.Flush(); err != nil {
+	if err := data.WriteJSONL(f, len(ts), func(i int) (any, error) { return ts[i], nil }); err != nil {
 		f.Close()
 		return err
 	}

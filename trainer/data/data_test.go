@@ -30,6 +30,23 @@ func TestReadValid(t *testing.T) {
 	require.Equal(t, 4, ds.Examples[2].Line)
 }
 
+// TestWriteJSONLReadsBack writes tasks (a prompt with "</thought>", which
+// must not be HTML-escaped) and reads them back as the same tasks.
+func TestWriteJSONLReadsBack(t *testing.T) {
+	ts := []abi.Task{
+		{ID: "a", Prompt: "1+1=</thought>", Answer: json.RawMessage(`"2"`)},
+		{ID: "b", Prompt: "x & y", Answer: json.RawMessage(`3`), Meta: json.RawMessage(`{"d":1}`)},
+	}
+	var b strings.Builder
+	require.NoError(t, WriteJSONL(&b, len(ts), func(i int) (any, error) { return ts[i], nil }))
+	require.Contains(t, b.String(), "</thought>")
+	ds, err := Read(strings.NewReader(b.String()), "w.jsonl")
+	require.NoError(t, err)
+	for i, e := range ds.Examples {
+		require.Equal(t, ts[i], e.Task())
+	}
+}
+
 func TestReadErrors(t *testing.T) {
 	in := strings.Join([]string{
 		`{"id": "a", "prompt": "p", "answer": 1}`,

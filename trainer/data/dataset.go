@@ -1,6 +1,6 @@
-// Package data reads task datasets (JSONL), draws them in a reproducible
-// order that can be saved and resumed exactly, and renders prompts with a
-// plain or chat template.
+// Package data reads and writes task datasets (JSONL), draws them in a
+// reproducible order that can be saved and resumed exactly, and renders
+// prompts with a plain or chat template.
 package data
 
 import (
