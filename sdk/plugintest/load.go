@@ -49,48 +49,38 @@ func (p *Plugin) Registry() *host.Registry { return p.reg }
 // Info returns what the host knows of the plugin: kind, sha256, manifest.
 func (p *Plugin) Info() *host.Plugin {
 	p.t.Helper()
-	info, err := p.reg.Plugin(p.name)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return info
+	return must(p, p.reg.Plugin)
 }
 
 // Verifier returns the plugin as a host.Verifier, failing the test when it
 // is another kind.
 func (p *Plugin) Verifier() host.Verifier {
 	p.t.Helper()
-	v, err := p.reg.Verifier(p.name)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return v
+	return must(p, p.reg.Verifier)
 }
 
 // RewardModel returns the plugin as a host.RewardModel.
 func (p *Plugin) RewardModel() host.RewardModel {
 	p.t.Helper()
-	v, err := p.reg.RewardModel(p.name)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return v
+	return must(p, p.reg.RewardModel)
 }
 
 // Segmenter returns the plugin as a host.Segmenter.
 func (p *Plugin) Segmenter() host.Segmenter {
 	p.t.Helper()
-	v, err := p.reg.Segmenter(p.name)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return v
+	return must(p, p.reg.Segmenter)
 }
 
 // Localizer returns the plugin as a host.Localizer.
 func (p *Plugin) Localizer() host.Localizer {
 	p.t.Helper()
-	v, err := p.reg.Localizer(p.name)
+	return must(p, p.reg.Localizer)
+}
+
+// must looks the plugin up with get, failing the test on an error.
+func must[T any](p *Plugin, get func(name string) (T, error)) T {
+	p.t.Helper()
+	v, err := get(p.name)
 	if err != nil {
 		p.t.Fatal(err)
 	}
