@@ -18,19 +18,7 @@ import (
 // last checkpoint with the CPU engine: the two engines share the
 // checkpoint format, and the trained policy's log-probs agree.
 func TestEndToEndXLA(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains a model")
-	}
-	if _, err := os.Stat(e2eWasm); err != nil {
-		t.Skipf("no Wasm verifier: %v", err)
-	}
-	dir := filepath.Join(t.TempDir(), "xla")
-	cfg := e2eConfig(t, "srpo", dir, warmModel(t), e2eData(t, 8))
-	cfg.Model.Engine = "xla"
-	require.NoError(t, cfg.Validate())
-	sum, err := Train(context.Background(), Options{Config: cfg})
-	require.NoError(t, err)
-	require.Equal(t, 2, sum.Steps)
+	dir, policy := trainXLA(t, nil)
 	ms := readLines(t, filepath.Join(dir, MetricsFile))
 	require.Len(t, ms, 2)
 	var first struct{ Time map[string]float64 }
@@ -39,9 +27,6 @@ func TestEndToEndXLA(t *testing.T) {
 	require.Positive(t, first.Time["compile_sec"])
 	requireWholeEngineCheckpoints(t, dir)
 
-	all, err := checkpoints(dir)
-	require.NoError(t, err)
-	policy := filepath.Join(all[len(all)-1], "policy")
 	ids := [][]int{{1, 2, 3, 4, 5, 6}}
 	var lps [][][]float32
 	for _, name := range []string{"xla", "cpu"} {
@@ -59,25 +44,11 @@ func TestEndToEndXLA(t *testing.T) {
 // layout, and opening the last one gives the trained adapter's log-probs,
 // not the base model's.
 func TestEndToEndXLALoRA(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains a model")
-	}
-	if _, err := os.Stat(e2eWasm); err != nil {
-		t.Skipf("no Wasm verifier: %v", err)
-	}
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "lora")
-	cfg := e2eConfig(t, "srpo", dir, warmModel(t), e2eData(t, 8))
-	cfg.Model.Engine = "xla"
-	cfg.Model.Extra = map[string]string{"lora_rank": "2", "lora_targets": "q_proj,v_proj,up_proj"}
-	cfg.Optim.LR = 1e-2
-	require.NoError(t, cfg.Validate())
-	sum, err := Train(ctx, Options{Config: cfg})
-	require.NoError(t, err)
-	require.Equal(t, 2, sum.Steps)
-	all, err := checkpoints(dir)
-	require.NoError(t, err)
-	policy := filepath.Join(all[len(all)-1], "policy")
+	_, policy := trainXLA(t, func(c *Config) {
+		c.Model.Extra = map[string]string{"lora_rank": "2", "lora_targets": "q_proj,v_proj,up_proj"}
+		c.Optim.LR = 1e-2
+	})
 	for _, f := range []string{"adapter_model.safetensors", "adapter_config.json", "model.safetensors"} {
 		_, err := os.Stat(filepath.Join(policy, f))
 		require.NoError(t, err, f)
@@ -92,6 +63,32 @@ func TestEndToEndXLALoRA(t *testing.T) {
 		lps = append(lps, lp)
 	}
 	require.NotEqual(t, lps[0], lps[1], "the trained adapter changes the model")
+}
+
+// trainXLA runs two SRPO steps of the e2e setup on the xla engine, with
+// edit applied to the config, and returns the run directory and the last
+// checkpoint's policy folder.
+func trainXLA(t *testing.T, edit func(*Config)) (dir, policy string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	if _, err := os.Stat(e2eWasm); err != nil {
+		t.Skipf("no Wasm verifier: %v", err)
+	}
+	dir = filepath.Join(t.TempDir(), "xla")
+	cfg := e2eConfig(t, "srpo", dir, warmModel(t), e2eData(t, 8))
+	cfg.Model.Engine = "xla"
+	if edit != nil {
+		edit(&cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	sum, err := Train(context.Background(), Options{Config: cfg})
+	require.NoError(t, err)
+	require.Equal(t, 2, sum.Steps)
+	all, err := checkpoints(dir)
+	require.NoError(t, err)
+	return dir, filepath.Join(all[len(all)-1], "policy")
 }
 
 func toF64(xs []float32) []float64 {
