@@ -3,9 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -45,16 +42,7 @@ printed) and sft.log.`,
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
-			if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-				return err
-			}
-			logf, err := os.Create(filepath.Join(cfg.Out, "sft.log"))
-			if err != nil {
-				return err
-			}
-			defer logf.Close()
-			log := slog.New(slog.NewTextHandler(io.MultiWriter(cmd.ErrOrStderr(), logf), nil))
-			rep, err := warmstart.SFT(cmd.Context(), cfg, log)
+			rep, err := warmstart.SFTLogged(cmd.Context(), cfg, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -79,6 +80,24 @@ type SFTReport struct {
 	EvalSeconds     float64 `json:"eval_seconds"`
 	// Model is the checkpoint folder, usable as model.path of rewind train.
 	Model string `json:"model"`
+}
+
+// LogFile is the progress log SFTLogged writes in the output folder.
+const LogFile = "sft.log"
+
+// SFTLogged is SFT with its progress written to cfg.Out/sft.log as well
+// as to progress: rewind sft and the comparison workspace both keep that
+// log beside the model and the report.
+func SFTLogged(ctx context.Context, cfg SFTConfig, progress io.Writer) (SFTReport, error) {
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return SFTReport{}, err
+	}
+	logf, err := os.Create(filepath.Join(cfg.Out, LogFile))
+	if err != nil {
+		return SFTReport{}, err
+	}
+	defer logf.Close()
+	return SFT(ctx, cfg, slog.New(slog.NewTextHandler(io.MultiWriter(progress, logf), nil)))
 }
 
 // SFT trains a model from scratch on Examples, saves it under cfg.Out and

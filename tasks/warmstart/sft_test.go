@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +16,7 @@ import (
 
 // TestSFTEndToEnd runs a very small warm start of both stages: it trains, saves a
 // checkpoint that the cpu engine opens (as rewind train would), evaluates
-// and writes sft.json. The numbers are not checked: a nano model after a
+// and writes sft.json and sft.log. The numbers are not checked: a nano model after a
 // few steps solves nothing; what matters is that every stage runs.
 func TestSFTEndToEnd(t *testing.T) {
 	cfg := DefaultSFTConfig()
@@ -27,8 +26,11 @@ func TestSFTEndToEnd(t *testing.T) {
 	cfg.EvalTasks, cfg.EvalChains, cfg.EvalSamples = 4, 4, 2
 	cfg.Self = SFTSelf{Steps: 2, Tasks: 8, Samples: 1, Mix: 0.5}
 	cfg.Out = t.TempDir()
-	rep, err := SFT(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rep, err := SFTLogged(context.Background(), cfg, io.Discard)
 	require.NoError(t, err)
+	logged, err := os.ReadFile(filepath.Join(cfg.Out, LogFile))
+	require.NoError(t, err)
+	require.NotEmpty(t, logged, "SFTLogged keeps the progress log beside the model")
 	require.Equal(t, 40, rep.Examples)
 	require.Equal(t, 4, rep.EvalTasks)
 	require.Equal(t, 4, rep.Chains)

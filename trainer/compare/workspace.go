@@ -251,17 +251,8 @@ func (w *Workspace) warmStart(ctx context.Context, e Experiment, out io.Writer) 
 	if err := os.RemoveAll(sc.Out); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(sc.Out, 0o755); err != nil {
-		return err
-	}
-	logf, err := os.Create(filepath.Join(sc.Out, "sft.log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	both := slog.New(slog.NewTextHandler(io.MultiWriter(logf, out), nil))
-	log.Info("warm start: training from scratch", "family", sc.Family, "steps", sc.Steps, "examples", sc.Examples, "log", logf.Name())
-	rep, err := warmstart.SFT(ctx, sc, both)
+	log.Info("warm start: training from scratch", "family", sc.Family, "steps", sc.Steps, "examples", sc.Examples, "log", filepath.Join(sc.Out, warmstart.LogFile))
+	rep, err := warmstart.SFTLogged(ctx, sc, out)
 	if err != nil {
 		return fmt.Errorf("warm start: %w", err)
 	}
