@@ -40,7 +40,7 @@ type BenchResult struct {
 	FLOPsPerToken float64
 	MFU           float64
 	SampleTokPerS map[int]float64
-	Compiles      []CompileStat
+	Compiles      []engine.Compile
 }
 
 // TrainFLOPsPerToken is the model FLOPs of one trained token: 6 per
@@ -141,6 +141,6 @@ func Bench(ctx context.Context, cfg BenchConfig, log func(string, ...any)) (Benc
 		res.SampleTokPerS[B] = float64(n) / el.Seconds()
 		log("sampling batch %d: %d new tokens in %v: %.0f tokens/s", B, n, el.Round(time.Millisecond), res.SampleTokPerS[B])
 	}
-	res.Compiles = p.CompileStats()
+	res.Compiles = p.Compiles()
 	return res, nil
 }

@@ -15,10 +15,6 @@ import (
 	"github.com/rewind-rl/rewind/trainer/engine"
 )
 
-// CompileStat records one compiled graph: which computation, for which
-// shape bucket, and how long building and compiling it took.
-type CompileStat = engine.Compile
-
 // execs holds the compiled computations of a policy. GoMLX compiles a
 // graph once per distinct input shape; shapes are drawn from fixed buckets
 // (buckets.go), so the set stays small and each compiled graph is reused
@@ -29,7 +25,7 @@ type execs struct {
 	mu      sync.Mutex
 	byName  map[string]*graph.Exec
 	seen    map[string]bool
-	stats   []CompileStat
+	stats   []engine.Compile
 }
 
 func newExecs(b backends.Backend) *execs {
@@ -69,7 +65,7 @@ func (e *execs) run(name, bucket string, fn func([]*graph.Node) []*graph.Node, a
 			return nil, fmt.Errorf("xla engine: compile %s (%s): %w", name, bucket, err)
 		}
 		e.mu.Lock()
-		e.stats = append(e.stats, CompileStat{Graph: name, Bucket: bucket, Duration: time.Since(start)})
+		e.stats = append(e.stats, engine.Compile{Graph: name, Bucket: bucket, Duration: time.Since(start)})
 		e.mu.Unlock()
 	}
 	out, err = ex.Exec(anyArgs...)
@@ -93,7 +89,7 @@ func (e *execs) run(name, bucket string, fn func([]*graph.Node) []*graph.Node, a
 var liveOutputs atomic.Pointer[sync.Map]
 
 // compileStats returns a copy of the compile records, in order.
-func (e *execs) compileStats() []CompileStat {
+func (e *execs) compileStats() []engine.Compile {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.stats)

@@ -216,11 +216,8 @@ func (p *Policy) Config() model.Config { return p.cfg }
 // Step is the number of optimiser steps taken.
 func (p *Policy) Step() int { return p.step }
 
-// CompileStats lists every graph compiled so far with its shape bucket and
-// compile time.
-func (p *Policy) CompileStats() []CompileStat { return p.ex.compileStats() }
-
-// Compiles implements engine.CompileReporter.
+// Compiles implements engine.CompileReporter: every graph compiled so far
+// with its shape bucket and compile time.
 func (p *Policy) Compiles() []engine.Compile { return p.ex.compileStats() }
 
 func (p *Policy) weightArgs() []*tensors.Tensor {

@@ -268,12 +268,12 @@ func TestCompileStats(t *testing.T) {
 	p := openTest(t, enginetest.HFDir(), enginetest.TestOptim).(*Policy)
 	_, err := p.LogProbs(ctx, [][]int{{1, 2, 3}, {4, 5}})
 	require.NoError(t, err)
-	n := len(p.CompileStats())
+	n := len(p.Compiles())
 	require.Positive(t, n)
 	_, err = p.LogProbs(ctx, [][]int{{1, 2, 3, 4, 5, 6, 7}, {8}})
 	require.NoError(t, err)
-	require.Len(t, p.CompileStats(), n, "same bucket: no new compile")
-	for _, c := range p.CompileStats() {
+	require.Len(t, p.Compiles(), n, "same bucket: no new compile")
+	for _, c := range p.Compiles() {
 		require.Positive(t, c.Duration)
 	}
 }
