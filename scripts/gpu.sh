@@ -3,8 +3,10 @@
 #
 #   scripts/gpu.sh build        on the machine with Go (this one): builds
 #                               .gpu/rewind and .gpu/xla.test (cgo, no
-#                               OpenBLAS) and copies the reference data to
-#                               .gpu/shared. .gpu/ is git-ignored: carry it.
+#                               OpenBLAS). .gpu/ is git-ignored: carry it.
+#                               The reference data the tests read is
+#                               committed (testdata/hf) and travels with
+#                               the checkout.
 #   scripts/gpu.sh run [STEP]   on the GPU machine (no Go, no network), from
 #                               the repository root. STEP is ref, bench,
 #                               torch or all (default). Results go to $OUT
@@ -29,9 +31,6 @@ build() {
 	mkdir -p .gpu
 	CGO_ENABLED=1 go build -tags noopenblas -trimpath -ldflags='-s -w' -o .gpu/rewind ./cmd/rewind
 	CGO_ENABLED=1 go test -c -tags noopenblas -trimpath -ldflags='-s -w' -o .gpu/xla.test ./trainer/engine/xla
-	rm -rf .gpu/shared
-	mkdir -p .gpu/shared/testdata/hf
-	cp -r ../shared/testdata/hf/qwen2-tiny .gpu/shared/testdata/hf/
 	du -sh .gpu
 }
 
@@ -62,7 +61,9 @@ run() {
 	} 2>&1 | tee "$out/card.txt"
 	if [[ $step == ref || $step == all ]]; then
 		local root=$PWD
-		(cd trainer/engine/xla && REWIND_SHARED="$root/.gpu/shared" REWIND_TEST_PJRT_PLUGIN="$plugin" \
+		# The test binary has no source paths (-trimpath): run from its
+		# package directory, it finds testdata/hf from the go.mod above.
+		(cd trainer/engine/xla && REWIND_TEST_PJRT_PLUGIN="$plugin" \
 			"$root/.gpu/xla.test" -test.v -test.count=1 \
 			-test.run 'TestConformance|TestMatchesCPUEngine|TestMicroBatches|TestLoRA|TestBFloat16|TestCompileStats|TestBenchSmoke|TestContinuousBatching|TestForwardWeightsCache') \
 			2>&1 | tee "$out/ref.txt" || rc=1

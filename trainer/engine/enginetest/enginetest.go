@@ -1,6 +1,6 @@
 // Package enginetest is the conformance suite every engine.Policy
 // implementation runs: reference numbers from Hugging Face transformers
-// (../shared/testdata/hf/qwen2-tiny), sampling determinism, stop strings
+// (testdata/hf/qwen2-tiny at the repository root), sampling determinism, stop strings
 // and tokens, prefix continuation, log-prob consistency, checkpoint
 // round trips and weights-only opening. An engine's test calls Run (or the individual checks) with a
 // factory that opens its policy.
@@ -54,8 +54,8 @@ const (
 // RepoRoot is the repository root.
 func RepoRoot() string { return testref.RepoRoot() }
 
-// HFDir is the reference checkpoint ../shared/testdata/hf/qwen2-tiny
-// (relative to the repository root).
+// HFDir is the reference checkpoint testdata/hf/qwen2-tiny under the
+// repository root.
 func HFDir() string { return testref.HFDir() }
 
 // Reference is the content of HFDir()/golden.json.
@@ -75,8 +75,8 @@ type Reference struct {
 func LoadReference(t testing.TB) (Reference, []float32) {
 	t.Helper()
 	var g Reference
-	b, err := os.ReadFile(filepath.Join(HFDir(), "golden.json"))
-	require.NoError(t, err, "reference data missing: the tests expect ../shared/testdata/hf beside the repository")
+	b, err := os.ReadFile(filepath.Join(testref.RequireHFDir(t), "golden.json"))
+	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &g))
 	raw, err := os.ReadFile(filepath.Join(HFDir(), "logits.f32"))
 	require.NoError(t, err)

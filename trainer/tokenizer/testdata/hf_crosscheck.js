@@ -4,7 +4,7 @@
 // Regenerate from the repository root with:
 //   (cd /tmp && npm install tokenizers@0.23.2)
 //   NODE_PATH=/tmp/node_modules node trainer/tokenizer/testdata/hf_crosscheck.js \
-//     ../shared/testdata/hf/qwen2-tiny/tokenizer.json > trainer/tokenizer/testdata/hf_ids.json
+//     testdata/hf/qwen2-tiny/tokenizer.json > trainer/tokenizer/testdata/hf_ids.json
 //
 // It encodes hand-written and seeded random probe strings with the
 // qwen2-tiny tokenizer and with testdata/char/tokenizer.json (written by
