@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -60,65 +61,80 @@ type pluginSet struct {
 
 // loadPlugins loads every plugin the config uses: reward.verifier, the
 // reward models, sampling.segmenter in whole mode and a localizer plugin.
-func loadPlugins(ctx context.Context, cfg Config) (ps *pluginSet, err error) {
+// On error it has closed what it loaded and returns a nil set.
+func loadPlugins(ctx context.Context, cfg Config) (*pluginSet, error) {
 	opts := host.Options{Seed: cfg.Run.Seed}
 	if dir, err := os.UserCacheDir(); err == nil {
 		opts.CacheDir = filepath.Join(dir, "rewind", "wasm")
 	}
-	ps = &pluginSet{reg: host.NewRegistry(opts)}
-	defer func() {
-		if err != nil {
-			_ = ps.close()
-			ps = nil
-		}
-	}()
+	ps := &pluginSet{reg: host.NewRegistry(opts)}
+	if err := ps.load(ctx, cfg); err != nil {
+		return nil, errors.Join(err, ps.close())
+	}
+	return ps, nil
+}
+
+func (ps *pluginSet) load(ctx context.Context, cfg Config) (err error) {
 	load := func(key, name string) (host.PluginConfig, error) {
 		pc, err := pluginConfig(cfg, name)
 		if err != nil {
 			return pc, fmt.Errorf("%s: %w", key, err)
 		}
 		if err := ps.reg.Load(ctx, name, pc); err != nil {
-			return pc, fmt.Errorf("%s: %w", key, err)
+			return pc, fmt.Errorf("%s%s: %w", key, pluginSource(pc), err)
 		}
 		return pc, nil
 	}
 
 	vc, err := load("reward.verifier", cfg.Reward.Verifier)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if ps.verifier, err = ps.reg.Verifier(cfg.Reward.Verifier); err != nil {
-		return nil, fmt.Errorf("reward.verifier: %w", err)
+		return fmt.Errorf("reward.verifier: %w", err)
 	}
 	ps.onFailure = algo.FailPolicy(vc.OnFailure.EffectiveAction())
 	names := slices.Sorted(maps.Keys(cfg.Reward.Models))
 	for _, n := range names {
 		if _, err := load("reward.models."+n, n); err != nil {
-			return nil, err
+			return err
 		}
 		rm, err := ps.reg.RewardModel(n)
 		if err != nil {
-			return nil, fmt.Errorf("reward.models.%s: %w", n, err)
+			return fmt.Errorf("reward.models.%s: %w", n, err)
 		}
 		ps.rewardModels = append(ps.rewardModels, rollout.RewardModel{Name: n, Weight: cfg.Reward.Models[n], Model: rm})
 	}
 	if cfg.Sampling.Mode == "whole" {
 		if _, err := load("sampling.segmenter", cfg.Sampling.Segmenter); err != nil {
-			return nil, err
+			return err
 		}
 		if ps.segmenter, err = ps.reg.Segmenter(cfg.Sampling.Segmenter); err != nil {
-			return nil, fmt.Errorf("sampling.segmenter: %w", err)
+			return fmt.Errorf("sampling.segmenter: %w", err)
 		}
 	}
 	if cfg.Algo.Name != AlgoGRPO && cfg.Localizer.Name != "self" {
 		if _, err := load("localizer.name", cfg.Localizer.Name); err != nil {
-			return nil, err
+			return err
 		}
 		if ps.localizer, err = ps.reg.Localizer(cfg.Localizer.Name); err != nil {
-			return nil, fmt.Errorf("localizer.name: %w", err)
+			return fmt.Errorf("localizer.name: %w", err)
 		}
 	}
-	return ps, nil
+	return nil
+}
+
+// pluginSource describes where a plugin comes from, for load errors:
+// its .wasm file or its executable (the host's error names the plugin,
+// and for a builtin the ones there are).
+func pluginSource(pc host.PluginConfig) string {
+	switch {
+	case pc.Wasm != "":
+		return fmt.Sprintf(" (wasm %s)", pc.Wasm)
+	case pc.Process != "":
+		return fmt.Sprintf(" (process %s)", pc.Process)
+	}
+	return ""
 }
 
 // counters snapshots the host's call counters as plugin -> "op:status" ->
