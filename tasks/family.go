@@ -42,9 +42,10 @@ type problem interface {
 }
 
 var families = map[string]family{
-	"sum": sumFamily{},
-	"mul": mulFamily{},
-	"lin": linFamily{},
+	"sum":  sumFamily{},
+	"mul":  mulFamily{},
+	"lin":  linFamily{},
+	"walk": walkFamily{},
 }
 
 // Families lists the task family names, sorted.
@@ -59,6 +60,8 @@ func Describe(name string) string {
 		return "long multiplication: one partial product per digit of the multiplier, then their sum"
 	case "lin":
 		return "a linear equation solved step by step: expand, collect constants and x terms, divide"
+	case "walk":
+		return "a walk on a clock of 10: one move of ±1..3 per step, the moves one per prompt line"
 	}
 	return ""
 }

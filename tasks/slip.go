@@ -33,6 +33,7 @@ const (
 	opSub               // args[0] - args[1]
 	opMul               // args[0] * args[1] * 10^args[2]; args[1] is one digit when args[2] is given
 	opDiv               // args[0] / args[1], exact
+	opMod               // (args[0] + args[1]) mod args[2], a move on a clock
 )
 
 // calc is one computation of a step: what it combines and the correct
@@ -46,6 +47,9 @@ type calc struct {
 // slip returns a wrong result of c for mistake kind m, or false when m
 // does not apply to c. r picks among the possible slips of that kind.
 func slip(r *rand.Rand, c calc, m Mistake) (int64, bool) {
+	if c.op == opMod {
+		return slipMod(r, c, m)
+	}
 	if c.want == 0 {
 		return 0, false
 	}
@@ -56,6 +60,24 @@ func slip(r *rand.Rand, c calc, m Mistake) (int64, bool) {
 		return slipCarry(r, c)
 	case MistakeSign:
 		return slipSign(r, c)
+	}
+	return 0, false
+}
+
+// slipMod slips a move on a clock: a digit slip lands one position off
+// (either way, around the clock), a sign slip moves the other way; no
+// carry is written, so none can be dropped.
+func slipMod(r *rand.Rand, c calc, m Mistake) (int64, bool) {
+	pos, move, n := c.args[0], c.args[1], c.args[2]
+	switch m {
+	case MistakeDigit:
+		if r.IntN(2) == 0 {
+			return mod(c.want+1, n), true
+		}
+		return mod(c.want-1, n), true
+	case MistakeSign:
+		v := mod(pos-move, n)
+		return v, v != c.want
 	}
 	return 0, false
 }

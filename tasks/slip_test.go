@@ -40,6 +40,13 @@ func TestSlipKinds(t *testing.T) {
 		{"sign add", calc{opAdd, []int64{-15, 7}, -8}, MistakeSign, []int64{22}},
 		{"sign add none", calc{opAdd, []int64{15, 7}, 22}, MistakeSign, nil},
 		{"zero result", calc{opMul, []int64{347, 0, 1}, 0}, MistakeDigit, nil},
+		// Moves on a clock of 10: 8+3=1; a digit slip lands on 0 or 2, a
+		// sign slip walks 8-3=5; there is no carry to drop.
+		{"digit clock", calc{opMod, []int64{8, 3, 10}, 1}, MistakeDigit, []int64{0, 2}},
+		{"digit clock at 0", calc{opMod, []int64{1, -1, 10}, 0}, MistakeDigit, []int64{9, 1}},
+		{"sign clock", calc{opMod, []int64{8, 3, 10}, 1}, MistakeSign, []int64{5}},
+		{"sign clock backwards", calc{opMod, []int64{1, -2, 10}, 9}, MistakeSign, []int64{3}},
+		{"carry clock", calc{opMod, []int64{8, 3, 10}, 1}, MistakeCarry, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,9 +101,10 @@ func TestMistakeDetectedAtStep(t *testing.T) {
 				}
 			}
 			require.Positive(t, applied[MistakeDigit], "%s d%d", family, d)
-			if family != "lin" {
+			switch family {
+			case "sum", "mul":
 				require.Positive(t, applied[MistakeCarry], "%s d%d", family, d)
-			} else {
+			default:
 				require.Positive(t, applied[MistakeSign], "%s d%d", family, d)
 			}
 		}
@@ -110,6 +118,7 @@ var (
 	coefStep = regexp.MustCompile(`^(\d*)x-(\d*)x=(\d*)x$`)
 	divStep  = regexp.MustCompile(`^x=(-?\d+)/(\d+)=\\boxed\{(-?\d+(?:/\d+)?)\}$`)
 	expand   = regexp.MustCompile(`^(\d+)\(x([+-]\d+)\)=(\d*)x([+-]\d+)$`)
+	walkStep = regexp.MustCompile(`^(\d)([+-]\d)=(?:\\boxed\{)?(\d)\}?$`)
 )
 
 func atoi(t *testing.T, s string) int64 {
@@ -171,6 +180,17 @@ func checkConsistent(t *testing.T, family string, p problem, bodies []string, k 
 		terms, total, claimed := sumOf(t, bodies[len(bodies)-1])
 		require.Equal(t, partials, terms, "the final sum must add the partial products as written")
 		arithmeticOK(len(bodies), total == claimed)
+	case "walk":
+		wp := p.(*walkProblem)
+		pos := wp.Start
+		for i, b := range bodies {
+			m := walkStep.FindStringSubmatch(b)
+			require.NotNil(t, m, "not a walk step: %q", b)
+			require.Equal(t, pos, atoi(t, m[1]), "step %d must start where the step before it ended", i+1)
+			require.Equal(t, wp.Moves[i], atoi(t, m[2]), "step %d must make move %d", i+1, i+1)
+			pos = atoi(t, m[3])
+			arithmeticOK(i+1, mod(atoi(t, m[1])+atoi(t, m[2]), walkClock) == pos)
+		}
 	case "lin":
 		lp := p.(*linProblem)
 		b, coefX := lp.B, lp.A

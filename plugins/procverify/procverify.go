@@ -1,5 +1,5 @@
 // Package procverify is the built-in process verifier of the procedural
-// reasoning benchmarks of package tasks (families sum, mul, lin), the
+// reasoning benchmarks of package tasks (every family of tasks.Families), the
 // native twin of the Wasm module in examples/benchmarks/verifier. Both run
 // tasks.Verify: it grades the final \boxed{} answer and checks every step
 // against the problem named in the task's meta, reporting StepCorrect and

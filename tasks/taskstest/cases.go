@@ -42,6 +42,7 @@ func VerifyCases() []VerifyCase {
 	mul := task(`{"family":"mul","a":347,"b":36}`, "12492")
 	lin := task(`{"family":"lin","a":5,"paren":true,"p":3,"b":7,"c":2,"d":19}`, "-1")
 	lin2 := task(`{"family":"lin","a":5,"b":7,"c":2,"d":19}`, "4")
+	walk := task(`{"family":"walk","start":6,"moves":[3,-1,2]}`, "0")
 	T, F := true, false
 	return []VerifyCase{
 		{Name: "sum correct", Task: sum, Response: `Step 1: 47+385=432</thought>Step 2: 432+29=\boxed{461}</thought>`,
@@ -93,6 +94,20 @@ func VerifyCases() []VerifyCase {
 		{Name: "lin unreduced fraction equals its value", Task: lin2,
 			Response: `Step 1: 5x-2x=3x</thought>Step 2: 19-7=12</thought>Step 3: x=\boxed{12/3}</thought>`,
 			Status:   abi.StatusOK, Score: 0, FirstError: 0, StepCorrect: []bool{T, T, T}},
+		{Name: "walk correct, around the clock", Task: walk,
+			Response: `Step 1: 6+3=9</thought>Step 2: 9-1=8</thought>Step 3: 8+2=\boxed{0}</thought>`,
+			Status:   abi.StatusOK, Score: 1, FirstError: 0, StepCorrect: []bool{T, T, T}},
+		{Name: "walk wrong position carried on", Task: walk,
+			Response: `Step 1: 6+3=9</thought>Step 2: 9-1=7</thought>Step 3: 7+2=\boxed{9}</thought>`,
+			Status:   abi.StatusOK, Score: 0, FirstError: 2, StepCorrect: []bool{T, F, F}},
+		{Name: "walk sign slip at the start", Task: walk,
+			Response: `Step 1: 6-3=3</thought>Step 2: 3-1=2</thought>Step 3: 2+2=\boxed{4}</thought>`,
+			Status:   abi.StatusOK, Score: 0, FirstError: 1, StepCorrect: []bool{F, F, F}},
+		{Name: "walk off the clock", Task: walk,
+			Response: `Step 1: 6+3=9</thought>Step 2: 9-1=8</thought>Step 3: 8+2=\boxed{10}</thought>`,
+			Status:   abi.StatusOK, Score: 0, FirstError: 3, StepCorrect: []bool{T, T, F}},
+		{Name: "walk with a move of 5", Task: task(`{"family":"walk","start":6,"moves":[5]}`, ""), Response: ``,
+			Status: abi.StatusInvalid, FirstError: -1},
 		{Name: "unknown family", Task: task(`{"family":"div"}`, "1"), Response: `Step 1: \boxed{1}`,
 			Status: abi.StatusInvalid, FirstError: -1},
 		{Name: "no meta", Task: task(``, "1"), Response: `Step 1: \boxed{1}`,

@@ -26,7 +26,7 @@ func init() {
 	guest.Verifier(guest.Info{
 		Name:        "procverify",
 		Version:     "1.0.0",
-		Description: "process verifier of the sum, mul and lin task families: final answer and first wrong step",
+		Description: "process verifier of the procedural task families of package tasks: final answer and first wrong step",
 	}, tasks.Verify)
 }
 
