@@ -44,6 +44,7 @@ type problem interface {
 var families = map[string]family{
 	"sum":  sumFamily{},
 	"mul":  mulFamily{},
+	"cups": cupsFamily{},
 	"lin":  linFamily{},
 	"walk": walkFamily{},
 }
@@ -58,6 +59,8 @@ func Describe(name string) string {
 		return "running sums of 3-7 numbers, one addition (with its carries) per step"
 	case "mul":
 		return "long multiplication: one partial product per digit of the multiplier, then their sum"
+	case "cups":
+		return "a ball under one of 5 cups followed through swaps, one per step, the swaps one per prompt line"
 	case "lin":
 		return "a linear equation solved step by step: expand, collect constants and x terms, divide"
 	case "walk":

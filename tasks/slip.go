@@ -29,11 +29,12 @@ func Mistakes() []Mistake { return []Mistake{MistakeCarry, MistakeDigit, Mistake
 type opKind int
 
 const (
-	opAdd opKind = iota // sum of args
-	opSub               // args[0] - args[1]
-	opMul               // args[0] * args[1] * 10^args[2]; args[1] is one digit when args[2] is given
-	opDiv               // args[0] / args[1], exact
-	opMod               // (args[0] + args[1]) mod args[2], a move on a clock
+	opAdd  opKind = iota // sum of args
+	opSub                // args[0] - args[1]
+	opMul                // args[0] * args[1] * 10^args[2]; args[1] is one digit when args[2] is given
+	opDiv                // args[0] / args[1], exact
+	opMod                // (args[0] + args[1]) mod args[2], a move on a clock
+	opSwap               // where a ball at args[0] of args[3] cups goes when cups args[1] and args[2] swap
 )
 
 // calc is one computation of a step: what it combines and the correct
@@ -47,8 +48,11 @@ type calc struct {
 // slip returns a wrong result of c for mistake kind m, or false when m
 // does not apply to c. r picks among the possible slips of that kind.
 func slip(r *rand.Rand, c calc, m Mistake) (int64, bool) {
-	if c.op == opMod {
+	switch c.op {
+	case opMod:
 		return slipMod(r, c, m)
+	case opSwap:
+		return slipSwap(r, c, m)
 	}
 	if c.want == 0 {
 		return 0, false
@@ -78,6 +82,30 @@ func slipMod(r *rand.Rand, c calc, m Mistake) (int64, bool) {
 	case MistakeSign:
 		v := mod(pos-move, n)
 		return v, v != c.want
+	}
+	return 0, false
+}
+
+// slipSwap slips a swap of two cups: a digit slip names a neighbouring
+// cup of the right one, a sign slip applies the swap the wrong way round
+// (a ball under a swapped cup stays, a ball elsewhere goes to the first
+// swapped cup); no carry is written, so none can be dropped.
+func slipSwap(r *rand.Rand, c calc, m Mistake) (int64, bool) {
+	pos, a, cups := c.args[0], c.args[1], c.args[3]
+	switch m {
+	case MistakeDigit:
+		var near []int64
+		for _, v := range []int64{c.want - 1, c.want + 1} {
+			if v >= 1 && v <= cups {
+				near = append(near, v)
+			}
+		}
+		return near[r.IntN(len(near))], true
+	case MistakeSign:
+		if c.want != pos {
+			return pos, true
+		}
+		return a, true
 	}
 	return 0, false
 }

@@ -47,6 +47,14 @@ func TestSlipKinds(t *testing.T) {
 		{"sign clock", calc{opMod, []int64{8, 3, 10}, 1}, MistakeSign, []int64{5}},
 		{"sign clock backwards", calc{opMod, []int64{1, -2, 10}, 9}, MistakeSign, []int64{3}},
 		{"carry clock", calc{opMod, []int64{8, 3, 10}, 1}, MistakeCarry, nil},
+		// Swaps of 5 cups: (13) takes a ball at 3 to 1; a digit slip names
+		// cup 2, a sign slip leaves it at 3. (24) leaves a ball at 5 there:
+		// a digit slip names 4, a sign slip moves it to 2.
+		{"digit swap", calc{opSwap, []int64{3, 1, 3, 5}, 1}, MistakeDigit, []int64{2}},
+		{"digit swap still", calc{opSwap, []int64{3, 2, 4, 5}, 3}, MistakeDigit, []int64{2, 4}},
+		{"sign swap", calc{opSwap, []int64{3, 1, 3, 5}, 1}, MistakeSign, []int64{3}},
+		{"sign swap still", calc{opSwap, []int64{5, 2, 4, 5}, 5}, MistakeSign, []int64{2}},
+		{"carry swap", calc{opSwap, []int64{3, 1, 3, 5}, 1}, MistakeCarry, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,6 +126,7 @@ var (
 	coefStep = regexp.MustCompile(`^(\d*)x-(\d*)x=(\d*)x$`)
 	divStep  = regexp.MustCompile(`^x=(-?\d+)/(\d+)=\\boxed\{(-?\d+(?:/\d+)?)\}$`)
 	expand   = regexp.MustCompile(`^(\d+)\(x([+-]\d+)\)=(\d*)x([+-]\d+)$`)
+	cupsStep = regexp.MustCompile(`^(\d)\((\d)(\d)\)=(?:\\boxed\{)?(\d)\}?$`)
 	walkStep = regexp.MustCompile(`^(\d)([+-]\d)=(?:\\boxed\{)?(\d)\}?$`)
 )
 
@@ -180,6 +189,17 @@ func checkConsistent(t *testing.T, family string, p problem, bodies []string, k 
 		terms, total, claimed := sumOf(t, bodies[len(bodies)-1])
 		require.Equal(t, partials, terms, "the final sum must add the partial products as written")
 		arithmeticOK(len(bodies), total == claimed)
+	case "cups":
+		cp := p.(*cupsProblem)
+		pos := cp.Start
+		for i, b := range bodies {
+			m := cupsStep.FindStringSubmatch(b)
+			require.NotNil(t, m, "not a swap step: %q", b)
+			require.Equal(t, pos, atoi(t, m[1]), "step %d must start where the step before it ended", i+1)
+			require.Equal(t, cp.Swaps[i], [2]int64{atoi(t, m[2]), atoi(t, m[3])}, "step %d must make swap %d", i+1, i+1)
+			pos = atoi(t, m[4])
+			arithmeticOK(i+1, swapped(atoi(t, m[1]), cp.Swaps[i][0], cp.Swaps[i][1]) == pos)
+		}
 	case "walk":
 		wp := p.(*walkProblem)
 		pos := wp.Start

@@ -43,6 +43,7 @@ func VerifyCases() []VerifyCase {
 	lin := task(`{"family":"lin","a":5,"paren":true,"p":3,"b":7,"c":2,"d":19}`, "-1")
 	lin2 := task(`{"family":"lin","a":5,"b":7,"c":2,"d":19}`, "4")
 	walk := task(`{"family":"walk","start":6,"moves":[3,-1,2]}`, "0")
+	cups := task(`{"family":"cups","cups":5,"start":3,"swaps":[[1,3],[2,4],[1,2]]}`, "2")
 	T, F := true, false
 	return []VerifyCase{
 		{Name: "sum correct", Task: sum, Response: `Step 1: 47+385=432</thought>Step 2: 432+29=\boxed{461}</thought>`,
@@ -107,6 +108,17 @@ func VerifyCases() []VerifyCase {
 			Response: `Step 1: 6+3=9</thought>Step 2: 9-1=8</thought>Step 3: 8+2=\boxed{10}</thought>`,
 			Status:   abi.StatusOK, Score: 0, FirstError: 3, StepCorrect: []bool{T, T, F}},
 		{Name: "walk with a move of 5", Task: task(`{"family":"walk","start":6,"moves":[5]}`, ""), Response: ``,
+			Status: abi.StatusInvalid, FirstError: -1},
+		{Name: "cups correct", Task: cups,
+			Response: `Step 1: 3(13)=1</thought>Step 2: 1(24)=1</thought>Step 3: 1(12)=\boxed{2}</thought>`,
+			Status:   abi.StatusOK, Score: 1, FirstError: 0, StepCorrect: []bool{T, T, T}},
+		{Name: "cups ball left behind", Task: cups,
+			Response: `Step 1: 3(13)=3</thought>Step 2: 3(24)=3</thought>Step 3: 3(12)=\boxed{3}</thought>`,
+			Status:   abi.StatusOK, Score: 0, FirstError: 1, StepCorrect: []bool{F, F, F}},
+		{Name: "cups ball moved by a swap that misses it", Task: cups,
+			Response: `Step 1: 3(13)=1</thought>Step 2: 1(24)=2</thought>Step 3: 2(12)=\boxed{1}</thought>`,
+			Status:   abi.StatusOK, Score: 0, FirstError: 2, StepCorrect: []bool{T, F, F}},
+		{Name: "cups swap of a cup with itself", Task: task(`{"family":"cups","cups":5,"start":3,"swaps":[[2,2]]}`, ""), Response: ``,
 			Status: abi.StatusInvalid, FirstError: -1},
 		{Name: "unknown family", Task: task(`{"family":"div"}`, "1"), Response: `Step 1: \boxed{1}`,
 			Status: abi.StatusInvalid, FirstError: -1},
