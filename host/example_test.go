@@ -130,7 +130,7 @@ func ExampleSegmenter() {
 	}
 	s, _ := r.Segmenter("steps")
 	resp := "a</thought>b</thought>answer"
-	spans, err := s.Segment(ctx, abi.SegmentRequest{Response: resp})
+	spans, err := s.Segment(ctx, &abi.SegmentRequest{Response: resp})
 	for _, sp := range spans {
 		fmt.Printf("%q\n", resp[sp.Start:sp.End])
 	}

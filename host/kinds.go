@@ -2,45 +2,30 @@
 // models, step segmenters and error localizers, whether they are built in,
 // sandboxed WebAssembly modules or separate processes.
 //
-// Every kind is a small context-first interface. Implementations must be
-// safe for concurrent use: the trainer calls them from many goroutines.
-// A call that fails returns a non-nil error (a *PluginError for failures
-// of the plugin itself), never a made-up result.
+// The four kinds are the interfaces of package sdk/kinds, aliased here so
+// that a plugin implements them without importing the host. Their
+// contracts (concurrency, who owns requests and results, what an error
+// means) are documented there. Through a Registry, a call that fails
+// returns a *PluginError whose Status says how (timeout, crash, trap,
+// oversized or malformed output, explicit error), never a made-up result.
 package host
 
-import (
-	"context"
+import "github.com/rewind-rl/rewind/sdk/kinds"
 
-	"github.com/rewind-rl/rewind/sdk/abi"
-)
-
-// Verifier grades one response to a task.
-//
-// A wrong answer is a Verdict with Status abi.StatusOK and Score 0. A
-// verifier that cannot judge returns StatusAbstain or StatusInvalid. When
-// the plugin itself fails (timeout, crash, trap, oversized or malformed
-// output) the host returns an error of type *PluginError whose Status says
+// Verifier grades one response to a task; see kinds.Verifier. When the
+// plugin itself fails (timeout, crash, trap, oversized or malformed
+// output) the registry's Verifier returns a *PluginError whose Status says
 // which; callers apply the plugin's failure policy to it.
-type Verifier interface {
-	Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error)
-}
+type Verifier = kinds.Verifier
 
-// RewardModel scores a batch of responses. The result has one score per
-// request, in order. Scores are not bounded to [0, 1].
-type RewardModel interface {
-	Score(ctx context.Context, reqs []abi.ScoreRequest) ([]float64, error)
-}
+// RewardModel scores a batch of responses, one score per request in
+// order; see kinds.RewardModel.
+type RewardModel = kinds.RewardModel
 
-// Segmenter splits a response into steps. Spans are ordered, do not
-// overlap and lie within the response; text between spans (whitespace) is
-// allowed. A response with no recognisable step is one span covering it,
-// and an empty response has no spans.
-type Segmenter interface {
-	Segment(ctx context.Context, req abi.SegmentRequest) ([]abi.Span, error)
-}
+// Segmenter splits a response into ordered, non-overlapping step spans;
+// see kinds.Segmenter.
+type Segmenter = kinds.Segmenter
 
-// Localizer picks the step of a failed trajectory to reset to: the result's
-// Step is in 1..len(req.Steps), or 0 for "no erroneous step found".
-type Localizer interface {
-	Localize(ctx context.Context, req *abi.LocalizeRequest) (abi.Localization, error)
-}
+// Localizer picks the step of a failed trajectory to reset to; see
+// kinds.Localizer.
+type Localizer = kinds.Localizer

@@ -173,7 +173,7 @@ type guardedSegmenter struct {
 	s Segmenter
 }
 
-func (g guardedSegmenter) Segment(ctx context.Context, req abi.SegmentRequest) ([]abi.Span, error) {
+func (g guardedSegmenter) Segment(ctx context.Context, req *abi.SegmentRequest) ([]abi.Span, error) {
 	var out []abi.Span
 	err := g.run(ctx, "segment", func(ctx context.Context) (abi.Status, error) {
 		s, err := g.s.Segment(ctx, req)

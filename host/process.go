@@ -26,15 +26,12 @@ type ProcessSource struct {
 
 // ProcessLoader starts the process plugin named name and returns a value
 // implementing the interface of its kind (Verifier, RewardModel, Segmenter
-// or Localizer), with the methods SHA256() string (the hex sha256 of the
-// executable the serving process runs, computed at its start whether or
-// not the config checks it; the registry records it and verdicts carry
-// it) and optionally Manifest() abi.Manifest, and a Closer that stops the
-// process. lim carries the
-// limits to start with: the config's with the host's defaults filled in
-// (Timeout is per call; the registry also applies the resolved timeout as
-// a context deadline). Failures to start
-// should be *PluginError with Op "load".
+// or Localizer) and Digester (the registry records the digest and verdicts
+// carry it), optionally ManifestReporter, and a Closer that stops the
+// process. lim carries the limits to start with: the config's with the
+// host's defaults filled in (Timeout is per call; the registry also applies
+// the resolved timeout as a context deadline). Failures to start should be
+// *PluginError with Op "load".
 type ProcessLoader func(ctx context.Context, name string, src ProcessSource, lim Limits) (plugin any, closer io.Closer, err error)
 
 // The seam to the process host. Package host/internal/grpc implements the
@@ -63,4 +60,25 @@ func currentProcessLoader() ProcessLoader {
 	processMu.Lock()
 	defer processMu.Unlock()
 	return processLoader
+}
+
+// Digester is the capability of a plugin implementation that reports the
+// hex sha256 of the code serving it: the executable of the running process
+// for a process plugin (computed when the process starts, whether or not
+// the config checks it, so it changes when a restart finds a new
+// executable), the module's bytes for a Wasm plugin. The registry probes a
+// process loader's result for it and refuses a result without it; the
+// result must be safe to call concurrently with the plugin's calls.
+type Digester interface {
+	SHA256() string
+}
+
+// ManifestReporter is the optional capability of a plugin implementation
+// that knows its manifest (for a process plugin, the one the serving
+// process reported). When a process loader's result has it, the registry
+// takes the plugin's kind and requested limits from it; without it, the
+// kind is found from the interfaces the result implements and no limits
+// are requested.
+type ManifestReporter interface {
+	Manifest() abi.Manifest
 }

@@ -242,10 +242,10 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 			return nil, err
 		}
 		p.impl, p.closer, p.Source = impl, closer, "process:"+cfg.Process
-		d, ok := impl.(interface{ SHA256() string })
+		d, ok := impl.(Digester)
 		if !ok {
 			_ = closer.Close()
-			return nil, fmt.Errorf("the process loader returned %T, which does not report its executable's sha256", impl)
+			return nil, fmt.Errorf("the process loader returned %T, which does not report its executable's sha256 (it must implement host.Digester)", impl)
 		}
 		p.SHA256, p.stamped = d.SHA256(), true
 		for k, ok := range kindIface {
@@ -253,7 +253,7 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 				p.Kind = k
 			}
 		}
-		if m, ok := impl.(interface{ Manifest() abi.Manifest }); ok {
+		if m, ok := impl.(ManifestReporter); ok {
 			p.Manifest = m.Manifest()
 			if p.Manifest.Kind != "" {
 				p.Kind = p.Manifest.Kind

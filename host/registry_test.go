@@ -179,7 +179,7 @@ func (c *canned) Verify(context.Context, *abi.VerifyRequest) (abi.Verdict, error
 	return c.verdict, nil
 }
 func (c *canned) Score(context.Context, []abi.ScoreRequest) ([]float64, error) { return c.scores, nil }
-func (c *canned) Segment(context.Context, abi.SegmentRequest) ([]abi.Span, error) {
+func (c *canned) Segment(context.Context, *abi.SegmentRequest) ([]abi.Span, error) {
 	return c.spans, nil
 }
 func (c *canned) Localize(context.Context, *abi.LocalizeRequest) (abi.Localization, error) {
@@ -224,7 +224,7 @@ func TestResultContractForEverySource(t *testing.T) {
 	_, err = m.Score(ctx, make([]abi.ScoreRequest, 2))
 	require.ErrorIs(t, err, host.ErrMalformed)
 	c.spans = []abi.Span{{Start: 1, End: 1}}
-	_, err = s.Segment(ctx, abi.SegmentRequest{Response: "abcd"})
+	_, err = s.Segment(ctx, &abi.SegmentRequest{Response: "abcd"})
 	require.ErrorIs(t, err, host.ErrMalformed)
 	c.loc = abi.Localization{Step: 3}
 	_, err = l.Localize(ctx, &abi.LocalizeRequest{Steps: two})

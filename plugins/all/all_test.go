@@ -37,7 +37,7 @@ func TestSegmenters(t *testing.T) {
 		t.Run(tt.builtin+"/"+tt.text, func(t *testing.T) {
 			s, err := load(t, tt.builtin, tt.opts).Segmenter("p")
 			require.NoError(t, err)
-			got, err := s.Segment(context.Background(), abi.SegmentRequest{Response: tt.text})
+			got, err := s.Segment(context.Background(), &abi.SegmentRequest{Response: tt.text})
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})

@@ -19,7 +19,7 @@ func init() {
 type Segmenter struct{}
 
 // Segment implements host.Segmenter.
-func (Segmenter) Segment(_ context.Context, req abi.SegmentRequest) ([]abi.Span, error) {
+func (Segmenter) Segment(_ context.Context, req *abi.SegmentRequest) ([]abi.Span, error) {
 	spans := []abi.Span{}
 	text := req.Response
 	for pos := 0; pos < len(text); {

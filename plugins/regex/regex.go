@@ -44,7 +44,7 @@ func New(pattern string) (*Segmenter, error) {
 }
 
 // Segment implements host.Segmenter.
-func (s *Segmenter) Segment(_ context.Context, req abi.SegmentRequest) ([]abi.Span, error) {
+func (s *Segmenter) Segment(_ context.Context, req *abi.SegmentRequest) ([]abi.Span, error) {
 	text := req.Response
 	spans := []abi.Span{}
 	add := func(from, to int) {

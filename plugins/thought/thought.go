@@ -33,7 +33,7 @@ func init() {
 type Segmenter struct{ Delimiter string }
 
 // Segment implements host.Segmenter.
-func (s Segmenter) Segment(_ context.Context, req abi.SegmentRequest) ([]abi.Span, error) {
+func (s Segmenter) Segment(_ context.Context, req *abi.SegmentRequest) ([]abi.Span, error) {
 	return Split(req.Response, s.Delimiter), nil
 }
 

@@ -4,11 +4,11 @@
 //
 //	func main() { serve.Verifier(manifest, exactMatch{}) }
 //
-// The interfaces here have the method sets of package host's kinds, so a
-// value that implements host.Verifier implements VerifierPlugin too. They are
-// declared here, not imported from host, so that a plugin binary does not
-// link the host (its Wasm runtime, config loader and registry); serve
-// depends only on sdk/abi, sdk/proto, go-plugin and gRPC.
+// The values served implement the kind interfaces of package sdk/kinds,
+// which package host aliases: a value that implements host.Verifier is a
+// kinds.Verifier. Neither package imports the host, so a plugin binary does
+// not link it (its Wasm runtime, config loader and registry); serve depends
+// only on sdk/abi, sdk/kinds, sdk/proto, go-plugin and gRPC.
 //
 // Run outside a host, a plugin binary prints a message saying that it is a
 // plugin and exits with status 1 (go-plugin's magic-cookie check).
@@ -29,55 +29,35 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/kinds"
 	pluginpb "github.com/rewind-rl/rewind/sdk/proto"
 )
-
-// VerifierPlugin is host.Verifier: it grades one response. It is called
-// from many goroutines at once.
-type VerifierPlugin interface {
-	Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error)
-}
-
-// RewardModelPlugin is host.RewardModel: one score per request, in order.
-type RewardModelPlugin interface {
-	Score(ctx context.Context, reqs []abi.ScoreRequest) ([]float64, error)
-}
-
-// SegmenterPlugin is host.Segmenter: ordered, non-overlapping spans.
-type SegmenterPlugin interface {
-	Segment(ctx context.Context, req abi.SegmentRequest) ([]abi.Span, error)
-}
-
-// LocalizerPlugin is host.Localizer: a step in 0..len(req.Steps).
-type LocalizerPlugin interface {
-	Localize(ctx context.Context, req *abi.LocalizeRequest) (abi.Localization, error)
-}
 
 // Verifier serves v as a verifier plugin described by m and returns when
 // the host stops the plugin. m.Kind must be verifier (an empty Kind is set
 // to it) and a zero m.ABI is set to abi.Version.
-func Verifier(m abi.Manifest, v VerifierPlugin) {
+func Verifier(m abi.Manifest, v kinds.Verifier) {
 	run(m, abi.KindVerifier, func(s *grpc.Server) {
 		pluginpb.RegisterVerifierServer(s, &verifierServer{impl: v})
 	})
 }
 
 // RewardModel serves r as a reward-model plugin; see Verifier.
-func RewardModel(m abi.Manifest, r RewardModelPlugin) {
+func RewardModel(m abi.Manifest, r kinds.RewardModel) {
 	run(m, abi.KindRewardModel, func(s *grpc.Server) {
 		pluginpb.RegisterRewardModelServer(s, &rewardModelServer{impl: r})
 	})
 }
 
 // Segmenter serves g as a segmenter plugin; see Verifier.
-func Segmenter(m abi.Manifest, g SegmenterPlugin) {
+func Segmenter(m abi.Manifest, g kinds.Segmenter) {
 	run(m, abi.KindSegmenter, func(s *grpc.Server) {
 		pluginpb.RegisterSegmenterServer(s, &segmenterServer{impl: g})
 	})
 }
 
 // Localizer serves l as a localizer plugin; see Verifier.
-func Localizer(m abi.Manifest, l LocalizerPlugin) {
+func Localizer(m abi.Manifest, l kinds.Localizer) {
 	run(m, abi.KindLocalizer, func(s *grpc.Server) {
 		pluginpb.RegisterLocalizerServer(s, &localizerServer{impl: l})
 	})

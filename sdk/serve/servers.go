@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/kinds"
 	pluginpb "github.com/rewind-rl/rewind/sdk/proto"
 )
 
@@ -25,7 +26,7 @@ func (s infoServer) GetManifest(context.Context, *pluginpb.InfoRequest) (*plugin
 
 type verifierServer struct {
 	pluginpb.UnimplementedVerifierServer
-	impl VerifierPlugin
+	impl kinds.Verifier
 }
 
 func (s *verifierServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest) (*pluginpb.Verdict, error) {
@@ -38,7 +39,7 @@ func (s *verifierServer) Verify(ctx context.Context, req *pluginpb.VerifyRequest
 
 type rewardModelServer struct {
 	pluginpb.UnimplementedRewardModelServer
-	impl RewardModelPlugin
+	impl kinds.RewardModel
 }
 
 func (s *rewardModelServer) Score(ctx context.Context, req *pluginpb.ScoreBatch) (*pluginpb.Scores, error) {
@@ -51,11 +52,11 @@ func (s *rewardModelServer) Score(ctx context.Context, req *pluginpb.ScoreBatch)
 
 type segmenterServer struct {
 	pluginpb.UnimplementedSegmenterServer
-	impl SegmenterPlugin
+	impl kinds.Segmenter
 }
 
 func (s *segmenterServer) Segment(ctx context.Context, req *pluginpb.SegmentRequest) (*pluginpb.Spans, error) {
-	spans, err := s.impl.Segment(ctx, abi.SegmentRequest{Response: req.GetResponse()})
+	spans, err := s.impl.Segment(ctx, &abi.SegmentRequest{Response: req.GetResponse()})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -64,7 +65,7 @@ func (s *segmenterServer) Segment(ctx context.Context, req *pluginpb.SegmentRequ
 
 type localizerServer struct {
 	pluginpb.UnimplementedLocalizerServer
-	impl LocalizerPlugin
+	impl kinds.Localizer
 }
 
 func (s *localizerServer) Localize(ctx context.Context, req *pluginpb.LocalizeRequest) (*pluginpb.Localization, error) {

@@ -118,7 +118,7 @@ func (fakeVerifier) Verify(_ context.Context, r *abi.VerifyRequest) (abi.Verdict
 // delimSegmenter splits after each "</thought>".
 type delimSegmenter struct{}
 
-func (delimSegmenter) Segment(_ context.Context, r abi.SegmentRequest) ([]abi.Span, error) {
+func (delimSegmenter) Segment(_ context.Context, r *abi.SegmentRequest) ([]abi.Span, error) {
 	var spans []abi.Span
 	start := 0
 	for {

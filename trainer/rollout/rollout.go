@@ -286,7 +286,7 @@ func (r *Runner) complete(ctx context.Context, task *abi.Task, t *algo.Trajector
 	if r.cfg.Mode == ModeWhole {
 		suffix := j.tokens[j.prefix:]
 		text := r.tok.Decode(suffix)
-		spans, err := r.segmenter.Segment(ctx, abi.SegmentRequest{Response: text})
+		spans, err := r.segmenter.Segment(ctx, &abi.SegmentRequest{Response: text})
 		if err != nil {
 			t.Status = host.StatusOf(err)
 			t.Verdict = abi.Verdict{Status: t.Status, Detail: "segmenter: " + err.Error()}

@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/kinds"
 	"github.com/rewind-rl/rewind/sdk/serve"
 )
 
@@ -46,3 +47,5 @@ func main() {
 		Description: "exact-match verifier over gRPC (example)",
 	}, exactMatch{})
 }
+
+var _ kinds.Verifier = exactMatch{}

@@ -204,7 +204,7 @@ func (p *Plugin) Score(ctx context.Context, reqs []abi.ScoreRequest) ([]float64,
 }
 
 // Segment implements host.Segmenter.
-func (p *Plugin) Segment(ctx context.Context, req abi.SegmentRequest) ([]abi.Span, error) {
+func (p *Plugin) Segment(ctx context.Context, req *abi.SegmentRequest) ([]abi.Span, error) {
 	var spans []abi.Span
 	_, err := p.call(ctx, "segment", abi.KindSegmenter, func(ctx context.Context, g *generation) error {
 		out, err := pluginpb.NewSegmenterClient(g.conn).Segment(ctx, &pluginpb.SegmentRequest{Response: req.Response}, p.callOpts...)
@@ -239,4 +239,7 @@ var (
 	_ host.RewardModel = (*Plugin)(nil)
 	_ host.Segmenter   = (*Plugin)(nil)
 	_ host.Localizer   = (*Plugin)(nil)
+
+	_ host.Digester         = (*Plugin)(nil)
+	_ host.ManifestReporter = (*Plugin)(nil)
 )

@@ -22,7 +22,7 @@ func TestExampleVerifier(t *testing.T) {
 	require.Equal(t, abi.Version, p.Manifest().ABI)
 	checkExactVerifier(t, p, "exact", bins.exampleSum)
 	t.Run("other kinds refused", func(t *testing.T) {
-		_, err := p.Segment(context.Background(), abi.SegmentRequest{Response: "x"})
+		_, err := p.Segment(context.Background(), &abi.SegmentRequest{Response: "x"})
 		require.ErrorIs(t, err, host.ErrPlugin)
 	})
 }

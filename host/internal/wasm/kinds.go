@@ -5,6 +5,7 @@ import (
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/sdk/abi/wire"
+	"github.com/rewind-rl/rewind/sdk/kinds"
 )
 
 type guestError = wire.GuestError
@@ -51,12 +52,12 @@ func (p *Plugin) Score(ctx context.Context, reqs []abi.ScoreRequest) ([]float64,
 }
 
 // Segment calls rewind_segment.
-func (p *Plugin) Segment(ctx context.Context, req abi.SegmentRequest) ([]abi.Span, error) {
+func (p *Plugin) Segment(ctx context.Context, req *abi.SegmentRequest) ([]abi.Span, error) {
 	if err := p.want(abi.KindSegmenter); err != nil {
 		return nil, err
 	}
 	var spans []abi.Span
-	err := p.do(ctx, func(dst []byte) []byte { return wire.AppendSegmentRequest(dst, &req) },
+	err := p.do(ctx, func(dst []byte) []byte { return wire.AppendSegmentRequest(dst, req) },
 		func(b []byte) (err error) { spans, err = wire.DecodeSpans(b, nil); return err })
 	return spans, err
 }
@@ -71,3 +72,10 @@ func (p *Plugin) Localize(ctx context.Context, req *abi.LocalizeRequest) (abi.Lo
 		func(b []byte) error { return wire.DecodeLocalization(b, &l) })
 	return l, err
 }
+
+var (
+	_ kinds.Verifier    = (*Plugin)(nil)
+	_ kinds.RewardModel = (*Plugin)(nil)
+	_ kinds.Segmenter   = (*Plugin)(nil)
+	_ kinds.Localizer   = (*Plugin)(nil)
+)
