@@ -206,14 +206,14 @@ func trainOne(ctx context.Context, j job, evalData string, limit int, now func()
 	}
 	summary := filepath.Join(j.dir, "summary.json")
 	if _, err := os.Stat(summary); err != nil {
-		logf, err := os.OpenFile(filepath.Join(j.dir, "train.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		logf, err := os.OpenFile(filepath.Join(j.dir, trainLog), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			return seedRun{}, err
 		}
 		defer logf.Close()
 		cfg := j.cfg
 		cfg.Run.Log = "plain"
-		o := run.Options{Config: cfg, Log: slog.New(slog.NewTextHandler(logf, nil)), Progress: logf, Now: now}
+		o := run.Options{Config: cfg, Keep: []string{stampFile, trainLog}, Log: slog.New(slog.NewTextHandler(logf, nil)), Progress: logf, Now: now}
 		if _, err := os.Stat(filepath.Join(j.dir, "config.yaml")); err == nil {
 			o = run.Options{Resume: j.dir, Log: o.Log, Progress: logf, Now: now}
 		}

@@ -89,7 +89,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 		fmt.Fprintf(o.Progress, "%s is a finished run: keeping it (delete it to train again)\n", dir)
 	} else {
 		log := slog.New(slog.NewTextHandler(o.Progress, nil))
-		opts := run.Options{Config: cfg, Log: log, Progress: o.Progress, Terminal: o.Terminal, Now: o.Now}
+		opts := run.Options{Config: cfg, Keep: []string{stampFile}, Log: log, Progress: o.Progress, Terminal: o.Terminal, Now: o.Now}
 		if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err == nil {
 			fmt.Fprintf(o.Progress, "resuming the interrupted run in %s\n", dir)
 			opts = run.Options{Resume: dir, Log: log, Progress: o.Progress, Terminal: o.Terminal, Now: o.Now}

@@ -46,6 +46,9 @@ type Workspace struct {
 // warm start and the config the run was trained with.
 const stampFile = "experiment.key"
 
+// trainLog, in a run directory made by compare, holds the run's progress.
+const trainLog = "train.log"
+
 // runStamp is the identity of a run: the warm start's key and the run's
 // resolved config (progress output aside).
 func (w *Workspace) runStamp(cfg run.Config) (string, error) {

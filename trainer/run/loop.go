@@ -49,6 +49,11 @@ type stepResult struct {
 type Options struct {
 	// Config of a new run; ignored when Resume is set.
 	Config Config
+	// Keep names files that the caller put into Config.Run.Dir before a
+	// new run starts (an experiment's stamp, a log it writes): the run
+	// accepts a directory holding them and leaves them alone. Any other
+	// file in a directory without a run is refused.
+	Keep []string
 	// Resume is the directory of a run to continue from its latest
 	// complete checkpoint.
 	Resume string
@@ -94,14 +99,7 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 		err  error
 	)
 	if opts.Resume != "" {
-		if err := removeTemp(opts.Resume); err != nil {
-			return Summary{}, err
-		}
-		ckpt, st, err = latestCheckpoint(opts.Resume)
-		if err != nil {
-			return Summary{}, err
-		}
-		if dir, cfg, err = openRunDir(opts.Resume, st); err != nil {
+		if dir, cfg, ckpt, st, err = openRunDir(opts.Resume, opts.Log); err != nil {
 			return Summary{}, err
 		}
 		opts.Log.Info("resuming", "dir", opts.Resume, "step", st.Step, "checkpoint", ckpt)
@@ -110,11 +108,23 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 		if err := cfg.Validate(); err != nil {
 			return Summary{}, err
 		}
-		if dir, err = createRunDir(cfg.Run.Dir, cfg); err != nil {
+		if dir, err = createRunDir(cfg.Run.Dir, cfg, opts.Keep); err != nil {
 			return Summary{}, err
 		}
 	}
-	defer dir.close()
+	// A new run that fails before its first step (bad data, model or
+	// plugin) leaves nothing behind, so the corrected command can start it
+	// again; a resumed run keeps its directory whatever happens.
+	started := false
+	defer func() {
+		if !started && opts.Resume == "" {
+			if derr := dir.discardNew(); derr != nil {
+				opts.Log.Warn("removing the run that failed to start", "dir", dir.path, "err", derr)
+			}
+			return
+		}
+		dir.close()
+	}()
 
 	policyDir := ""
 	if ckpt != "" {
@@ -137,6 +147,7 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 	}
 
 	total := s.totalSteps()
+	started = true
 	prog := newProgress(cfg.Run.Log, opts.Progress, opts.Terminal, opts.Log, total, st.Step)
 	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: quietWhileBar(prog, opts.Log)}
 	last, final, err := l.run(ctx, st.Step, total, prog)

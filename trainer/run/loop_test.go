@@ -250,7 +250,11 @@ func TestMain(m *testing.M) {
 		if os.Getenv("RWTEST_NEW") != "" {
 			opts = Options{Config: fakeConfig(dir, 30, 4)}
 		}
-		if _, err := train(context.Background(), opts, newFake(3*time.Millisecond)); err != nil {
+		delay := 3 * time.Millisecond
+		if ms, err := strconv.Atoi(os.Getenv("RWTEST_DELAY_MS")); err == nil {
+			delay = time.Duration(ms) * time.Millisecond
+		}
+		if _, err := train(context.Background(), opts, newFake(delay)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(3)
 		}

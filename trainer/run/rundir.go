@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/rewind-rl/rewind/internal/atomicfile"
 )
@@ -21,23 +24,73 @@ const (
 	SummaryFile  = "summary.json"
 )
 
-// runDir is an open run directory: the resolved config and the two JSONL
-// logs, appended to one step at a time.
+// runDir is an open run directory: its lock, the resolved config and the
+// two JSONL logs, appended to one step at a time.
 type runDir struct {
 	path      string
 	configSHA string
+	lock      *dirLock
 	metrics   *jsonlFile
 	rollouts  *jsonlFile
+	// created says createRunDir made the directory; keep lists the files
+	// that were in it before (Options.Keep). discardNew uses both.
+	created bool
+	keep    []string
 }
 
-// createRunDir makes a new run directory holding cfg's resolved config.
-// It refuses a directory that already holds a run.
-func createRunDir(path string, cfg Config) (*runDir, error) {
-	if _, err := os.Stat(filepath.Join(path, ConfigFile)); err == nil {
-		return nil, fmt.Errorf("run directory %s already holds a run: resume it with `rewind train --resume %s`, or choose another run.dir", path, path)
-	}
+// createRunDir makes a new run directory holding cfg's resolved config and
+// takes its lock. The directory must be new or empty apart from a stale
+// lock file, what a start killed before writing config.yaml left, and the
+// files named in keep: one that holds a run is refused
+// (resume it instead), and so is one holding anything else, which the run
+// would mix its files into.
+func createRunDir(path string, cfg Config, keep []string) (d *runDir, err error) {
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, err
+	}
+	lock, err := lockDir(path)
+	if err != nil {
+		if created {
+			_ = os.Remove(path)
+		}
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			if created {
+				_ = os.Remove(lock.path)
+				_ = os.Remove(path)
+			}
+			_ = lock.release()
+		}
+	}()
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var foreign []string
+	for _, e := range entries {
+		switch name := e.Name(); {
+		case name == ConfigFile:
+			return nil, fmt.Errorf("run directory %s already holds a run: resume it with `rewind train --resume %s`, or choose another run.dir", path, path)
+		case name == LockFile || slices.Contains(keep, name):
+		case strings.HasPrefix(name, "."+ConfigFile+".tmp"):
+			// A start killed while writing config.yaml (atomicfile's
+			// temporary); this process owns the directory now.
+			if err := os.Remove(filepath.Join(path, name)); err != nil {
+				return nil, err
+			}
+		default:
+			foreign = append(foreign, name)
+		}
+	}
+	if len(foreign) > 0 {
+		if len(foreign) > 3 {
+			foreign = append(foreign[:3], "...")
+		}
+		return nil, fmt.Errorf("run directory %s is not empty and holds no run (it has %s): choose a new or empty run.dir, or empty this one", path, strings.Join(foreign, ", "))
 	}
 	y, err := cfg.YAML()
 	if err != nil {
@@ -48,30 +101,79 @@ func createRunDir(path string, cfg Config) (*runDir, error) {
 	if err := atomicfile.WriteFile(filepath.Join(path, ConfigFile), y); err != nil {
 		return nil, err
 	}
-	return openLogs(path, y, 0, 0)
+	d, err = openLogs(path, y, 0, 0)
+	if err != nil {
+		_ = os.Remove(filepath.Join(path, ConfigFile))
+		return nil, err
+	}
+	d.lock, d.created, d.keep = lock, created, keep
+	return d, nil
 }
 
-// openRunDir opens an existing run for resuming: it reads the resolved
-// config and truncates the logs to the sizes recorded in st (zero when no
-// checkpoint was completed).
-func openRunDir(path string, st State) (*runDir, Config, error) {
+// discardNew undoes createRunDir for a run that failed to start (bad
+// data, model or plugin): it deletes everything the run wrote, and the
+// directory itself when createRunDir made it, so that the corrected
+// command can start the run again. The directory held nothing else when
+// createRunDir took it.
+func (d *runDir) discardNew() error {
+	errs := []error{d.metrics.close(), d.rollouts.close()}
+	entries, err := os.ReadDir(d.path)
+	errs = append(errs, err)
+	for _, e := range entries {
+		if e.Name() != LockFile && !slices.Contains(d.keep, e.Name()) {
+			errs = append(errs, os.RemoveAll(filepath.Join(d.path, e.Name())))
+		}
+	}
+	errs = append(errs, d.lock.remove())
+	d.lock = nil
+	if d.created {
+		errs = append(errs, os.Remove(d.path))
+	}
+	return errors.Join(errs...)
+}
+
+// openRunDir opens an existing run for resuming: it takes the run's lock,
+// deletes what a killed checkpoint write left, finds the newest intact
+// checkpoint, reads the resolved config and truncates the logs to the
+// sizes the checkpoint recorded (to zero without one). ckpt is "" when
+// no checkpoint was completed.
+func openRunDir(path string, log *slog.Logger) (d *runDir, cfg Config, ckpt string, st State, err error) {
 	file := filepath.Join(path, ConfigFile)
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		return nil, Config{}, "", State{}, fmt.Errorf("%s is not a run directory (no %s)", path, ConfigFile)
+	}
+	lock, err := lockDir(path)
+	if err != nil {
+		return nil, Config{}, "", State{}, err
+	}
+	defer func() {
+		if err != nil {
+			_ = lock.release()
+		}
+	}()
+	// Only now, holding the lock, may the run's files change: a live run
+	// may be writing a checkpoint or lines past the last one.
+	if err := removeTemp(path); err != nil {
+		return nil, Config{}, "", State{}, err
+	}
+	if ckpt, st, err = latestCheckpoint(path); err != nil {
+		return nil, Config{}, "", State{}, err
+	}
 	y, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, Config{}, fmt.Errorf("%s is not a run directory (no %s)", path, ConfigFile)
-	}
 	if err != nil {
-		return nil, Config{}, err
+		return nil, Config{}, "", State{}, err
 	}
-	cfg, err := Load(Sources{File: file})
-	if err != nil {
-		return nil, Config{}, err
+	if cfg, err = Load(Sources{File: file}); err != nil {
+		return nil, Config{}, "", State{}, err
 	}
 	if st.ConfigSHA256 != "" && st.ConfigSHA256 != sha(y) {
-		return nil, Config{}, fmt.Errorf("%s was changed after the checkpoint was written; restore it or start a new run", file)
+		return nil, Config{}, "", State{}, fmt.Errorf("%s was changed after the checkpoint was written; restore it or start a new run", file)
 	}
-	d, err := openLogs(path, y, st.MetricsBytes, st.RolloutsBytes)
-	return d, cfg, err
+	if d, err = openLogs(path, y, st.MetricsBytes, st.RolloutsBytes); err != nil {
+		return nil, Config{}, "", State{}, err
+	}
+	d.lock = lock
+	return d, cfg, ckpt, st, nil
 }
 
 func openLogs(path string, config []byte, metricsSize, rolloutsSize int64) (*runDir, error) {
@@ -101,8 +203,13 @@ func (d *runDir) sync() (metrics, rollouts int64, err error) {
 	return metrics, rollouts, err
 }
 
+// close closes the logs and releases the lock.
 func (d *runDir) close() error {
-	return errors.Join(d.metrics.close(), d.rollouts.close())
+	err := errors.Join(d.metrics.close(), d.rollouts.close())
+	if d.lock != nil {
+		err = errors.Join(err, d.lock.release())
+	}
+	return err
 }
 
 // writeSummary writes summary.json atomically.

@@ -1,0 +1,162 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A directory holding files but no run is refused, and what it holds is
+// left as it was (a metrics.jsonl there was once overwritten).
+func TestNewRunRefusesNonEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	old := []byte(`{"step":1,"mine":true}` + "\n")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, MetricsFile), old, 0o644))
+	_, err := train(context.Background(), Options{Config: fakeConfig(dir, 2, 1)}, newFake(0))
+	require.ErrorContains(t, err, "is not empty and holds no run (it has metrics.jsonl)")
+	got, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+	require.NoError(t, err)
+	require.Equal(t, old, got)
+	_, err = os.Stat(filepath.Join(dir, ConfigFile))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	// Files the caller names in Keep are accepted and kept.
+	dir = t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stamp"), []byte("x\n"), 0o644))
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 2, 1), Keep: []string{"stamp"}}, newFake(0))
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(dir, "stamp"))
+
+	// An empty directory, or one with only a dead process's lock file, is
+	// a new run's.
+	dir = t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, LockFile), []byte("999999\n"), 0o644))
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 2, 1)}, newFake(0))
+	require.NoError(t, err)
+}
+
+// A new run that fails to start leaves nothing that blocks the corrected
+// retry: not the directory it made, and in a directory that existed, only
+// what was there before.
+func TestFailedStartLeavesNothing(t *testing.T) {
+	failing := func(_ context.Context, _ Config, runDir, _ string) (stepper, error) {
+		// What a real start writes before it fails: a from-scratch model.
+		require.NoError(t, os.MkdirAll(filepath.Join(runDir, initDir), 0o755))
+		return nil, errors.New("bad plugin")
+	}
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "run")
+	_, err := train(context.Background(), Options{Config: fakeConfig(dir, 2, 1)}, failing)
+	require.ErrorContains(t, err, "bad plugin")
+	require.NoDirExists(t, dir)
+
+	existing := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(existing, "stamp"), nil, 0o644))
+	_, err = train(context.Background(), Options{Config: fakeConfig(existing, 2, 1), Keep: []string{"stamp"}}, failing)
+	require.ErrorContains(t, err, "bad plugin")
+	entries, err := os.ReadDir(existing)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "stamp", entries[0].Name())
+
+	// The corrected command starts the run; a resume has nothing to
+	// replay.
+	_, err = train(context.Background(), Options{Resume: dir}, newFake(0))
+	require.ErrorContains(t, err, "is not a run directory")
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 2, 1)}, newFake(0))
+	require.NoError(t, err)
+}
+
+// A real start with a mistyped verifier (it once panicked) leaves no run
+// directory.
+func TestFailedPluginStartLeavesNoDir(t *testing.T) {
+	c, err := Preset("grpo")
+	require.NoError(t, err)
+	c.Run.Dir, c.Run.Steps, c.Run.Log = filepath.Join(t.TempDir(), "d1"), 2, "none"
+	c.Model = ModelConfig{Engine: "cpu", Preset: "nano", Tokenizer: "char:" + e2eAlphabet}
+	c.Data.Train = e2eData(t, 4)
+	c.Data.Template.Kind = "plain"
+	c.Reward.Verifier = "nosuchverifier"
+	_, err = Train(context.Background(), Options{Config: c})
+	require.ErrorContains(t, err, `plugin "nosuchverifier"`)
+	require.NoDirExists(t, c.Run.Dir)
+}
+
+// One process at a time owns a run: a resume or a new start on the
+// directory of a live run is refused with the holder's pid and changes
+// nothing (a resume before the first checkpoint once truncated the live
+// run's logs), and the lock of a process killed with SIGKILL is taken
+// over.
+func TestRunDirLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	_, err := train(context.Background(), Options{Config: fakeConfig(ref, 30, 4)}, newFake(0))
+	require.NoError(t, err)
+
+	dir := filepath.Join(t.TempDir(), "run")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	// 30 steps of 100 ms, the first checkpoint after 4.
+	cmd.Env = append(os.Environ(), "RWTEST_CHILD="+dir, "RWTEST_NEW=1", "RWTEST_DELAY_MS=100")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Kill()
+	}()
+	// Wait for the child's first metrics line (it is buffered until a
+	// checkpoint, so wait for its config and lock instead).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, _ := os.ReadFile(filepath.Join(dir, LockFile))
+		if len(raw) > 0 && fileExists(filepath.Join(dir, ConfigFile)) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the child never started: %s", stderr.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	metricsBefore, err := os.Stat(filepath.Join(dir, MetricsFile))
+	require.NoError(t, err)
+
+	var locked *LockedError
+	_, err = train(context.Background(), Options{Resume: dir}, newFake(0))
+	require.ErrorAs(t, err, &locked)
+	require.Equal(t, cmd.Process.Pid, locked.PID)
+	require.ErrorContains(t, err, "in use by process")
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 30, 4)}, newFake(0))
+	require.ErrorAs(t, err, &locked)
+	require.Equal(t, cmd.Process.Pid, locked.PID)
+	metricsAfter, err := os.Stat(filepath.Join(dir, MetricsFile))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, metricsAfter.Size(), metricsBefore.Size(), "the refused resume truncated the live run's log")
+
+	// Let it write a checkpoint, kill it, and resume: the stale lock is
+	// taken over and the run ends as if never interrupted.
+	for {
+		if all, _ := checkpoints(dir); len(all) > 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no checkpoint: %s", stderr.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Kill())
+	<-exited
+	_, err = train(context.Background(), Options{Resume: dir}, newFake(0))
+	require.NoError(t, err)
+	requireSameRun(t, ref, dir)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
