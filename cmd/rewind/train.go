@@ -80,7 +80,11 @@ with the config it was started with.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "trained %d steps; run directory %s; final checkpoint %s\n", sum.Steps, sum.Dir, sum.Checkpoint)
+			fmt.Fprintf(cmd.OutOrStdout(), "trained %d steps (%d generated tokens", sum.Steps, sum.GeneratedTokens)
+			if sum.StoppedBy == "max_generated_tokens" {
+				fmt.Fprint(cmd.OutOrStdout(), ", the run.max_generated_tokens budget")
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "); run directory %s; final checkpoint %s\n", sum.Dir, sum.Checkpoint)
 			// The report is derived from the run directory alone, so a
 			// failure here loses nothing: `rewind report DIR` redoes it.
 			if err := report.WriteRun(sum.Dir); err != nil {

@@ -47,6 +47,9 @@ type State struct {
 	// ConfigSHA256 is the hash of config.yaml; resume refuses a checkpoint
 	// written under another config.
 	ConfigSHA256 string `json:"config_sha256"`
+	// GeneratedTokens is the run's generated tokens (all phases) over
+	// steps 1..Step, the spending of run.max_generated_tokens.
+	GeneratedTokens int `json:"generated_tokens"`
 }
 
 // writeCheckpoint writes a checkpoint of st atomically. save writes the

@@ -50,6 +50,10 @@ type RunConfig struct {
 	Log             string `koanf:"log" help:"progress output: auto (bar on a terminal, plain lines otherwise), bar, plain, none"`
 	LogRollouts     bool   `koanf:"log_rollouts" help:"write every trajectory to rollouts.jsonl"`
 	Concurrency     int    `koanf:"concurrency" help:"concurrent verifier calls"`
+	// MaxGeneratedTokens is the run's budget of generated tokens.
+	MaxGeneratedTokens int `koanf:"max_generated_tokens" help:"budget of generated tokens: the run ends after the step at which the tokens it generated (fresh, parent, localization and reset, all counted) reach this, or after run.steps, whichever comes first; 0: no budget"`
+	EvalEvery          int `koanf:"eval_every" help:"evaluate greedy pass@1 on the first run.eval_tasks tasks of data.eval every N steps and after the last, into metrics.jsonl (eval); 0: never"`
+	EvalTasks          int `koanf:"eval_tasks" help:"tasks of data.eval (the first N) evaluated every run.eval_every steps; 0: all"`
 }
 
 // ModelConfig chooses the policy.
@@ -84,6 +88,7 @@ type AlgoConfig struct {
 	ClipHigh         float64 `koanf:"clip_high" help:"clip: upper ratio bound 1+clip_high (0.28 for DAPO clip-higher)"`
 	DrGRPO           bool    `koanf:"dr_grpo" help:"Dr.GRPO: no std division, token sums normalised by a constant length"`
 	SkipZeroVariance bool    `koanf:"skip_zero_variance" help:"drop groups whose rewards are all equal from the batch"`
+	KLCoef           float64 `koanf:"kl_coef" help:"coefficient of a KL penalty to the run's starting policy (k3 estimator per trained token, as in GRPO papers; costs one reference forward pass per step); 0: none, as in METHOD.md"`
 }
 
 // SamplingConfig controls rollout generation.
@@ -163,6 +168,12 @@ func (c *Config) Validate() error {
 	positive("run.keep_checkpoints", r.KeepCheckpoints)
 	oneOf("run.log", r.Log, "auto", "bar", "plain", "none")
 	positive("run.concurrency", r.Concurrency)
+	nonNeg("run.max_generated_tokens", r.MaxGeneratedTokens)
+	nonNeg("run.eval_every", r.EvalEvery)
+	nonNeg("run.eval_tasks", r.EvalTasks)
+	if r.EvalEvery > 0 && c.Data.Eval == "" {
+		bad("run.eval_every", "evaluates on data.eval, which is not set: set data.eval to a held-out JSONL, or run.eval_every to 0")
+	}
 
 	m := c.Model
 	if m.Engine == "" {
@@ -201,6 +212,7 @@ func (c *Config) Validate() error {
 	oneOf("algo.loss", a.Loss, string(engine.LossPG), string(engine.LossClip))
 	finite("algo.clip_low", a.ClipLow, 0, 1)
 	finite("algo.clip_high", a.ClipHigh, 0, 10)
+	finite("algo.kl_coef", a.KLCoef, 0, 1e6)
 	if a.Name != AlgoGRPO {
 		min := 5 // a base group of 4 plus a parent
 		if a.Layout == "2x4" {

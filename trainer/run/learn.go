@@ -47,19 +47,43 @@ type learned struct {
 	update    engine.UpdateStats
 	updated   bool // false when no trajectory was trained (no update)
 	sequences int
+	// kl is the KL penalty's statistics (nil without one).
+	kl *algo.KLStats
+}
+
+// klPenalty is algo.kl_coef and the frozen reference policy it measures
+// the KL to; the zero value is no penalty.
+type klPenalty struct {
+	coef float64
+	ref  engine.Policy
 }
 
 // learn turns a step's assembled prompts (the rollout assigns roles,
 // groups, advantages and masks) into the loss batch and one engine
-// update.
-func learn(ctx context.Context, pol engine.Policy, ac algo.Config, prompts []*algo.Prompt) (learned, error) {
-	batch, _, err := algo.BuildBatch(prompts, ac)
+// update, with the KL penalty when kl has a reference.
+func learn(ctx context.Context, pol engine.Policy, ac algo.Config, prompts []*algo.Prompt, kl klPenalty) (learned, error) {
+	batch, refs, err := algo.BuildBatch(prompts, ac)
 	if err != nil {
 		return learned{}, err
 	}
 	out := learned{sequences: len(batch.Seqs)}
 	if len(batch.Seqs) == 0 {
 		return out, nil
+	}
+	if kl.ref != nil && kl.coef > 0 {
+		seqs := make([][]int, len(batch.Seqs))
+		for i, s := range batch.Seqs {
+			seqs[i] = s.Tokens
+		}
+		ref, err := kl.ref.LogProbs(ctx, seqs)
+		if err != nil {
+			return learned{}, fmt.Errorf("kl: reference log-probs: %w", err)
+		}
+		st, err := algo.AddKL(&batch, refs, prompts, ac, kl.coef, ref)
+		if err != nil {
+			return learned{}, err
+		}
+		out.kl = &st
 	}
 	if out.update, err = pol.Update(ctx, batch); err != nil {
 		return learned{}, fmt.Errorf("update: %w", err)

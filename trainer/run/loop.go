@@ -26,6 +26,10 @@ type stepper interface {
 	// dataState is the training sampler's cursor; restoreData sets it.
 	dataState() (json.RawMessage, error)
 	restoreData(json.RawMessage) error
+	// evaluate measures the policy after done steps on the held-out
+	// subset (run.eval_every); the result goes under "eval" in that
+	// step's metrics line.
+	evaluate(ctx context.Context, done int) (any, error)
 	// close releases plugins and engines.
 	close() error
 }
@@ -43,6 +47,10 @@ type stepResult struct {
 	rollouts []any
 	// summary is a short human line for progress output.
 	summary string
+	// tokens is the number of tokens generated in the step, all phases
+	// counted (fresh, parent, localization, reset): what
+	// run.max_generated_tokens budgets.
+	tokens int
 }
 
 // Options starts or resumes a run.
@@ -69,13 +77,17 @@ type Options struct {
 
 // Summary is written to summary.json at the end of a run.
 type Summary struct {
-	Dir         string          `json:"dir"`
-	Preset      string          `json:"preset"`
-	Steps       int             `json:"steps"`
-	ResumedFrom int             `json:"resumed_from_step,omitempty"`
-	Checkpoint  string          `json:"final_checkpoint"`
-	Last        json.RawMessage `json:"last_metrics,omitempty"`
-	WallSec     float64         `json:"wall_sec"`
+	Dir    string `json:"dir"`
+	Preset string `json:"preset"`
+	// Steps is the number of steps the run took: run.steps, or fewer
+	// when run.max_generated_tokens ended it (StoppedBy says which).
+	Steps           int             `json:"steps"`
+	StoppedBy       string          `json:"stopped_by"`
+	GeneratedTokens int             `json:"generated_tokens"`
+	ResumedFrom     int             `json:"resumed_from_step,omitempty"`
+	Checkpoint      string          `json:"final_checkpoint"`
+	Last            json.RawMessage `json:"last_metrics,omitempty"`
+	WallSec         float64         `json:"wall_sec"`
 }
 
 // newStepper builds the stepper of a config in runDir; policyDir is a
@@ -149,15 +161,18 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 	total := s.totalSteps()
 	started = true
 	prog := newProgress(cfg.Run.Log, opts.Progress, opts.Terminal, opts.Log, total, st.Step)
-	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: quietWhileBar(prog, opts.Log)}
-	last, final, err := l.run(ctx, st.Step, total, prog)
+	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: quietWhileBar(prog, opts.Log), tokens: st.GeneratedTokens}
+	last, final, done, err := l.run(ctx, st.Step, total, prog)
 	prog.finish()
 	if err != nil {
 		return Summary{}, err
 	}
 	sum := Summary{
-		Dir: dir.path, Preset: cfg.Preset, Steps: total, ResumedFrom: st.Step,
-		Checkpoint: final, Last: last, WallSec: opts.Now().Sub(start).Seconds(),
+		Dir: dir.path, Preset: cfg.Preset, Steps: done, StoppedBy: "steps", GeneratedTokens: l.tokens,
+		ResumedFrom: st.Step, Checkpoint: final, Last: last, WallSec: opts.Now().Sub(start).Seconds(),
+	}
+	if l.budgetSpent() {
+		sum.StoppedBy = "max_generated_tokens"
 	}
 	return sum, dir.writeSummary(sum)
 }
@@ -169,57 +184,113 @@ type loop struct {
 	rng *rand.PCG
 	now func() time.Time
 	log *slog.Logger
+	// tokens counts the tokens generated so far (run.max_generated_tokens).
+	tokens int
 }
 
-// run executes steps from..total-1 and checkpoints after every
-// run.checkpoint_every steps and after the last. It returns the last
-// metrics line (without its time) and the final checkpoint.
-func (l *loop) run(ctx context.Context, from, total int, prog progress) (last json.RawMessage, final string, err error) {
+// budgetSpent says run.max_generated_tokens is set and reached.
+func (l *loop) budgetSpent() bool {
+	b := l.cfg.Run.MaxGeneratedTokens
+	return b > 0 && l.tokens >= b
+}
+
+// run executes steps from..total-1, or fewer when the budget of generated
+// tokens runs out first (the step that reaches it is the last), and
+// checkpoints after every run.checkpoint_every steps and after the last.
+// It returns the last metrics line (without its time), the final
+// checkpoint and the number of steps done.
+func (l *loop) run(ctx context.Context, from, total int, prog progress) (last json.RawMessage, final string, done int, err error) {
 	every := l.cfg.Run.CheckpointEvery
-	for step := from; step < total; step++ {
+	evalEvery := l.cfg.Run.EvalEvery
+	done = from
+	for step := from; step < total && !l.budgetSpent(); step++ {
 		if err := ctx.Err(); err != nil {
-			return nil, "", err
+			return nil, "", 0, err
 		}
 		t0 := l.now()
 		seed := rand.New(l.rng).Uint64()
 		res, err := l.st.step(ctx, step, seed)
 		if err != nil {
-			return nil, "", fmt.Errorf("step %d: %w", step+1, err)
+			return nil, "", 0, fmt.Errorf("step %d: %w", step+1, err)
 		}
 		if res.wall == nil {
 			res.wall = map[string]float64{}
 		}
 		res.wall["step_sec"] = l.now().Sub(t0).Seconds()
-		body, line, err := metricsLine(step+1, res.metrics, res.wall)
+		l.tokens += res.tokens
+		done = step + 1
+		lastStep := done == total || l.budgetSpent()
+		metrics := res.metrics
+		if evalEvery > 0 && (done%evalEvery == 0 || lastStep) {
+			t1 := l.now()
+			ev, err := l.st.evaluate(ctx, done)
+			if err != nil {
+				return nil, "", 0, fmt.Errorf("step %d: eval: %w", done, err)
+			}
+			res.wall["eval_sec"] = l.now().Sub(t1).Seconds()
+			if metrics, err = withField(metrics, "eval", ev); err != nil {
+				return nil, "", 0, fmt.Errorf("step %d: metrics: %w", done, err)
+			}
+		}
+		body, line, err := metricsLine(done, metrics, res.wall)
 		if err != nil {
-			return nil, "", fmt.Errorf("step %d: metrics: %w", step+1, err)
+			return nil, "", 0, fmt.Errorf("step %d: metrics: %w", done, err)
 		}
 		if err := l.dir.metrics.writeRaw(line); err != nil {
-			return nil, "", err
+			return nil, "", 0, err
 		}
 		if l.cfg.Run.LogRollouts {
 			for _, r := range res.rollouts {
 				if err := l.dir.rollouts.write(r); err != nil {
-					return nil, "", err
+					return nil, "", 0, err
 				}
 			}
 		}
 		last = body
-		done := step + 1
-		if (every > 0 && done%every == 0) || done == total {
+		if (every > 0 && done%every == 0) || lastStep {
 			if final, err = l.checkpoint(done); err != nil {
-				return nil, "", err
+				return nil, "", 0, err
 			}
 		}
 		prog.step(done, res.summary)
 	}
-	if from == total {
+	if last == nil {
+		// Nothing left to do (a finished run resumed): the latest
+		// checkpoint is the final one.
 		all, err := checkpoints(l.dir.path)
 		if err == nil && len(all) > 0 {
 			final = all[len(all)-1]
 		}
 	}
-	return last, final, nil
+	return last, final, done, nil
+}
+
+// withField returns metrics (a value that marshals to a JSON object) with
+// one more top-level key, added last.
+func withField(metrics any, key string, v any) (json.RawMessage, error) {
+	m, err := json.Marshal(metrics)
+	if err != nil {
+		return nil, err
+	}
+	m = bytes.TrimSpace(m)
+	if len(m) < 2 || m[0] != '{' {
+		return nil, errors.New("metrics must be a JSON object")
+	}
+	f, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	k, _ := json.Marshal(key)
+	var b bytes.Buffer
+	b.Write(m[:len(m)-1])
+	if len(bytes.TrimSpace(m[1:len(m)-1])) > 0 {
+		b.WriteByte(',')
+	}
+	b.Write(k)
+	b.WriteByte(':')
+	b.Write(f)
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 func (l *loop) checkpoint(done int) (string, error) {
@@ -236,7 +307,8 @@ func (l *loop) checkpoint(done int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	st := State{Step: done, RNG: rngState, Data: data, MetricsBytes: mb, RolloutsBytes: rb, ConfigSHA256: l.dir.configSHA}
+	st := State{Step: done, RNG: rngState, Data: data, MetricsBytes: mb, RolloutsBytes: rb, ConfigSHA256: l.dir.configSHA,
+		GeneratedTokens: l.tokens}
 	path, err := writeCheckpoint(l.dir.path, st, l.st.save)
 	if err != nil {
 		return "", err

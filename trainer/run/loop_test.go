@@ -65,7 +65,12 @@ func (f *fakeStepper) step(_ context.Context, step int, seed uint64) (stepResult
 		wall:     map[string]float64{"fresh_sec": 0.001},
 		rollouts: rollouts,
 		summary:  fmt.Sprintf("loss %.3f", loss),
+		tokens:   100 + step,
 	}, nil
+}
+
+func (f *fakeStepper) evaluate(_ context.Context, done int) (any, error) {
+	return map[string]any{"after": done, "w0": f.weights[0]}, nil
 }
 
 func (f *fakeStepper) save(dir string) error {
@@ -175,6 +180,80 @@ func (c *cancelAfter) step(ctx context.Context, step int, seed uint64) (stepResu
 		c.cancel()
 	}
 	return r, err
+}
+
+// TestTokenBudget checks run.max_generated_tokens: the fake generates
+// 100+i tokens at step i (0-based), so after k steps the run has
+// generated 100k + k(k-1)/2 tokens: 936 after 9, 1045 after 10. With a
+// budget of 1000 the run ends after step 10, checkpoints there, evaluates
+// there (and every 3 steps), and a run killed before the end and resumed
+// ends at the same step with the same logs.
+func TestTokenBudget(t *testing.T) {
+	cfgOf := func(dir string) Config {
+		c := fakeConfig(dir, 50, 4)
+		c.Run.MaxGeneratedTokens = 1000
+		c.Run.EvalEvery = 3
+		c.Data.Eval = "unused"
+		return c
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	sum, err := train(context.Background(), Options{Config: cfgOf(ref)}, newFake(0))
+	require.NoError(t, err)
+	require.Equal(t, 10, sum.Steps)
+	require.Equal(t, 1045, sum.GeneratedTokens)
+	require.Equal(t, "max_generated_tokens", sum.StoppedBy)
+	require.Equal(t, filepath.Join(ref, "checkpoints", "step-00000010"), sum.Checkpoint)
+	_, st, err := latestCheckpoint(ref)
+	require.NoError(t, err)
+	require.Equal(t, 1045, st.GeneratedTokens)
+
+	lines := readLines(t, filepath.Join(ref, MetricsFile))
+	require.Len(t, lines, 10)
+	var evals []int
+	for _, l := range lines {
+		var m struct {
+			Step int
+			Eval *struct{ After int }
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &m))
+		if m.Eval != nil {
+			require.Equal(t, m.Step, m.Eval.After)
+			evals = append(evals, m.Step)
+		}
+	}
+	require.Equal(t, []int{3, 6, 9, 10}, evals)
+
+	// Killed after 6 steps (checkpoint at 4, 706 tokens), resumed: the
+	// budget is counted from the checkpoint on.
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	build := func(ctx2 context.Context, c Config, d, p string) (stepper, error) {
+		s, err := newFake(0)(ctx2, c, d, p)
+		return &cancelAfter{stepper: s, n: 6, cancel: cancel}, err
+	}
+	_, err = train(ctx, Options{Config: cfgOf(dir)}, build)
+	require.ErrorIs(t, err, context.Canceled)
+	sum, err = train(context.Background(), Options{Resume: dir}, newFake(0))
+	require.NoError(t, err)
+	require.Equal(t, 4, sum.ResumedFrom)
+	require.Equal(t, 10, sum.Steps)
+	require.Equal(t, 1045, sum.GeneratedTokens)
+	requireSameRun(t, ref, dir)
+
+	// A spent run resumed takes no step.
+	sum, err = train(context.Background(), Options{Resume: dir}, newFake(0))
+	require.NoError(t, err)
+	require.Equal(t, 10, sum.Steps)
+	require.Len(t, readLines(t, filepath.Join(dir, MetricsFile)), 10)
+
+	// Without a budget run.steps decides.
+	c := cfgOf(filepath.Join(t.TempDir(), "nobudget"))
+	c.Run.MaxGeneratedTokens, c.Run.Steps = 0, 12
+	sum, err = train(context.Background(), Options{Config: c}, newFake(0))
+	require.NoError(t, err)
+	require.Equal(t, 12, sum.Steps)
+	require.Equal(t, "steps", sum.StoppedBy)
+	require.Equal(t, 1200+66, sum.GeneratedTokens)
 }
 
 func TestResumeErrors(t *testing.T) {

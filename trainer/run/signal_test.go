@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -320,4 +321,65 @@ func byteSteps(s string) []abi.Span {
 		}
 	}
 	return out
+}
+
+// TestKLPenaltyAndHeldOutEval trains GRPO on the target task twice, with
+// a weak and a strong KL penalty to the starting policy, each evaluating
+// the held-out set every 4 steps. The strong penalty must keep the
+// policy closer to the reference (less than half the KL over the last
+// steps); the held-out evaluations must come at steps 4, 8 and
+// 10 (the last) and agree with rewind eval on the final checkpoint.
+func TestKLPenaltyAndHeldOutEval(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	var b strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&b, `{"id":"t%d","prompt":"%s","answer":"a"}`+"\n", i, strings.Repeat("ab", 1+i%3))
+	}
+	train := writeFile(t, "train.jsonl", b.String())
+	const steps = 10
+	klOf := func(coef float64) (kl, reward float64, evals []EvalPoint, dir string) {
+		dir = filepath.Join(t.TempDir(), "run")
+		cfg := signalConfig(t, "grpo", dir, train, steps)
+		cfg.Algo.KLCoef = coef
+		cfg.Data.Eval, cfg.Run.EvalEvery, cfg.Run.EvalTasks = train, 4, 6
+		_, err := Train(context.Background(), Options{Config: cfg})
+		require.NoError(t, err)
+		var kls []float64
+		var evalSteps []int
+		for _, l := range readLines(t, filepath.Join(dir, MetricsFile)) {
+			var m struct {
+				Step int
+				KL   *algo.KLStats `json:"kl"`
+				Eval *EvalPoint    `json:"eval"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(l), &m))
+			require.NotNil(t, m.KL, "step %d has no kl", m.Step)
+			require.Positive(t, m.KL.Tokens)
+			kls = append(kls, m.KL.Mean)
+			if m.Eval != nil {
+				evalSteps = append(evalSteps, m.Step)
+				evals = append(evals, *m.Eval)
+			}
+		}
+		require.Equal(t, []int{4, 8, 10}, evalSteps)
+		r := freshRewards(t, dir)
+		return mean(kls[steps-4:]), mean(r[steps-4:]), evals, dir
+	}
+	weakKL, weakR, evals, dir := klOf(1e-4)
+	strongKL, strongR, _, _ := klOf(1)
+	t.Logf("kl over the last 4 steps: coef 1e-4 %.4f (reward %.3f), coef 1 %.4f (reward %.3f)", weakKL, weakR, strongKL, strongR)
+	require.Less(t, strongKL, weakKL/2)
+
+	for _, e := range evals {
+		require.Equal(t, 6, e.Tasks)
+		require.Equal(t, 0, e.Unusable)
+		require.InDelta(t, float64(e.Correct)/6, e.PassAt1, 1e-12)
+	}
+	cfg := signalConfig(t, "grpo", filepath.Join(t.TempDir(), "unused"), train, steps)
+	cfg.Model = ModelConfig{Engine: "cpu", Path: dir}
+	res, err := Eval(context.Background(), EvalOptions{Config: cfg, Dataset: train, Limit: 6})
+	require.NoError(t, err)
+	require.InDelta(t, res.PassAt1Greedy, evals[len(evals)-1].PassAt1, 1e-12)
 }

@@ -34,6 +34,16 @@ type trainer struct {
 	ac       algo.Config
 	total    int
 	now      func() time.Time
+	// kl is the KL penalty to the starting policy (algo.kl_coef).
+	kl klPenalty
+	// held is the held-out subset of run.eval_every (nil when off).
+	held *heldOut
+}
+
+// heldOut is the fixed held-out subset evaluated during a run.
+type heldOut struct {
+	tasks  []rollout.Task
+	runner *rollout.Runner
 }
 
 func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st stepper, err error) {
@@ -61,6 +71,14 @@ func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st s
 		return nil, err
 	}
 	t.compiler, _ = t.pol.(engine.CompileReporter)
+	if cfg.Algo.KLCoef > 0 {
+		// The reference is the run's starting policy, frozen: model.path
+		// (or the from-scratch init), never a resumed checkpoint.
+		t.kl.coef = cfg.Algo.KLCoef
+		if t.kl.ref, err = openPolicy(cfg, runDir, ""); err != nil {
+			return nil, fmt.Errorf("algo.kl_coef: reference policy: %w", err)
+		}
+	}
 	if t.plugins, err = loadPlugins(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -84,7 +102,81 @@ func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st s
 	if t.runner, err = rollout.New(rc, opts); err != nil {
 		return nil, err
 	}
+	if cfg.Run.EvalEvery > 0 {
+		if t.held, err = t.openHeldOut(); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
+}
+
+// openHeldOut reads the first run.eval_tasks tasks of data.eval and
+// builds their greedy runner (temperature 0, one sample, no resets, as
+// rewind eval).
+func (t *trainer) openHeldOut() (*heldOut, error) {
+	ds, err := data.ReadFile(t.cfg.Data.Eval)
+	if err != nil {
+		return nil, fmt.Errorf("run.eval_every: data.eval: %w", err)
+	}
+	exs := ds.Examples
+	if n := t.cfg.Run.EvalTasks; n > 0 && n < len(exs) {
+		exs = exs[:n]
+	}
+	if len(exs) == 0 {
+		return nil, fmt.Errorf("run.eval_every: data.eval %s holds no examples", t.cfg.Data.Eval)
+	}
+	r, err := evalRunner(t.cfg, t.pol, t.plugins, 1, 0)
+	if err != nil {
+		return nil, err
+	}
+	h := &heldOut{runner: r, tasks: make([]rollout.Task, len(exs))}
+	tok := t.pol.Tokenizer()
+	for i, e := range exs {
+		h.tasks[i] = rollout.Task{Task: e.Task(), PromptIDs: tok.Encode(t.cfg.Data.Template.Render(e.Prompt))}
+	}
+	return h, nil
+}
+
+// EvalPoint is a held-out evaluation during a run (the "eval" object of
+// a metrics.jsonl line): greedy pass@1 of the policy after Step steps on
+// the first Tasks tasks of data.eval. Unusable verdicts count in Tasks
+// but are neither right nor wrong: PassAt1 is Correct over the usable.
+type EvalPoint struct {
+	Tasks    int     `json:"tasks"`
+	Correct  int     `json:"correct"`
+	Unusable int     `json:"unusable"`
+	PassAt1  float64 `json:"pass_at_1"`
+}
+
+// evalBatch is how many held-out tasks one greedy rollout call holds.
+const evalBatch = 64
+
+func (t *trainer) evaluate(ctx context.Context, done int) (any, error) {
+	if t.held == nil {
+		return nil, nil
+	}
+	var p EvalPoint
+	for b := 0; b*evalBatch < len(t.held.tasks); b++ {
+		batch := t.held.tasks[b*evalBatch : min((b+1)*evalBatch, len(t.held.tasks))]
+		res, err := t.held.runner.Run(ctx, t.cfg.Run.Seed, b, batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, pr := range res.Prompts {
+			tr := firstFresh(pr)
+			p.Tasks++
+			switch {
+			case !tr.Usable():
+				p.Unusable++
+			case tr.Correct:
+				p.Correct++
+			}
+		}
+	}
+	if n := p.Tasks - p.Unusable; n > 0 {
+		p.PassAt1 = float64(p.Correct) / float64(n)
+	}
+	return p, nil
 }
 
 // localizer builds localizer.name: the policy itself (self) or a plugin.
@@ -142,6 +234,8 @@ type stepMetrics struct {
 	Update  *engine.UpdateStats       `json:"update"` // null when nothing was trained
 	Batch   int                       `json:"sequences"`
 	Plugins map[string]map[string]int `json:"plugins"` // calls by plugin and status, this step
+	// KL is the KL penalty's statistics (algo.kl_coef > 0 only).
+	KL *algo.KLStats `json:"kl,omitempty"`
 }
 
 func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, error) {
@@ -163,7 +257,7 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	m := rollout.ComputeMetrics(res)
 	prompts := res.AlgoPrompts()
 	t0 := t.now()
-	l, err := learn(ctx, t.pol, t.ac, prompts)
+	l, err := learn(ctx, t.pol, t.ac, prompts, t.kl)
 	if err != nil {
 		return stepResult{}, err
 	}
@@ -197,13 +291,16 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	if l.updated {
 		sm.Update = &l.update
 	}
+	sm.KL = l.kl
 	lines := rolloutLines(step+1, prompts)
 	attachResets(lines, res)
 	summary := fmt.Sprintf("reward %.3f", m.Fresh.Reward)
 	if l.updated {
 		summary += fmt.Sprintf(" loss %.4f", l.update.Loss)
 	}
-	return stepResult{metrics: sm, wall: wall, rollouts: lines, summary: summary}, nil
+	tk := m.Tokens
+	return stepResult{metrics: sm, wall: wall, rollouts: lines, summary: summary,
+		tokens: tk.Fresh + tk.Parent + tk.Localize + tk.Reset}, nil
 }
 
 // withoutKey marshals v and drops one top-level key.
@@ -248,8 +345,10 @@ func (t *trainer) close() error {
 	if t.plugins != nil {
 		errs = append(errs, t.plugins.close())
 	}
-	if c, ok := t.pol.(interface{ Close() error }); ok {
-		errs = append(errs, c.Close())
+	for _, p := range []engine.Policy{t.pol, t.kl.ref} {
+		if c, ok := p.(interface{ Close() error }); ok {
+			errs = append(errs, c.Close())
+		}
 	}
 	return errors.Join(errs...)
 }
