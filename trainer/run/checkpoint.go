@@ -1,9 +1,14 @@
 package run
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,6 +22,8 @@ import (
 //
 //	policy/      what engine.Policy.Save wrote (weights, optimiser, tokenizer)
 //	state.json   the State below
+//	SHA256SUMS   the sha256 of every other file, as sha256sum writes them
+//	             (check by hand with `cd DIR && sha256sum -c SHA256SUMS`)
 //
 // It is built under checkpoints/.tmp-step-NNNNNNNN and renamed into place
 // only when complete and synced, so a directory named step-* is always a
@@ -28,6 +35,11 @@ const (
 	tmpPrefix      = ".tmp-"
 	stateFile      = "state.json"
 	policySubdir   = "policy"
+	sumsFile       = "SHA256SUMS"
+	// damagedPrefix renames a checkpoint that failed its checksums when
+	// an older intact one is resumed instead: kept for inspection, no
+	// longer a step-* (so never resumed, nor counted when pruning).
+	damagedPrefix = "damaged-"
 )
 
 // State is the loop's part of a checkpoint: everything besides the policy
@@ -80,6 +92,13 @@ func writeCheckpoint(runDir string, st State, save func(dir string) error) (stri
 		return fail(err)
 	}
 	if err := atomicfile.WriteFileSync(filepath.Join(tmp, stateFile), raw); err != nil {
+		return fail(err)
+	}
+	sums, err := checksums(tmp)
+	if err != nil {
+		return fail(err)
+	}
+	if err := atomicfile.WriteFileSync(filepath.Join(tmp, sumsFile), sums); err != nil {
 		return fail(err)
 	}
 	if err := syncTree(tmp); err != nil {
@@ -150,22 +169,139 @@ func removeTemp(runDir string) error {
 	return nil
 }
 
-// latestCheckpoint returns the newest complete checkpoint and its state;
-// path is "" when there is none.
-func latestCheckpoint(runDir string) (path string, st State, err error) {
-	all, err := checkpoints(runDir)
-	if err != nil || len(all) == 0 {
+// latestCheckpoint returns the newest intact checkpoint and its state;
+// path is "" when there is none. A newer checkpoint whose files do not
+// match its SHA256SUMS (a flipped bit, a truncated or deleted file) is
+// skipped with a warning on log and renamed damaged-step-N, so that the
+// resumed run neither uses it nor prunes older ones in its favour. Only
+// the process holding the run's lock may call it.
+func latestCheckpoint(runDir string, log *slog.Logger) (string, State, error) {
+	path, st, damaged, err := newestIntact(runDir)
+	if err != nil {
 		return "", State{}, err
 	}
-	path = all[len(all)-1]
-	raw, err := os.ReadFile(filepath.Join(path, stateFile))
-	if err != nil {
-		return "", State{}, fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return "", State{}, fmt.Errorf("checkpoint %s: %s: %w", path, stateFile, err)
+	for _, d := range damaged {
+		to := filepath.Join(filepath.Dir(d.path), damagedPrefix+filepath.Base(d.path))
+		log.Warn("skipping a damaged checkpoint; resuming from the newest intact one", "damaged", d.path, "reason", d.err, "moved_to", to, "resuming", path)
+		if err := os.RemoveAll(to); err != nil {
+			return "", State{}, err
+		}
+		if err := os.Rename(d.path, to); err != nil {
+			return "", State{}, err
+		}
 	}
 	return path, st, nil
+}
+
+// damagedCheckpoint is a checkpoint that failed verification, and why.
+type damagedCheckpoint struct {
+	path string
+	err  error
+}
+
+// newestIntact finds the newest checkpoint that passes readCheckpoint
+// and lists the newer ones that failed it; it changes nothing. When
+// there are checkpoints but none is intact it returns an error naming
+// each.
+func newestIntact(runDir string) (path string, st State, damaged []damagedCheckpoint, err error) {
+	all, err := checkpoints(runDir)
+	if err != nil || len(all) == 0 {
+		return "", State{}, nil, err
+	}
+	var errs []error
+	for i := len(all) - 1; i >= 0; i-- {
+		st, err := readCheckpoint(all[i])
+		if err == nil {
+			return all[i], st, damaged, nil
+		}
+		damaged = append(damaged, damagedCheckpoint{all[i], err})
+		errs = append(errs, err)
+	}
+	return "", State{}, nil, fmt.Errorf("every checkpoint of %s is damaged; restore the files from a copy, or start a new run:\n%w", runDir, errors.Join(errs...))
+}
+
+// readCheckpoint verifies a checkpoint's files against its SHA256SUMS and
+// reads its state. A checkpoint without SHA256SUMS (written before
+// checkpoints carried checksums) is read unverified.
+func readCheckpoint(path string) (State, error) {
+	if err := verifySums(path); err != nil {
+		return State{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	var st State
+	raw, err := os.ReadFile(filepath.Join(path, stateFile))
+	if err != nil {
+		return State{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return State{}, fmt.Errorf("checkpoint %s: %s: %w", path, stateFile, err)
+	}
+	return st, nil
+}
+
+// checksums renders the sha256 of every file under root, sorted by path,
+// in sha256sum's format.
+func checksums(root string) ([]byte, error) {
+	var b bytes.Buffer
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		sum, err := fileSHA256(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s  %s\n", sum, filepath.ToSlash(rel))
+		return nil
+	})
+	return b.Bytes(), err
+}
+
+// verifySums checks every file SHA256SUMS lists in dir.
+func verifySums(dir string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, sumsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(dir, stateFile)); serr != nil {
+			return fmt.Errorf("no %s and no %s", sumsFile, stateFile)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		want, rel, ok := strings.Cut(line, "  ")
+		if !ok || len(want) != 64 || rel == "" {
+			return fmt.Errorf("%s line %d: not \"SHA256  PATH\"", sumsFile, i+1)
+		}
+		got, err := fileSHA256(filepath.Join(dir, filepath.FromSlash(rel)))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			errs = append(errs, fmt.Errorf("%s: missing", rel))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
+		case got != want:
+			errs = append(errs, fmt.Errorf("%s: sha256 %s, but %s records %s", rel, got, sumsFile, want))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // discard deletes a checkpoint without ever leaving a partly deleted

@@ -188,11 +188,13 @@ func firstFresh(p *rollout.PromptResult) *algo.Trajectory {
 }
 
 // ResolvePolicy resolves a model directory: a run directory means its
-// latest checkpoint's policy, a checkpoint directory its policy/, and any
+// newest intact checkpoint's policy, a checkpoint directory its policy/, and any
 // other directory is taken as a policy.
 func ResolvePolicy(path string) (string, error) {
 	if exists(filepath.Join(path, ConfigFile)) && exists(filepath.Join(path, checkpointsDir)) {
-		ckpt, _, err := latestCheckpoint(path)
+		// Read-only: the run may be live. Damaged checkpoints are
+		// passed over, as a resume would.
+		ckpt, _, _, err := newestIntact(path)
 		if err != nil {
 			return "", err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -281,7 +282,7 @@ func TestCheckpointAtomic(t *testing.T) {
 	_, err = writeCheckpoint(dir, State{Step: 2}, func(d string) error { return os.MkdirAll(d, 0o755) })
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, checkpointsDir, ".tmp-step-00000004", "policy"), 0o755))
-	path, st, err := latestCheckpoint(dir)
+	path, st, err := latestCheckpoint(dir, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.Equal(t, 2, st.Step)
 	require.Equal(t, "step-00000002", filepath.Base(path))

@@ -156,7 +156,7 @@ func openRunDir(path string, log *slog.Logger) (d *runDir, cfg Config, ckpt stri
 	if err := removeTemp(path); err != nil {
 		return nil, Config{}, "", State{}, err
 	}
-	if ckpt, st, err = latestCheckpoint(path); err != nil {
+	if ckpt, st, err = latestCheckpoint(path, log); err != nil {
 		return nil, Config{}, "", State{}, err
 	}
 	y, err := os.ReadFile(file)
