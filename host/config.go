@@ -3,11 +3,12 @@ package host
 import (
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/knadh/koanf/v2"
 )
 
 // PluginConfig is one plugin's config section, e.g. in YAML:
@@ -20,31 +21,33 @@ import (
 //
 // Exactly one of Builtin, Wasm and Process names the source. Decode it with
 // DecodePluginConfig (unknown keys are errors) and check it with Validate.
+// The `config` tags give each field's key; the host reads them itself, so
+// the section may come from any config library.
 type PluginConfig struct {
 	// Builtin names a plugin compiled into the binary (see Builtins).
-	Builtin string `koanf:"builtin"`
+	Builtin string `config:"builtin"`
 	// Wasm is the path of a .wasm module (ABI v1, sdk/ABI.md).
-	Wasm string `koanf:"wasm"`
+	Wasm string `config:"wasm"`
 	// Process is the executable of a gRPC plugin (go-plugin).
-	Process string `koanf:"process"`
+	Process string `config:"process"`
 	// Args are the process plugin's arguments.
-	Args []string `koanf:"args"`
+	Args []string `config:"args"`
 	// SHA256 is the hex checksum of the process plugin's executable;
 	// required unless Insecure is set.
-	SHA256 string `koanf:"sha256"`
+	SHA256 string `config:"sha256"`
 	// Insecure runs a process plugin without checking its checksum.
 	// Default false: a checksum is required.
-	Insecure bool `koanf:"insecure"`
+	Insecure bool `config:"insecure"`
 	// DisableAutoMTLS turns off go-plugin's automatic mutual TLS, which
 	// non-Go plugins (Python) do not implement. Default false: AutoMTLS on.
-	DisableAutoMTLS bool `koanf:"disable_automtls"`
+	DisableAutoMTLS bool `config:"disable_automtls"`
 	// Options are passed to the plugin: to a builtin's factory, to a Wasm
 	// module's rewind_init, to a process plugin at start.
-	Options map[string]any `koanf:"options"`
+	Options map[string]any `config:"options"`
 	// Limits bound the plugin; zero fields take the defaults on Limits.
-	Limits Limits `koanf:"limits"`
+	Limits Limits `config:"limits"`
 	// OnFailure is what the caller does when a call fails.
-	OnFailure FailurePolicy `koanf:"on_failure"`
+	OnFailure FailurePolicy `config:"on_failure"`
 }
 
 // Limits bound one plugin. A zero field is unset: the plugin's manifest
@@ -53,18 +56,18 @@ type PluginConfig struct {
 type Limits struct {
 	// MemoryMiB caps a Wasm plugin's linear memory. Default
 	// DefaultMemoryMiB (128); at most MaxMemoryMiB.
-	MemoryMiB int `koanf:"memory_mib"`
+	MemoryMiB int `config:"memory_mib"`
 	// Timeout is the deadline of one call, retries excluded. Default
 	// DefaultTimeout (1s) for Wasm, DefaultProcessTimeout (10s) for
 	// process plugins; builtins (trusted native code) get a deadline only
 	// when this is set.
-	Timeout time.Duration `koanf:"timeout"`
+	Timeout time.Duration `config:"timeout"`
 	// MaxOutputKiB caps the size of one response of a Wasm or process
 	// plugin. Default DefaultMaxOutputKiB (1024).
-	MaxOutputKiB int `koanf:"max_output_kib"`
+	MaxOutputKiB int `config:"max_output_kib"`
 	// Concurrency is the number of calls served at once (the Wasm instance
 	// pool size). Default GOMAXPROCS.
-	Concurrency int `koanf:"concurrency"`
+	Concurrency int `config:"concurrency"`
 }
 
 // Action is what the trainer does with a sample whose plugin call failed
@@ -88,9 +91,9 @@ type FailurePolicy struct {
 	// Retry is the number of extra attempts after a failed call (timeout,
 	// crash, trap, oversized, malformed; an explicit plugin error is not
 	// retried). Default 0.
-	Retry int `koanf:"retry"`
+	Retry int `config:"retry"`
 	// Action after the last failure. Default drop_sample.
-	Action Action `koanf:"action"`
+	Action Action `config:"action"`
 }
 
 // EffectiveAction returns the action, with the default filled in.
@@ -101,24 +104,111 @@ func (f FailurePolicy) EffectiveAction() Action {
 	return f.Action
 }
 
-// DecodePluginConfig decodes the section at path of k into a PluginConfig,
-// refusing unknown keys (the error names them). It does not validate.
-func DecodePluginConfig(k *koanf.Koanf, path string) (PluginConfig, error) {
+// DecodePluginConfig decodes one plugin's config section, as a YAML, JSON
+// or TOML parser returns it (a map from key to value, nested maps for
+// nested sections), into a PluginConfig. It refuses unknown keys, a
+// fractional number for an integer field and a duration without a unit
+// (write "2s", not 2), each error naming the key. source says where the
+// section came from (for example "train.yaml: plugins.math") and starts
+// every error. It does not validate: call Validate.
+//
+// The section is read, never modified or kept; Options holds the same
+// values as section["options"] (its nested maps are not copied).
+func DecodePluginConfig(section map[string]any, source string) (PluginConfig, error) {
 	var c PluginConfig
-	err := k.UnmarshalWithConf(path, &c, koanf.UnmarshalConf{
-		Tag: "koanf",
-		DecoderConfig: &mapstructure.DecoderConfig{
-			DecodeHook:       mapstructure.StringToTimeDurationHookFunc(),
-			ErrorUnused:      true,
-			WeaklyTypedInput: false,
-			Result:           &c,
-			TagName:          "koanf",
-		},
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook:  strictHook,
+		ErrorUnused: true,
+		Result:      &c,
+		TagName:     "config",
 	})
 	if err != nil {
-		return c, fmt.Errorf("plugin config %s: %w", path, err)
+		return c, fmt.Errorf("plugin config %s: %w", source, err) // a bad DecoderConfig: a bug here
+	}
+	if err := d.Decode(section); err != nil {
+		return PluginConfig{}, decodeErrors(source, err)
 	}
 	return c, nil
+}
+
+// decodeErrors turns mapstructure's error (a header over a list of
+// "'key' problem" lines) into one line per problem, each naming the
+// section and the key: "plugin config plugins.x: limits.timeout: ...".
+func decodeErrors(source string, err error) error {
+	var list []error
+	if j, ok := errors.Unwrap(err).(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		var de *mapstructure.DecodeError
+		msg := e.Error()
+		if errors.As(e, &de) {
+			msg = errors.Unwrap(de).Error()
+			if strings.HasPrefix(msg, "has invalid keys: ") {
+				msg = fmt.Sprintf("unknown keys %s (valid: %s)", strings.TrimPrefix(msg, "has invalid keys: "),
+					strings.Join(configKeys(de.Name()), ", "))
+			}
+			if de.Name() != "" {
+				msg = de.Name() + ": " + msg
+			}
+		}
+		out = append(out, fmt.Errorf("plugin config %s: %s", source, msg))
+	}
+	return errors.Join(out...)
+}
+
+// strictHook parses durations ("2s", "1500ms") and refuses the numbers
+// that mapstructure would otherwise convert silently: a number for a
+// time.Duration (nanoseconds, so `timeout: 2` would be 2ns) and a
+// fractional number for an integer field (it would be truncated).
+func strictHook(from, to reflect.Type, v any) (any, error) {
+	durationType := reflect.TypeFor[time.Duration]()
+	if to == durationType && from.Kind() == reflect.String {
+		d, err := time.ParseDuration(v.(string))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a duration: write a number with a unit, such as \"2s\" or \"500ms\"", v)
+		}
+		return d, nil
+	}
+	if k := from.Kind(); k < reflect.Int || k > reflect.Float64 {
+		return v, nil
+	}
+	if to == durationType {
+		return nil, fmt.Errorf("duration %v has no unit: write it as a string such as \"%vs\" or \"%vms\"", v, v, v)
+	}
+	if k := to.Kind(); k >= reflect.Int && k <= reflect.Uint64 {
+		if f := reflect.ValueOf(v).Convert(reflect.TypeFor[float64]()).Float(); f != math.Trunc(f) {
+			return nil, fmt.Errorf("%v is not a whole number", v)
+		}
+	}
+	return v, nil
+}
+
+// configKeys lists the keys of the section at the dotted path of a
+// PluginConfig ("" for the top level), in field order.
+func configKeys(path string) []string {
+	t := reflect.TypeFor[PluginConfig]()
+	for _, name := range strings.Split(path, ".") {
+		if name == "" {
+			continue
+		}
+		for i := range t.NumField() {
+			if t.Field(i).Tag.Get("config") == name {
+				t = t.Field(i).Type
+				break
+			}
+		}
+	}
+	var keys []string
+	if t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			keys = append(keys, t.Field(i).Tag.Get("config"))
+		}
+	}
+	return keys
 }
 
 // Validate reports every problem of the section at once.

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/rawbytes"
-	"github.com/knadh/koanf/v2"
-
 	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
@@ -60,22 +56,20 @@ func (contains) Verify(_ context.Context, req *abi.VerifyRequest) (abi.Verdict, 
 	return abi.Verdict{Score: 0, Status: abi.StatusOK}, nil
 }
 
-// A verifier loaded from a run's YAML config (strict: a misspelt key is an
-// error) and called through the registry, which fills in the verdict's
-// plugin name and sha256 and counts the call.
+// A verifier loaded from a run's config (decoded strictly: a misspelt key
+// is an error) and called through the registry, which fills in the
+// verdict's plugin name and sha256 and counts the call.
 func ExampleVerifier() {
 	ctx := context.Background()
-	k := koanf.New(".")
-	if err := k.Load(rawbytes.Provider([]byte(`
-plugins:
-  grader:
-    builtin: example-contains
-    limits: {timeout: 2s}
-    on_failure: {retry: 1, action: drop_sample}
-`)), yaml.Parser()); err != nil {
+	var section map[string]any // the plugins.grader section, from any parser
+	if err := json.Unmarshal([]byte(`{
+		"builtin": "example-contains",
+		"limits": {"timeout": "2s"},
+		"on_failure": {"retry": 1, "action": "drop_sample"}
+	}`), &section); err != nil {
 		panic(err)
 	}
-	cfg, err := host.DecodePluginConfig(k, "plugins.grader")
+	cfg, err := host.DecodePluginConfig(section, "plugins.grader")
 	if err != nil {
 		panic(err)
 	}
@@ -97,6 +91,34 @@ plugins:
 	// Output:
 	// 1 ok grader builtin <nil>
 	// drop_sample
+}
+
+// A plugin's config section is plain data: decode what a YAML, JSON or
+// TOML parser returns, then Validate. Decoding refuses unknown keys and
+// numbers it would otherwise convert silently; Validate reports every
+// problem of the section at once.
+func ExampleDecodePluginConfig() {
+	section := map[string]any{
+		"wasm":   "grader.wasm",
+		"limits": map[string]any{"memory_mib": 64, "timeout": "1500ms"},
+	}
+	cfg, err := host.DecodePluginConfig(section, "train.yaml: plugins.grader")
+	fmt.Println(cfg.Wasm, cfg.Limits.MemoryMiB, cfg.Limits.Timeout, err, cfg.Validate())
+
+	_, err = host.DecodePluginConfig(map[string]any{"wasm": "g.wasm", "limts": map[string]any{}}, "train.yaml: plugins.typo")
+	fmt.Println(err != nil, strings.Contains(err.Error(), "limts"))
+
+	_, err = host.DecodePluginConfig(map[string]any{"wasm": "g.wasm", "limits": map[string]any{"timeout": 2}}, "plugins.bare")
+	fmt.Println(strings.Contains(err.Error(), "has no unit"))
+
+	cfg = host.PluginConfig{Wasm: "g.wasm", Builtin: "boxed", OnFailure: host.FailurePolicy{Retry: 20}}
+	fmt.Println(cfg.Validate())
+	// Output:
+	// grader.wasm 64 1.5s <nil> <nil>
+	// true true
+	// true
+	// exactly one of builtin, wasm and process must be set (got 2)
+	// on_failure.retry: 20 is outside 0..10
 }
 
 // A reward model registered as a builtin with options.

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/rawbytes"
-	"github.com/knadh/koanf/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rewind-rl/rewind/host"
@@ -50,22 +48,50 @@ func TestPluginConfigValidate(t *testing.T) {
 }
 
 func TestDecodePluginConfigStrict(t *testing.T) {
-	k := koanf.New(".")
-	require.NoError(t, k.Load(rawbytes.Provider([]byte(`
-math:
-  wasm: m.wasm
-  limits: {memory_mib: 64, timeout: 2s}
-  on_failure: {retry: 1, action: drop_group}
-typo:
-  builtin: boxed
-  limitz: {}
-`)), yaml.Parser()))
-	c, err := host.DecodePluginConfig(k, "math")
-	require.NoError(t, err)
-	require.Equal(t, host.PluginConfig{Wasm: "m.wasm", Limits: host.Limits{MemoryMiB: 64, Timeout: 2 * time.Second},
-		OnFailure: host.FailurePolicy{Retry: 1, Action: host.DropGroup}}, c)
-	_, err = host.DecodePluginConfig(k, "typo")
-	require.ErrorContains(t, err, "limitz")
+	// Sections as the YAML parser of a run's config returns them.
+	parse := func(t *testing.T, doc string) map[string]any {
+		m, err := yaml.Parser().Unmarshal([]byte(doc))
+		require.NoError(t, err)
+		return m
+	}
+	tests := []struct {
+		name string
+		doc  string
+		want host.PluginConfig
+		errs []string // each must appear in the error; nil: no error
+	}{
+		{name: "full", doc: `
+wasm: m.wasm
+options: {lang: en}
+limits: {memory_mib: 64, timeout: 2s, max_output_kib: 8.0}
+on_failure: {retry: 1, action: drop_group}`,
+			want: host.PluginConfig{Wasm: "m.wasm", Options: map[string]any{"lang": "en"},
+				Limits:    host.Limits{MemoryMiB: 64, Timeout: 2 * time.Second, MaxOutputKiB: 8},
+				OnFailure: host.FailurePolicy{Retry: 1, Action: host.DropGroup}}},
+		{name: "unknown key", doc: "builtin: boxed\nlimitz: {}", errs: []string{"plugin config plugins.x: unknown keys limitz (valid: builtin, wasm, process,"}},
+		{name: "unknown nested key", doc: "builtin: boxed\nlimits: {memroy_mib: 1}", errs: []string{"plugins.x: limits: unknown keys memroy_mib (valid: memory_mib, timeout,"}},
+		{name: "duration without unit", doc: "builtin: boxed\nlimits: {timeout: 2}", errs: []string{"timeout", `has no unit: write it as a string such as "2s"`}},
+		{name: "fractional integer", doc: "builtin: boxed\nlimits: {memory_mib: 64.5}", errs: []string{"memory_mib", "64.5 is not a whole number"}},
+		{name: "wrong type", doc: "builtin: boxed\non_failure: {retry: once}", errs: []string{"retry"}},
+		{name: "bad duration", doc: "builtin: boxed\nlimits: {timeout: soon}", errs: []string{"timeout", "soon"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			section := parse(t, tt.doc)
+			before := fmt.Sprint(section)
+			c, err := host.DecodePluginConfig(section, "plugins.x")
+			require.Equal(t, before, fmt.Sprint(section), "the section must not be modified")
+			if tt.errs == nil {
+				require.NoError(t, err)
+				require.Equal(t, tt.want, c)
+				return
+			}
+			for _, e := range tt.errs {
+				require.ErrorContains(t, err, e)
+			}
+			require.Equal(t, host.PluginConfig{}, c, "a failed decode returns the zero config")
+		})
+	}
 }
 
 func TestRegistryBuiltinsAndWasm(t *testing.T) {

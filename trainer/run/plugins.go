@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/knadh/koanf/v2"
-
 	"github.com/rewind-rl/rewind/host"
 	_ "github.com/rewind-rl/rewind/plugins/all" // the builtin plugins
 	"github.com/rewind-rl/rewind/trainer/algo"
@@ -24,11 +22,7 @@ func decodePlugin(name string, m map[string]any) (host.PluginConfig, error) {
 	if strings.Contains(name, ".") {
 		return host.PluginConfig{}, fmt.Errorf("plugin name %q: must not contain '.'", name)
 	}
-	k := koanf.New(".")
-	if err := k.Load(rawMap{"plugins": map[string]any{name: m}}, nil); err != nil {
-		return host.PluginConfig{}, err
-	}
-	return host.DecodePluginConfig(k, "plugins."+name)
+	return host.DecodePluginConfig(m, "plugins."+name)
 }
 
 // validatePlugin checks one plugin section without loading it.
