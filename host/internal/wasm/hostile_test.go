@@ -31,6 +31,7 @@ func TestHostileGuestsFailTyped(t *testing.T) {
 		{"huge", abi.StatusOversized, "over the 1 KiB cap"},
 		{"outside", abi.StatusMalformed, "outside the module's"},
 		{"badjson", abi.StatusMalformed, "want a number"},
+		{"dupkeys", abi.StatusMalformed, `duplicate key "score"`},
 		{"openfile", abi.StatusError, "open refused"},
 		{"env", "", ""},
 	}

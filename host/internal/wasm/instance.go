@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
@@ -95,22 +96,42 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, error) {
 	binary.LittleEndian.PutUint64(seed[8:], id)
 	mc := wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances of one module
-		WithStartFunctions("_initialize").
 		WithRandSource(rand.NewChaCha8(seed))
 	// Clocks, sleep, stdio, filesystem and environment keep wazero's
 	// sandboxed defaults: fake clocks, no-op sleep, discarded output, no
 	// mounts, no variables, no arguments.
-	ictx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	metered := p.cfg.Deadline == DeadlineMeter
+	what := "instantiating"
+	if metered {
+		// The start function (exported as meterStart by meter) and
+		// _initialize are called below, each as a call of its own.
+		mc = mc.WithStartFunctions()
+	} else {
+		what = "instantiating (the start function, then _initialize)"
+		mc = mc.WithStartFunctions("_initialize")
+	}
+	ictx, cancel := context.WithTimeout(experimental.WithMemoryAllocator(ctx, allocator), p.cfg.Timeout)
 	defer cancel()
 	mod, err := p.runtime.InstantiateModule(ictx, p.compiled, mc)
 	if err != nil {
-		return nil, classify(err, "instantiating (running _initialize)", ictx)
+		return nil, classify(err, what, ictx)
 	}
 	in := &instance{
 		mod:   mod,
 		mem:   mod.ExportedMemory("memory"),
 		alloc: mod.ExportedFunction("rewind_alloc"),
 		free:  mod.ExportedFunction("rewind_free"),
+	}
+	if metered {
+		for _, start := range []struct{ export, what string }{{meterStart, "the start function"}, {"_initialize", "_initialize"}} {
+			if mod.ExportedFunction(start.export) == nil {
+				continue
+			}
+			if _, err := in.callNamed(ctx, p, start.export, start.what); err != nil {
+				in.close(ctx)
+				return nil, err
+			}
+		}
 	}
 	if p.entry != "" {
 		in.entry = mod.ExportedFunction(p.entry)
@@ -154,6 +175,11 @@ func classify(err error, what string, ctx context.Context) *Error {
 		}
 		return fail(abi.StatusTrap, "%s: the module exited with code %d", what, exit.ExitCode())
 	}
+	if errors.Is(err, errStopped) && (ctx == nil || ctx.Err() == nil) {
+		// Stopped at a checkpoint by a deadline the context has not
+		// reported yet (its timer has not fired).
+		return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("%s: ran past its deadline: %w", what, context.DeadlineExceeded)}
+	}
 	if ctx != nil && ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return &Error{Status: abi.StatusTimeout, Err: fmt.Errorf("%s: ran past its deadline: %w", what, ctx.Err())}
@@ -185,12 +211,17 @@ func (in *instance) end() {
 
 // callSimple calls a no-argument export under the deadline.
 func (in *instance) callSimple(ctx context.Context, p *Plugin, name string) (uint64, error) {
+	return in.callNamed(ctx, p, name, name)
+}
+
+// callNamed is callSimple with the name messages give the function.
+func (in *instance) callNamed(ctx context.Context, p *Plugin, name, what string) (uint64, error) {
 	f := in.mod.ExportedFunction(name)
 	cctx := in.begin(ctx, p)
 	defer in.end()
 	if err := f.CallWithStack(cctx, in.stack[:]); err != nil {
 		in.dead = true
-		return 0, classify(err, name, cctx)
+		return 0, classify(err, what, cctx)
 	}
 	return in.stack[0], nil
 }
@@ -293,7 +324,14 @@ func (p *Plugin) do(ctx context.Context, encode func([]byte) []byte, decode func
 	}
 	defer func() {
 		if in != nil && in.dead {
-			in.close(context.Background())
+			// Closed in the background: releasing a memory the guest
+			// filled takes about 0.4 s per GiB, which the caller should
+			// not wait for. Close waits for these.
+			p.closing.Add(1)
+			go func(in *instance) {
+				defer p.closing.Done()
+				in.close(context.Background())
+			}(in)
 			in = nil
 		}
 		p.pool <- in

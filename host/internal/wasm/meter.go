@@ -19,7 +19,14 @@ import (
 //     calls, ref.func, exports, the start function and element segments
 //     are renumbered and the "name" section (debug names) is dropped;
 //   - it appends a mutable i32 global, the fuel, initialised to meterFuel;
-//   - after every `loop` instruction it inserts
+//   - it removes the start section and exports the start function as
+//     meterStart instead, so that the host runs it as a call of its own,
+//     under the same deadline checks and with its own name in messages;
+//   - it rewrites the "name" section for the new indices, naming
+//     functions that had no name by their original index ($N), so that
+//     stack traces name the function the author wrote;
+//   - at every function entry and after every `loop` instruction it
+//     inserts
 //
 //     global.get $fuel; i32.const 1; i32.sub; global.set $fuel
 //     global.get $fuel; i32.eqz
@@ -33,13 +40,16 @@ import (
 // scheduled for the deadline to fire (native code cannot be preempted, so
 // with every P inside a looping guest a timer would never run).
 //
-// Code without loops terminates on its own: straight-line code is finite
-// and unbounded recursion traps on wazero's stack limit. The rewrite
-// refuses modules that import from meterModule themselves.
+// Fuel at function entry covers code without loops: a recursion that
+// calls itself twice per level runs 2^depth calls without a loop
+// instruction or a deep stack. The rewrite refuses modules that import
+// from meterModule or export meterStart themselves.
 
 const (
 	meterModule = "rewind_host"
 	meterFunc   = "checkpoint"
+	// meterStart is the export the module's start function is moved to.
+	meterStart = "rewind_host.start"
 	// meterFuel loop iterations between checkpoints: a checkpoint costs
 	// about as much as 100 iterations of a short loop, so this keeps its
 	// share under 1% while checking at least every few tens of
@@ -85,10 +95,22 @@ func meter(bin []byte) ([]byte, error) {
 		secs = append(secs, section{id, body})
 	}
 	// First pass: count function imports and globals, find the types.
-	var nTypes, nFuncImports, nGlobals uint32
+	var nTypes, nFuncImports, nGlobals, nFuncs uint32
+	start, hasStart := uint32(0), false
+	var names []byte // the payload of the "name" section, if any
 	for _, s := range secs {
 		sr := reader{b: s.body}
 		switch s.id {
+		case secCustom:
+			if sr.name() == "name" {
+				names = s.body[sr.i:]
+			}
+			sr.i = len(sr.b)
+		case secFunction:
+			nFuncs = sr.count()
+			sr.i = len(sr.b)
+		case secStart:
+			start, hasStart = sr.u32(), true
 		case secType:
 			nTypes = sr.count()
 		case secImport:
@@ -122,7 +144,7 @@ func meter(bin []byte) ([]byte, error) {
 			return nil, fmt.Errorf("section %d: %w", s.id, sr.err)
 		}
 	}
-	m := rewriter{checkpoint: nFuncImports, fuel: nGlobals}
+	m := rewriter{checkpoint: nFuncImports, fuel: nGlobals, start: start, hasStart: hasStart}
 	out := append([]byte(nil), bin[:8]...)
 	emit := func(id byte, body []byte) {
 		out = append(out, id)
@@ -171,7 +193,7 @@ func meter(bin []byte) ([]byte, error) {
 		switch s.id {
 		case secCustom:
 			if (&reader{b: s.body}).name() == "name" {
-				continue // function indices changed; the names would lie
+				continue // rewritten at the end: function indices changed
 			}
 			body = s.body
 		case secType:
@@ -183,9 +205,7 @@ func meter(bin []byte) ([]byte, error) {
 		case secExport:
 			body, err = m.exports(s.body)
 		case secStart:
-			sr := reader{b: s.body}
-			body = appendU32(nil, m.fn(sr.u32()))
-			err = sr.err
+			continue // exported as meterStart (see exports)
 		case secElement:
 			body, err = m.elements(s.body)
 		case secCode:
@@ -200,6 +220,7 @@ func meter(bin []byte) ([]byte, error) {
 		emit(s.id, body)
 	}
 	ensure(255)
+	emit(secCustom, m.names(names, nFuncImports+nFuncs))
 	return out, nil
 }
 
@@ -208,6 +229,8 @@ func meter(bin []byte) ([]byte, error) {
 type rewriter struct {
 	checkpoint uint32
 	fuel       uint32
+	start      uint32 // the start function's original index
+	hasStart   bool
 }
 
 func (m *rewriter) fn(i uint32) uint32 {
@@ -268,9 +291,21 @@ func (m *rewriter) globals(body []byte) ([]byte, error) {
 func (m *rewriter) exports(body []byte) ([]byte, error) {
 	r := reader{b: body}
 	n := r.count()
-	out := appendU32(nil, n)
+	var out []byte
+	if m.hasStart {
+		out = appendU32(nil, n+1)
+		out = appendName(out, meterStart)
+		out = append(out, 0)
+		out = appendU32(out, m.fn(m.start))
+	} else {
+		out = appendU32(nil, n)
+	}
 	for range n {
-		out = appendName(out, r.name())
+		name := r.name()
+		if name == meterStart {
+			return nil, fmt.Errorf("the module exports %q, which the host reserves", meterStart)
+		}
+		out = appendName(out, name)
 		kind := r.byte()
 		idx := r.u32()
 		if kind == 0 {
@@ -317,6 +352,86 @@ func (m *rewriter) elements(body []byte) ([]byte, error) {
 	return out, r.err
 }
 
+// names returns the body of a "name" custom section for the rewritten
+// module: the module name and local names of the original kept (local
+// names renumbered), every function named (the original name, or $N with
+// its original index N, the way wazero shows an unnamed function), and
+// the checkpoint named after its import. Other subsections are dropped.
+// A malformed original name section is ignored: names are debug
+// information.
+func (m *rewriter) names(orig []byte, nFuncs uint32) []byte {
+	var modName, locals []byte
+	fnames := map[uint32]string{}
+	r := reader{b: orig}
+	for r.err == nil && r.i < len(r.b) {
+		id := r.byte()
+		sub := r.bytes(int(r.u32()))
+		if r.err != nil {
+			break
+		}
+		sr := reader{b: sub}
+		switch id {
+		case 0:
+			modName = sub
+		case 1:
+			n := sr.count()
+			for range n {
+				i, name := sr.u32(), sr.name()
+				if sr.err == nil {
+					fnames[i] = name
+				}
+			}
+		case 2:
+			n := sr.count()
+			locals = appendU32(nil, n)
+			for range n {
+				i := sr.u32()
+				start := sr.i
+				for range sr.count() {
+					sr.u32()
+					sr.name()
+				}
+				locals = appendU32(locals, m.fn(i))
+				locals = append(locals, sr.b[start:sr.i]...)
+			}
+			if sr.err != nil {
+				locals = nil
+			}
+		}
+	}
+	sub := func(out []byte, id byte, body []byte) []byte {
+		out = append(out, id)
+		out = appendU32(out, uint32(len(body)))
+		return append(out, body...)
+	}
+	out := appendName(nil, "name")
+	if modName != nil {
+		out = sub(out, 0, modName)
+	}
+	fn := appendU32(nil, nFuncs+1)
+	for i := range nFuncs + 1 {
+		name := meterModule + "." + meterFunc
+		switch orig := i; {
+		case i == m.checkpoint:
+		default:
+			if i > m.checkpoint {
+				orig = i - 1
+			}
+			var ok bool
+			if name, ok = fnames[orig]; !ok {
+				name = fmt.Sprintf("$%d", orig)
+			}
+		}
+		fn = appendU32(fn, i)
+		fn = appendName(fn, name)
+	}
+	out = sub(out, 1, fn)
+	if locals != nil {
+		out = sub(out, 2, locals)
+	}
+	return out
+}
+
 func (m *rewriter) code(body []byte) ([]byte, error) {
 	r := reader{b: body}
 	n := r.count()
@@ -337,6 +452,10 @@ func (m *rewriter) code(body []byte) ([]byte, error) {
 			fr.valtype()
 			fb = append(fb, fr.b[start:fr.i]...)
 		}
+		// Fuel at entry too: a loop-free recursion that calls itself
+		// twice per level (2^n calls in n frames) never overflows the
+		// stack and never runs a loop.
+		fb = m.appendFuel(fb)
 		fb = m.expr(fb, &fr, true)
 		if fr.err == nil && fr.i != len(fr.b) {
 			fr.err = fmt.Errorf("%d bytes after the end of the body", len(fr.b)-fr.i)

@@ -37,6 +37,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/abi/wire"
 )
 
 // Defaults for zero Config fields.
@@ -127,6 +128,7 @@ type Plugin struct {
 	idMu     sync.Mutex
 	closeMu  sync.RWMutex
 	closed   bool
+	closing  sync.WaitGroup // dead instances being closed
 }
 
 var (
@@ -315,7 +317,12 @@ func customSection(bin []byte, name string) (data []byte, found bool) {
 	return nil, false
 }
 
+// strictJSON decodes plugin JSON (a manifest): unknown fields and
+// repeated keys are errors.
 func strictJSON(b []byte, v any) error {
+	if err := wire.Valid(b); err != nil {
+		return err
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	return d.Decode(v)
@@ -493,5 +500,6 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.closeMu.Lock()
 	p.closed = true
 	p.closeMu.Unlock()
+	p.closing.Wait()
 	return p.runtime.Close(ctx)
 }

@@ -17,8 +17,8 @@ func (s *scanner) task(t *abi.Task) {
 	if !s.objectStart() {
 		return
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "id":
 			t.ID = s.str()
@@ -43,8 +43,8 @@ func (s *scanner) spans(dst []abi.Span) []abi.Span {
 	for s.nextElem(&first) {
 		var sp abi.Span
 		if s.objectStart() {
-			f := true
-			for k := s.nextKey(&f); k != nil; k = s.nextKey(&f) {
+			obj := object{first: true}
+			for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 				switch string(k) {
 				case "start":
 					sp.Start = s.int()
@@ -115,8 +115,8 @@ func decodeVerifyRequest(s *scanner, r *abi.VerifyRequest) error {
 	if !s.objectStart() {
 		return s.notObject()
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "task":
 			s.task(&r.Task)
@@ -132,8 +132,9 @@ func decodeVerifyRequest(s *scanner, r *abi.VerifyRequest) error {
 }
 
 // verdictBody decodes a verdict object whose opening brace is consumed.
-func (s *scanner) verdictBody(v *abi.Verdict, first bool) {
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+func (s *scanner) verdictBody(v *abi.Verdict) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "score":
 			v.Score = s.float()
@@ -194,7 +195,7 @@ func DecodeVerdict(b []byte, v *abi.Verdict) error {
 	if !s.objectStart() {
 		return s.notObject()
 	}
-	s.verdictBody(v, true)
+	s.verdictBody(v)
 	return s.respErr()
 }
 
@@ -208,8 +209,8 @@ func decodeSegmentRequest(s *scanner, r *abi.SegmentRequest) error {
 	if !s.objectStart() {
 		return s.notObject()
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "response":
 			r.Response = s.str()
@@ -228,8 +229,8 @@ func DecodeSpans(b []byte, dst []abi.Span) ([]abi.Span, error) {
 		return nil, s.notObject()
 	}
 	seen := false
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "spans":
 			dst = s.spans(dst)
@@ -254,8 +255,8 @@ func (s *scanner) scoreRequest(r *abi.ScoreRequest) {
 	if !s.objectStart() {
 		return
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "task":
 			s.task(&r.Task)
@@ -275,8 +276,8 @@ func DecodeScoreRequests(b []byte) ([]abi.ScoreRequest, error) {
 		return nil, s.notObject()
 	}
 	var out []abi.ScoreRequest
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "requests":
 			if s.arrayStart() {
@@ -302,8 +303,8 @@ func DecodeScores(b []byte, dst []float64) ([]float64, error) {
 	}
 	dst = dst[:0]
 	seen := false
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "scores":
 			seen = true
@@ -339,8 +340,8 @@ func decodeLocalizeRequest(s *scanner, r *abi.LocalizeRequest) error {
 	if !s.objectStart() {
 		return s.notObject()
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "task":
 			s.task(&r.Task)
@@ -353,7 +354,7 @@ func decodeLocalizeRequest(s *scanner, r *abi.LocalizeRequest) error {
 				r.Verdict = nil
 			} else if s.objectStart() {
 				r.Verdict = &abi.Verdict{}
-				s.verdictBody(r.Verdict, true)
+				s.verdictBody(r.Verdict)
 			}
 		case "seed":
 			r.Seed = s.uint64()
@@ -372,8 +373,8 @@ func DecodeLocalization(b []byte, l *abi.Localization) error {
 	if !s.objectStart() {
 		return s.notObject()
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "step":
 			l.Step = s.int()
@@ -406,8 +407,8 @@ func DecodeInit(b []byte, in *Init) error {
 	if !s.objectStart() {
 		return s.notObject()
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		switch string(k) {
 		case "name":
 			in.Name = s.str()
@@ -427,8 +428,8 @@ func DecodeAck(b []byte) error {
 	if !s.objectStart() {
 		return s.notObject()
 	}
-	first := true
-	for k := s.nextKey(&first); k != nil; k = s.nextKey(&first) {
+	obj := object{first: true}
+	for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
 		if string(k) == "error" {
 			s.guestError()
 		} else {

@@ -5,7 +5,9 @@
 // The encoders write what encoding/json would write for the same abi
 // values, up to key order, number spelling and the escaping of <, > and &.
 // The decoders accept any JSON that encoding/json accepts for these types,
-// with two documented differences: keys match exactly (case-sensitive), and
+// with three documented differences: keys match exactly (case-sensitive),
+// a key repeated in one object is an error (encoding/json keeps the last,
+// other readers the first; sdk/ABI.md makes such a message malformed), and
 // nesting of skipped values is limited to 64 levels. They validate the
 // whole message and never panic on malformed input (fuzzed in the tests).
 //

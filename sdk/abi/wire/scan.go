@@ -85,6 +85,16 @@ func (s *scanner) literal(lit string) {
 	s.i += len(lit)
 }
 
+// Valid reports whether b is one JSON value with no key repeated in any
+// of its objects (at any depth), nested at most 64 levels. The host runs
+// it on plugin JSON it decodes with encoding/json (manifests), which
+// would silently keep the last of two equal keys.
+func Valid(b []byte) error {
+	s := scanner{b: b}
+	s.skip(0)
+	return s.end()
+}
+
 // end checks that only whitespace follows the top-level value.
 func (s *scanner) end() error {
 	if s.err == nil && s.peek() != 0 {
@@ -102,11 +112,24 @@ func (s *scanner) objectStart() bool {
 	return s.err == nil
 }
 
+// object is the state of one object being read: whether its first key is
+// still to come, and the keys seen, so that a duplicate key is an error.
+// JSON readers disagree on duplicates (encoding/json keeps the last,
+// others the first), so a plugin could answer one thing to one reader and
+// another to the next: sdk/ABI.md makes them malformed.
+type object struct {
+	first bool
+	n     int
+	seen  [16][]byte          // the first keys, compared in order
+	more  map[string]struct{} // the keys after those
+}
+
 // nextKey returns the next key of an object opened with objectStart, or
-// nil when the object is closed. first must be true for the first key.
-// The returned slice aliases the input when the key has no escapes.
-func (s *scanner) nextKey(first *bool) []byte {
-	if !s.more('}', first) {
+// nil when the object is closed or a key repeats (an error). obj must
+// start as object{first: true}. The returned slice aliases the input
+// when the key has no escapes.
+func (s *scanner) nextKey(obj *object) []byte {
+	if !s.more('}', &obj.first) {
 		return nil
 	}
 	k := s.stringBytes()
@@ -114,6 +137,31 @@ func (s *scanner) nextKey(first *bool) []byte {
 	if s.err != nil {
 		return nil
 	}
+	if obj.n < len(obj.seen) {
+		for _, seen := range obj.seen[:obj.n] {
+			if string(seen) == string(k) {
+				s.fail("duplicate key %q", k)
+				return nil
+			}
+		}
+		obj.seen[obj.n] = k
+		obj.n++
+		return k
+	}
+	for _, seen := range obj.seen {
+		if string(seen) == string(k) {
+			s.fail("duplicate key %q", k)
+			return nil
+		}
+	}
+	if obj.more == nil {
+		obj.more = map[string]struct{}{}
+	}
+	if _, dup := obj.more[string(k)]; dup {
+		s.fail("duplicate key %q", k)
+		return nil
+	}
+	obj.more[string(k)] = struct{}{}
 	return k
 }
 
@@ -466,8 +514,8 @@ func (s *scanner) skip(depth int) {
 	switch s.peek() {
 	case '{':
 		s.i++
-		first := true
-		for k := s.nextKey(&first); k != nil && s.err == nil; k = s.nextKey(&first) {
+		obj := object{first: true}
+		for k := s.nextKey(&obj); k != nil && s.err == nil; k = s.nextKey(&obj) {
 			s.skip(depth + 1)
 		}
 	case '[':

@@ -201,3 +201,20 @@ func TestAliasedMatchesCopying(t *testing.T) {
 	b[bytes.Index(b, []byte(`"7"`))+1] = '8'
 	require.Equal(t, `"8"`, string(got.Task.Answer))
 }
+
+// TestDuplicateKeysAreErrors: a response that says two things is
+// malformed, whichever a JSON reader would keep.
+func TestDuplicateKeysAreErrors(t *testing.T) {
+	var v abi.Verdict
+	err := DecodeVerdict([]byte(`{"score":0,"status":"invalid","score":1,"status":"ok"}`), &v)
+	require.ErrorContains(t, err, `duplicate key "score"`)
+	var l abi.Localization
+	require.ErrorContains(t, DecodeLocalization([]byte(`{"steps":[{"start":0,"end":1,"start":2}]}`), &l), "duplicate key")
+	// Past the 16 keys compared in order, the rest go through a map.
+	many := `{"a0":0,"a1":0,"a2":0,"a3":0,"a4":0,"a5":0,"a6":0,"a7":0,"a8":0,"a9":0,"b0":0,"b1":0,"b2":0,"b3":0,"b4":0,"b5":0,"c0":0,"c1":0,"c0":1}`
+	require.ErrorContains(t, Valid([]byte(many)), `duplicate key "c0"`)
+	require.ErrorContains(t, Valid([]byte(`{"a0":0,"a1":0,"a2":0,"a3":0,"a4":0,"a5":0,"a6":0,"a7":0,"a8":0,"a9":0,"b0":0,"b1":0,"b2":0,"b3":0,"b4":0,"b5":0,"c0":0,"a3":1}`)), `duplicate key "a3"`)
+	require.ErrorContains(t, Valid([]byte(`{"x":{"k":1,"k":2}}`)), `duplicate key "k"`)
+	require.NoError(t, Valid([]byte(`{"x":{"k":1},"y":{"k":2},"k":[{"k":1},{"k":2}]}`)))
+	require.NoError(t, DecodeVerdict([]byte(`{"score":1,"status":"ok","detail":"fine"}`), &v))
+}
