@@ -204,7 +204,7 @@ func TestTokenBudget(t *testing.T) {
 	require.Equal(t, 1045, sum.GeneratedTokens)
 	require.Equal(t, "max_generated_tokens", sum.StoppedBy)
 	require.Equal(t, filepath.Join(ref, "checkpoints", "step-00000010"), sum.Checkpoint)
-	_, st, err := latestCheckpoint(ref)
+	_, st, err := latestCheckpoint(ref, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.Equal(t, 1045, st.GeneratedTokens)
 
