@@ -114,12 +114,12 @@ func TestRunDirLock(t *testing.T) {
 	defer func() {
 		_ = cmd.Process.Kill()
 	}()
-	// Wait for the child's first metrics line (it is buffered until a
-	// checkpoint, so wait for its config and lock instead).
+	// Wait for the child to hold the lock and open its logs (lines are
+	// buffered until a checkpoint).
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		raw, _ := os.ReadFile(filepath.Join(dir, LockFile))
-		if len(raw) > 0 && fileExists(filepath.Join(dir, ConfigFile)) {
+		if len(raw) > 0 && fileExists(filepath.Join(dir, MetricsFile)) {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "the child never started: %s", stderr.String())
