@@ -128,6 +128,15 @@ type Policy interface {
 	Save(dir string) error
 }
 
+// Logitser is implemented by engines that return full logits (both the
+// cpu and the xla engine): rewind model logits and the reference checks
+// of enginetest use it.
+type Logitser interface {
+	// Logits returns the logits of each sequence, [len(seq), vocab]
+	// row-major.
+	Logits(ctx context.Context, seqs [][]int) ([][]float32, error)
+}
+
 // CompileReporter is implemented by engines that compile a program per
 // input shape (the xla engine): a run reports the compile time of each
 // step beside its other wall-clock times, so a slow first step reads as

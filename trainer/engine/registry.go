@@ -5,6 +5,9 @@ import (
 	"maps"
 	"slices"
 	"sync"
+
+	"github.com/rewind-rl/rewind/trainer/model"
+	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
 
 // Optim configures the optimiser and its schedule.
@@ -25,7 +28,12 @@ type Options struct {
 	// Dir holds a Hugging Face style checkpoint (config.json,
 	// model.safetensors, tokenizer.json) or one saved by Policy.Save, in
 	// which case the optimiser state is restored too (unless WeightsOnly).
+	// Leave it empty when Init is set.
 	Dir string
+	// Init, when set, is the model to start from instead of one read from
+	// Dir, with a fresh optimiser: how a model is trained from scratch
+	// (rewind sft).
+	Init *Init
 	// Optim configures the optimiser. Left zero when Dir was written by
 	// Policy.Save (and WeightsOnly is false), the saved settings are used.
 	Optim Optim
@@ -42,6 +50,14 @@ type Options struct {
 	Seed uint64
 	// Extra holds engine-specific settings (for example the XLA plugin path).
 	Extra map[string]string
+}
+
+// Init is a model in memory: its config, tokenizer and weights in
+// Config.Params() order (for example model.InitWeights).
+type Init struct {
+	Config    model.Config
+	Tokenizer tokenizer.Tokenizer
+	Weights   []*model.Tensor
 }
 
 // Factory opens a policy.

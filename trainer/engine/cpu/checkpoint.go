@@ -46,7 +46,7 @@ func (p *Policy) Save(dir string) error {
 	return nil
 }
 
-// Open loads a policy from opts.Dir: a Hugging Face checkpoint folder
+// Open loads a policy from opts.Init, or from opts.Dir: a Hugging Face checkpoint folder
 // (config.json, model.safetensors, tokenizer.json) or one written by Save,
 // whose optimiser moments and step are restored too (opts.Optim and
 // opts.Seed, when left zero, are taken from its state.json), unless
@@ -54,7 +54,7 @@ func (p *Policy) Save(dir string) error {
 // in Generate, default DefaultMaxBatch) and "token_budget" (tokens per
 // forward/backward pass, default DefaultTokenBudget).
 func Open(opts engine.Options) (*Policy, error) {
-	cfg, ws, tok, err := ckpt.Load(opts.Dir)
+	cfg, ws, tok, _, err := ckpt.Model(opts)
 	if err != nil {
 		return nil, fmt.Errorf("cpu engine: %w", err)
 	}

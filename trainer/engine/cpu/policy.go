@@ -259,7 +259,10 @@ func (p *Policy) lossAndGrad(ctx context.Context, b engine.Batch, st *engine.Upd
 	return loss, nil
 }
 
-var _ engine.Policy = (*Policy)(nil)
+var (
+	_ engine.Policy   = (*Policy)(nil)
+	_ engine.Logitser = (*Policy)(nil)
+)
 
 // Gradients returns the loss of b and the gradient of every parameter by
 // Hugging Face name, without taking an optimiser step (for tests and

@@ -26,11 +26,9 @@ import (
 // fails the test itself on error.
 type Factory func(t testing.TB, opts engine.Options) engine.Policy
 
-// Logitser is an optional capability: full logits, [len(seq), vocab] per
-// sequence, row-major. When a policy has it, Golden checks the logits.
-type Logitser interface {
-	Logits(ctx context.Context, seqs [][]int) ([][]float32, error)
-}
+// Logitser is the optional capability engine.Logitser: when a policy has
+// it, Golden checks the logits.
+type Logitser = engine.Logitser
 
 // Gradienter is an optional capability: the loss of a batch and the
 // gradient of every parameter by Hugging Face name (row-major, in the

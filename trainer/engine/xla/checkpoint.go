@@ -98,7 +98,7 @@ func init() {
 	engine.Register("xla", func(opts engine.Options) (engine.Policy, error) { return Open(opts) })
 }
 
-// Open loads a policy from opts.Dir: a Hugging Face checkpoint folder or
+// Open loads a policy from opts.Init, or from opts.Dir: a Hugging Face checkpoint folder or
 // one written by Save (optimiser moments, step and any LoRA adapter are
 // restored). A folder holding adapter_config.json loads that adapter on
 // top of the base weights. Extra settings: "backend" ("go", the default,
@@ -112,13 +112,18 @@ func Open(opts engine.Options) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, ws, tok, err := ckpt.Load(opts.Dir)
+	cfg, ws, tok, fromDir, err := ckpt.Model(opts)
 	if err != nil {
 		return nil, fmt.Errorf("xla engine: %w", err)
 	}
 	dir := opts.Dir
 	var factors []*model.Tensor
-	spec, saved, err := readAdapter(dir, cfg)
+	var spec *loraSpec
+	var saved []*model.Tensor
+	err = os.ErrNotExist // a model in memory has no adapter beside it
+	if fromDir {
+		spec, saved, err = readAdapter(dir, cfg)
+	}
 	switch {
 	case err == nil:
 		if s.lora != nil && (s.lora.Rank != spec.Rank || s.lora.Alpha != spec.Alpha) {

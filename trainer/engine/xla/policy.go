@@ -524,3 +524,4 @@ func (p *Policy) trainableNames() []string {
 
 var _ engine.Policy = (*Policy)(nil)
 var _ engine.CompileReporter = (*Policy)(nil)
+var _ engine.Logitser = (*Policy)(nil)

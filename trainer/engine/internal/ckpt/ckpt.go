@@ -195,6 +195,24 @@ func saveTokenizer(dir string, tok tokenizer.Tokenizer, source string) error {
 	return nil
 }
 
+// Model returns the model that opts names: opts.Init (with a fresh
+// optimiser), or the checkpoint folder opts.Dir read by Load. fromDir
+// reports the latter: only then is there optimiser state or an adapter to
+// read beside it.
+func Model(opts engine.Options) (cfg model.Config, ws []*model.Tensor, tok tokenizer.Tokenizer, fromDir bool, err error) {
+	if opts.Init == nil {
+		cfg, ws, tok, err = Load(opts.Dir)
+		return cfg, ws, tok, true, err
+	}
+	if opts.Dir != "" {
+		return model.Config{}, nil, nil, false, fmt.Errorf("both Options.Dir (%s) and Options.Init are set: open one model", opts.Dir)
+	}
+	if opts.Init.Tokenizer == nil {
+		return model.Config{}, nil, nil, false, errors.New("Options.Init has no tokenizer")
+	}
+	return opts.Init.Config, opts.Init.Weights, opts.Init.Tokenizer, false, nil
+}
+
 // Load reads the model part of a checkpoint folder: config.json, the base
 // weights in cfg.Params() order and the tokenizer. Errors name the file;
 // the engine prefixes its name.
@@ -240,7 +258,7 @@ func CheckModel(cfg model.Config, tok tokenizer.Tokenizer) error {
 // policy then starts with zero moments at step 0. When found, the engine
 // restores the moments (ReadMoments) and st's Step.
 func ReadState(opts *engine.Options, format string, st State) (found bool, err error) {
-	if opts.WeightsOnly {
+	if opts.WeightsOnly || opts.Init != nil {
 		return false, nil
 	}
 	path := filepath.Join(opts.Dir, StateFile)

@@ -178,3 +178,36 @@ func TestCheckModel(t *testing.T) {
 	bad.VocabSize = 0
 	require.ErrorContains(t, CheckModel(bad, tok), "model config")
 }
+
+// TestModelFromInitOrDir: Options.Init is used as given, with no state to
+// restore even beside a saved checkpoint; Dir is read by Load; both at
+// once, or an Init without a tokenizer, are refused.
+func TestModelFromInitOrDir(t *testing.T) {
+	dir := t.TempDir()
+	want := save(t, dir, 3)
+	cfg, ws, tok, err := Load(dir)
+	require.NoError(t, err)
+
+	gotCfg, gotWs, gotTok, fromDir, err := Model(engine.Options{Dir: dir})
+	require.NoError(t, err)
+	require.True(t, fromDir)
+	require.Equal(t, cfg, gotCfg)
+	require.Equal(t, want, gotWs)
+	require.Equal(t, tok.VocabSize(), gotTok.VocabSize())
+
+	mem := &engine.Init{Config: cfg, Tokenizer: tok, Weights: ws}
+	gotCfg, gotWs, gotTok, fromDir, err = Model(engine.Options{Init: mem})
+	require.NoError(t, err)
+	require.False(t, fromDir)
+	require.Equal(t, cfg, gotCfg)
+	require.Equal(t, ws, gotWs)
+	require.Same(t, tok, gotTok)
+	found, err := ReadState(&engine.Options{Init: mem}, "test", &testState{})
+	require.NoError(t, err)
+	require.False(t, found, "a model in memory has no optimiser state")
+
+	_, _, _, _, err = Model(engine.Options{Dir: dir, Init: mem})
+	require.ErrorContains(t, err, "both Options.Dir")
+	_, _, _, _, err = Model(engine.Options{Init: &engine.Init{Config: cfg, Weights: ws}})
+	require.ErrorContains(t, err, "no tokenizer")
+}
