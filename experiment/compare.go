@@ -1,4 +1,4 @@
-package compare
+package experiment
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rewind-rl/rewind/tasks/warmstart"
 	"github.com/rewind-rl/rewind/trainer/report"
 	"github.com/rewind-rl/rewind/trainer/run"
+	"github.com/rewind-rl/rewind/trainer/sft"
 )
 
 // Files a comparison writes into its directory.
@@ -41,12 +41,12 @@ type Result struct {
 	Dir    string `json:"dir"`
 	Family string `json:"family"`
 	// TrainedPerPrompt is the budget every arm trains on per prompt.
-	TrainedPerPrompt int                 `json:"trained_per_prompt"`
-	Steps            int                 `json:"steps"`
-	Seeds            []uint64            `json:"seeds"`
-	Smooth           int                 `json:"smooth"`
-	EvalTasks        int                 `json:"eval_tasks"`
-	WarmStart        warmstart.SFTReport `json:"warm_start"`
+	TrainedPerPrompt int        `json:"trained_per_prompt"`
+	Steps            int        `json:"steps"`
+	Seeds            []uint64   `json:"seeds"`
+	Smooth           int        `json:"smooth"`
+	EvalTasks        int        `json:"eval_tasks"`
+	WarmStart        sft.Report `json:"warm_start"`
 	// WarmStartHeldOut is the warm start's greedy pass@1 on the same
 	// held-out tasks as the arms (the step-0 reference).
 	WarmStartHeldOut Value       `json:"warm_start_held_out_pass_at_1"`

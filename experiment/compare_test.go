@@ -1,4 +1,4 @@
-package compare
+package experiment
 
 import (
 	"bytes"
@@ -9,6 +9,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	// Drivers are chosen by programs and tests, never by this package.
+	_ "github.com/rewind-rl/rewind/plugins/all"
+	_ "github.com/rewind-rl/rewind/plugins/procverify"
+	_ "github.com/rewind-rl/rewind/trainer/engine/cpu"
 )
 
 // tinyExperiment shrinks the default experiment to seconds: a nano model

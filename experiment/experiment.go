@@ -1,4 +1,4 @@
-// Package compare runs Rewind's default experiment and comparisons of
+// Package experiment runs Rewind's default experiment and comparisons of
 // training configs: it prepares a workspace (a task family's generated
 // data and a warm-started model, cached), trains each arm (a preset with
 // overrides) over several seeds at the same budget of trained
@@ -7,7 +7,13 @@
 // compare.json, compare.md and an HTML report.
 //
 // `rewind demo` uses the same workspace and trains one arm.
-package compare
+//
+// It is the one layer that uses both the trainer (trainer/sft, trainer/run)
+// and the task families (tasks). Like every library package it links no
+// plugin and no engine: a program (cmd/rewind) or a test imports the
+// engine, the builtin plugins and plugins/procverify, the families'
+// process verifier that the default experiment grades with.
+package experiment
 
 import (
 	"bytes"
@@ -22,8 +28,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rewind-rl/rewind/tasks"
-	"github.com/rewind-rl/rewind/tasks/warmstart"
 	"github.com/rewind-rl/rewind/trainer/run"
+	"github.com/rewind-rl/rewind/trainer/sft"
 )
 
 //go:embed default.yaml
@@ -53,9 +59,9 @@ type DataSizes struct {
 	Eval  int    `yaml:"eval"`
 }
 
-// sftSection is warmstart.SFTConfig; family, difficulty and out are the
+// sftSection is sft.Config; family, difficulty and out are the
 // experiment's.
-type sftSection = warmstart.SFTConfig
+type sftSection = sft.Config
 
 // Settings are the comparison's own keys.
 type Settings struct {
@@ -132,7 +138,7 @@ func merge(base, over map[string]any) map[string]any {
 
 // decode decodes an experiment strictly onto the SFT defaults.
 func decode(raw []byte, name string) (Experiment, error) {
-	e := Experiment{SFT: warmstart.DefaultSFTConfig()}
+	e := Experiment{SFT: sft.DefaultConfig()}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&e); err != nil && !errors.Is(err, io.EOF) {

@@ -1,4 +1,4 @@
-package compare
+package experiment
 
 import (
 	"context"
@@ -16,13 +16,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	_ "github.com/rewind-rl/rewind/plugins/procverify" // builtin: procverify, the families' process verifier
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
-	"github.com/rewind-rl/rewind/tasks/warmstart"
 	"github.com/rewind-rl/rewind/trainer/data"
-	_ "github.com/rewind-rl/rewind/trainer/engine/cpu" // the default engine
 	"github.com/rewind-rl/rewind/trainer/run"
+	"github.com/rewind-rl/rewind/trainer/sft"
 )
 
 // Workspace is a prepared experiment folder:
@@ -35,7 +33,7 @@ import (
 type Workspace struct {
 	Dir, TrainData, EvalData, Model, TrainConfig string
 	// SFT is the warm start's report (from sft.json).
-	SFT warmstart.SFTReport
+	SFT sft.Report
 	// Reused says the warm start came from the cache.
 	Reused bool
 	// warmKey identifies the warm start (its SFT config's hash).
@@ -164,13 +162,13 @@ func (w *Workspace) writeData(e Experiment) error {
 // prompts of its solve examples and the problem line of its localization
 // examples.
 func warmPrompts(e Experiment) (map[string]bool, error) {
-	exs, err := warmstart.Examples(e.Family, e.SFT.Examples, e.SFT.Seed, e.Difficulty, e.SFT.ErrorRate, e.SFT.LocFraction)
+	exs, err := sft.Examples(e.Family, e.SFT.Examples, e.SFT.Seed, e.Difficulty, e.SFT.ErrorRate, e.SFT.LocFraction)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
 	for _, ex := range exs {
-		if ex.Kind == warmstart.KindSolve {
+		if ex.Kind == sft.KindSolve {
 			seen[ex.Prompt] = true
 		} else if line, _, ok := strings.Cut(strings.TrimPrefix(ex.Prompt, "Problem: "), "\n"); ok {
 			seen[line] = true // a localization example shows its problem
@@ -231,7 +229,7 @@ func (w *Workspace) warmStart(ctx context.Context, e Experiment, out io.Writer) 
 	sc.Out = filepath.Join(w.Dir, "warmstart")
 	sc.Family, sc.Difficulty = e.Family, e.Difficulty
 	keyRaw, err := yaml.Marshal(struct {
-		SFT warmstart.SFTConfig
+		SFT sft.Config
 	}{sc})
 	if err != nil {
 		return err
@@ -254,8 +252,8 @@ func (w *Workspace) warmStart(ctx context.Context, e Experiment, out io.Writer) 
 	if err := os.RemoveAll(sc.Out); err != nil {
 		return err
 	}
-	log.Info("warm start: training from scratch", "family", sc.Family, "steps", sc.Steps, "examples", sc.Examples, "log", filepath.Join(sc.Out, warmstart.LogFile))
-	rep, err := warmstart.SFTLogged(ctx, sc, out)
+	log.Info("warm start: training from scratch", "family", sc.Family, "steps", sc.Steps, "examples", sc.Examples, "log", filepath.Join(sc.Out, sft.LogFile))
+	rep, err := sft.TrainLogged(ctx, sc, out)
 	if err != nil {
 		return fmt.Errorf("warm start: %w", err)
 	}

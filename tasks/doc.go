@@ -9,8 +9,8 @@
 // and a process verifier (Verify) that grades the final answer and reports
 // the first wrong step. The solver can inject realistic slips (a dropped
 // carry, a digit off by one, a sign error) that propagate consistently
-// through the later steps; SFTExamples turns such chains into warm-start
-// demonstrations and localization examples.
+// through the later steps; the warm start (trainer/sft) turns such chains
+// into demonstrations and localization examples.
 //
 // The package depends only on the standard library and sdk/abi, so the
 // same code runs natively (plugins/procverify) and inside the Go Wasm

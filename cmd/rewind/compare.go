@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rewind-rl/rewind/trainer/compare"
+	"github.com/rewind-rl/rewind/experiment"
 )
 
 // experimentFlags are the flags shared by compare and demo.
@@ -28,12 +28,12 @@ func (f *experimentFlags) register(cmd *cobra.Command, defaultOut string) {
 }
 
 // load returns the experiment, or nil after printing it.
-func (f *experimentFlags) load(cmd *cobra.Command) (*compare.Experiment, error) {
+func (f *experimentFlags) load(cmd *cobra.Command) (*experiment.Experiment, error) {
 	if f.print && f.file == "" {
-		_, err := cmd.OutOrStdout().Write(compare.DefaultYAML())
+		_, err := cmd.OutOrStdout().Write(experiment.DefaultYAML())
 		return nil, err
 	}
-	e, err := compare.Load(f.file)
+	e, err := experiment.Load(f.file)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ parents and localization calls included; localizer precision and recall).
 The workspace (generated data, the warm start) is made on the first run
 and reused; finished runs are reused and interrupted ones resumed, so an
 interrupted comparison continues where it stopped. The experiment is
-default.yaml of trainer/compare (--print-config shows it) with -c FILE
+default.yaml of package experiment (--print-config shows it) with -c FILE
 merged over it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,7 +77,7 @@ merged over it.`,
 				return err
 			}
 			if len(arms) > 0 {
-				var keep []compare.Arm
+				var keep []experiment.Arm
 				for _, name := range arms {
 					a, ok := e.Arm(name)
 					if !ok {
@@ -102,12 +102,12 @@ merged over it.`,
 			start := time.Now()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := compare.Run(ctx, compare.Options{Experiment: *e, Dir: f.out, Log: cmd.ErrOrStderr()})
+			res, err := experiment.Run(ctx, experiment.Options{Experiment: *e, Dir: f.out, Log: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(cmd.OutOrStdout(), compare.Markdown(res))
-			fmt.Fprintf(cmd.OutOrStdout(), "\nreport: %s\nelapsed: %s\n", filepath.Join(f.out, compare.ReportFile),
+			fmt.Fprint(cmd.OutOrStdout(), experiment.Markdown(res))
+			fmt.Fprintf(cmd.OutOrStdout(), "\nreport: %s\nelapsed: %s\n", filepath.Join(f.out, experiment.ReportFile),
 				time.Since(start).Round(time.Second))
 			return nil
 		},

@@ -10,11 +10,8 @@ import (
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
-	"github.com/rewind-rl/rewind/tasks/warmstart"
 	dataset "github.com/rewind-rl/rewind/trainer/data"
-
-	// The native twin of the benchmarks' Wasm verifier, as `builtin: procverify`.
-	_ "github.com/rewind-rl/rewind/plugins/procverify"
+	"github.com/rewind-rl/rewind/trainer/sft"
 )
 
 // dataFlags are the flags shared by the data subcommands.
@@ -102,7 +99,7 @@ Families:
 ` + familyList(),
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			exs, err := warmstart.Examples(args[0], sf.n, sf.seed, sf.difficulty, errorRate, locFraction)
+			exs, err := sft.Examples(args[0], sf.n, sf.seed, sf.difficulty, errorRate, locFraction)
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/rewind-rl/rewind/trainer/compare"
+	"github.com/rewind-rl/rewind/experiment"
 )
 
 func init() {
@@ -41,7 +41,7 @@ seeds from the same workspace layout.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res, err := compare.Demo(ctx, compare.DemoOptions{
+			res, err := experiment.Demo(ctx, experiment.DemoOptions{
 				Experiment: *e, Dir: f.out, Arm: arm,
 				Progress: cmd.ErrOrStderr(), Terminal: term.IsTerminal(int(os.Stderr.Fd())),
 			})

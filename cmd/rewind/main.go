@@ -11,8 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	_ "github.com/rewind-rl/rewind/host/process" // process: plugin sources (gRPC)
-	_ "github.com/rewind-rl/rewind/plugins/all"  // builtin: plugin sources
+	// Only the program chooses its drivers: the library packages link no
+	// plugin and no engine of their own.
+	_ "github.com/rewind-rl/rewind/host/process"       // process: plugin sources (gRPC)
+	_ "github.com/rewind-rl/rewind/plugins/all"        // builtin: plugin sources
+	_ "github.com/rewind-rl/rewind/plugins/procverify" // builtin: procverify, the task families' process verifier
+	_ "github.com/rewind-rl/rewind/trainer/engine/cpu" // engine: cpu
+	_ "github.com/rewind-rl/rewind/trainer/engine/xla" // engine: xla
 )
 
 var rootCmd = &cobra.Command{

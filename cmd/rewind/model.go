@@ -14,14 +14,15 @@ import (
 
 	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/engine"
-	"github.com/rewind-rl/rewind/trainer/engine/cpu"
 )
 
 func init() {
 	modelCmd := &cobra.Command{
 		Use:   "model",
-		Short: "Run a Llama/Qwen2-family checkpoint on the CPU engine (logits, generation)",
+		Short: "Run a Llama/Qwen2-family checkpoint on an engine (logits, generation)",
 	}
+	var engineName string
+	modelCmd.PersistentFlags().StringVar(&engineName, "engine", "cpu", "compute engine that runs the checkpoint: "+strings.Join(engine.Engines(), " or "))
 
 	var dir, idsPath, outPath string
 	logits := &cobra.Command{
@@ -39,15 +40,20 @@ lines are skipped). All sequences must have the same length.`,
 			if err != nil {
 				return err
 			}
-			p, err := cpu.Open(engine.Options{Dir: dir, WeightsOnly: true}) // inference only: no optimiser state
+			p, err := engine.Open(engineName, engine.Options{Dir: dir, WeightsOnly: true}) // inference only: no optimiser state
 			if err != nil {
 				return err
 			}
-			out, err := p.Logits(cmd.Context(), seqs)
+			lg, ok := p.(engine.Logitser)
+			if !ok {
+				return fmt.Errorf("engine %s does not return logits (it has no Logits method); use --engine cpu", engineName)
+			}
+			out, err := lg.Logits(cmd.Context(), seqs)
 			if err != nil {
 				return err
 			}
-			buf := make([]byte, 0, 4*len(seqs)*len(seqs[0])*p.Config().VocabSize)
+			vocab := len(out[0]) / len(seqs[0])
+			buf := make([]byte, 0, 4*len(seqs)*len(seqs[0])*vocab)
 			for _, row := range out {
 				for _, v := range row {
 					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
@@ -56,7 +62,7 @@ lines are skipped). All sequences must have the same length.`,
 			if err := atomicfile.WriteFile(outPath, buf); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: float32 [%d, %d, %d]\n", outPath, len(seqs), len(seqs[0]), p.Config().VocabSize)
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s: float32 [%d, %d, %d]\n", outPath, len(seqs), len(seqs[0]), vocab)
 			return nil
 		},
 	}
@@ -77,7 +83,7 @@ lines are skipped). All sequences must have the same length.`,
 		Short: "Continue a prompt and print the new text",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := cpu.Open(engine.Options{Dir: gdir, WeightsOnly: true})
+			p, err := engine.Open(engineName, engine.Options{Dir: gdir, WeightsOnly: true})
 			if err != nil {
 				return err
 			}

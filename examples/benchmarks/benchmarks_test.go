@@ -14,8 +14,8 @@ import (
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
-	"github.com/rewind-rl/rewind/tasks/warmstart"
 	"github.com/rewind-rl/rewind/trainer/run"
+	"github.com/rewind-rl/rewind/trainer/sft"
 )
 
 func readTasks(t *testing.T, path string) []abi.Task {
@@ -45,11 +45,11 @@ func jsonEq(t *testing.T, want, got []abi.Task) {
 func TestBenchmarkFolders(t *testing.T) {
 	for _, family := range tasks.Families() {
 		t.Run(family, func(t *testing.T) {
-			sft, err := warmstart.LoadSFTConfig(filepath.Join(family, "sft.yaml"))
+			sc, err := sft.LoadConfig(filepath.Join(family, "sft.yaml"))
 			require.NoError(t, err)
-			require.NoError(t, sft.Validate())
-			require.Equal(t, family, sft.Family)
-			d := sft.Difficulty // the datasets have the warm start's difficulty
+			require.NoError(t, sc.Validate())
+			require.Equal(t, family, sc.Family)
+			d := sc.Difficulty // the datasets have the warm start's difficulty
 
 			train := readTasks(t, filepath.Join(family, "train.jsonl"))
 			want, err := tasks.Generate(family, 1000, 1, d)
@@ -57,7 +57,7 @@ func TestBenchmarkFolders(t *testing.T) {
 			jsonEq(t, want, train)
 
 			// eval.jsonl shares no prompt with the warm start's examples.
-			sftTasks, err := tasks.Generate(family, sft.Examples, sft.Seed, d)
+			sftTasks, err := tasks.Generate(family, sc.Examples, sc.Seed, d)
 			require.NoError(t, err)
 			seen := map[string]bool{}
 			for _, tk := range sftTasks {
@@ -75,9 +75,9 @@ func TestBenchmarkFolders(t *testing.T) {
 			cfg, err := run.Load(run.Sources{File: filepath.Join("examples", "benchmarks", family, "train.yaml")})
 			require.NoError(t, err)
 			require.Equal(t, "short", cfg.Localizer.Template)
-			require.Equal(t, sft.Template.Data(), cfg.Data.Template)
+			require.Equal(t, sc.Template.Data(), cfg.Data.Template)
 			require.Equal(t, "runs/sft-"+family+"/model", cfg.Model.Path)
-			require.Equal(t, filepath.Join(sft.Out, "model"), cfg.Model.Path)
+			require.Equal(t, filepath.Join(sc.Out, "model"), cfg.Model.Path)
 		})
 	}
 }

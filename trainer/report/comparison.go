@@ -11,7 +11,7 @@ import (
 
 // Comparison is the page of `rewind compare`: curves of several arms
 // (configs), each aggregated over seeds, and preformatted tables. Package
-// trainer/compare computes it; this package only draws it.
+// package experiment computes it; this package only draws it.
 type Comparison struct {
 	Title  string
 	Lead   []string

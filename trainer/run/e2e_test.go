@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	_ "github.com/rewind-rl/rewind/plugins/all" // builtin plugins: linked by programs and tests, never by package run
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/data"

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/rewind-rl/rewind/host"
-	_ "github.com/rewind-rl/rewind/plugins/all" // the builtin plugins
 	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/rollout"
 )

@@ -1,4 +1,4 @@
-package warmstart
+package sft
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 )
 
 // heldOut returns n tasks that are not among the training prompts.
-func heldOut(cfg SFTConfig, seen map[string]bool, n int) ([]abi.Task, error) {
+func heldOut(cfg Config, seen map[string]bool, n int) ([]abi.Task, error) {
 	ts, err := tasks.GenerateExcluding(cfg.Family, n, cfg.Seed+1_000_003, cfg.Difficulty, func(p string) bool { return seen[p] })
 	if err != nil {
 		return nil, fmt.Errorf("sft: held-out tasks: %w", err)
@@ -67,7 +67,7 @@ func (f *failures) add(prompt string, first, steps int) {
 
 // grade verifies a solution of t; on a failure with a wrong step it adds
 // the chain's localization prompt to fs. It reports whether it was right.
-func grade(cfg SFTConfig, t abi.Task, out string, fs *failures) (bool, error) {
+func grade(cfg Config, t abi.Task, out string, fs *failures) (bool, error) {
 	v := tasks.Verify(&abi.VerifyRequest{Task: t, Response: out})
 	if v.Status != abi.StatusOK {
 		return false, fmt.Errorf("sft: eval: verifying task %s: %s: %s", t.ID, v.Status, v.Detail)
@@ -86,7 +86,7 @@ func grade(cfg SFTConfig, t abi.Task, out string, fs *failures) (bool, error) {
 // localization of its own greedy failures; the same with EvalSamples
 // samples per task at the RL settings; and localization of synthetic
 // flawed chains.
-func evaluate(ctx context.Context, pol engine.Policy, cfg SFTConfig, seen map[string]bool, rep *SFTReport) error {
+func evaluate(ctx context.Context, pol engine.Policy, cfg Config, seen map[string]bool, rep *Report) error {
 	maxPos := cfg.Model.MaxPositions
 	ts, err := heldOut(cfg, seen, max(cfg.EvalTasks, cfg.EvalChains))
 	if err != nil {

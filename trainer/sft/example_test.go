@@ -1,16 +1,16 @@
-package warmstart_test
+package sft_test
 
 import (
 	"fmt"
 
-	"github.com/rewind-rl/rewind/tasks/warmstart"
+	"github.com/rewind-rl/rewind/trainer/sft"
 )
 
 // The localization prompt is trainer/localize's ShortTemplate rendered by
 // localize.Render, exactly as the self localizer renders it during RL
 // (Render drops a step's own "Step k:" label before numbering it).
 func ExampleExamples() {
-	exs, err := warmstart.Examples("sum", 2, 1, 1, 0.2, 0.5)
+	exs, err := sft.Examples("sum", 2, 1, 1, 0.2, 0.5)
 	if err != nil {
 		panic(err)
 	}

@@ -1,13 +1,17 @@
-// Package warmstart builds the supervised warm-start data of the task
-// families in package tasks: demonstrations, some with slips that
-// propagate to a wrong answer, and localization examples that teach a
-// model to name the first wrong step of a flawed chain in the very prompt
-// the trainer's self localizer will show it.
+// Package sft is the supervised warm start (SFT) of the trainer: it builds
+// the warm-start data of the task families in package tasks
+// (demonstrations, some with slips that propagate to a wrong answer, and
+// localization examples that teach a model to name the first wrong step of
+// a flawed chain in the very prompt the trainer's self localizer will show
+// it), trains a model from scratch on it through engine.Open, so on any
+// registered engine, optionally adds a second stage on the model's own
+// failures, and evaluates the result.
 //
-// It is apart from package tasks because the localization prompt belongs
-// to trainer/localize (which depends on the host), while tasks must stay
-// free of host dependencies to compile into the Wasm verifier.
-package warmstart
+// It is a trainer component, apart from package tasks, because it uses the
+// trainer (engines, the localization prompt of trainer/localize, data
+// templates) while the task families depend on the SDK alone, to compile
+// into the Wasm verifier.
+package sft
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package warmstart
+package sft
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package warmstart
+package sft
 
 import (
 	"context"
@@ -24,7 +24,7 @@ const (
 // localization example: the self localizer's prompt for that chain with
 // the completion \boxed{f}, f the verifier's first error. It returns the
 // examples and their f, and records the counts in rep.
-func selfExamples(ctx context.Context, pol engine.Policy, cfg SFTConfig, tok tokenizer.Tokenizer, rep *SFTReport) ([]engine.Sequence, []int, error) {
+func selfExamples(ctx context.Context, pol engine.Policy, cfg Config, tok tokenizer.Tokenizer, rep *Report) ([]engine.Sequence, []int, error) {
 	ts, err := tasks.Generate(cfg.Family, cfg.Self.Tasks, cfg.Seed, cfg.Difficulty)
 	if err != nil {
 		return nil, nil, err

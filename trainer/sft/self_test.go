@@ -1,4 +1,4 @@
-package warmstart
+package sft
 
 import (
 	"context"
@@ -36,9 +36,9 @@ func (s scripted) Generate(_ context.Context, reqs []engine.GenRequest) ([]engin
 func TestSelfExamples(t *testing.T) {
 	tok, err := tokenizer.NewChar(Alphabet, Specials)
 	require.NoError(t, err)
-	cfg := DefaultSFTConfig()
+	cfg := DefaultConfig()
 	cfg.Family, cfg.Difficulty, cfg.Out = "lin", 2, "unused"
-	cfg.Self = SFTSelf{Steps: 1, Tasks: 30, Samples: 2, Mix: 0.5}
+	cfg.Self = SelfConfig{Steps: 1, Tasks: 30, Samples: 2, Mix: 0.5}
 	ts, err := tasks.Generate("lin", cfg.Self.Tasks, cfg.Seed, cfg.Difficulty)
 	require.NoError(t, err)
 
@@ -70,7 +70,7 @@ func TestSelfExamples(t *testing.T) {
 			s.answers[prompt] = stepStrings(sol)[0]
 		}
 	}
-	var rep SFTReport
+	var rep Report
 	seqs, firsts, err := selfExamples(context.Background(), s, cfg, tok, &rep)
 	require.NoError(t, err)
 	require.Equal(t, len(ts)*cfg.Self.Samples, rep.SelfSamples)

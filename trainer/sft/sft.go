@@ -1,4 +1,4 @@
-package warmstart
+package sft
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/rewind-rl/rewind/trainer/engine"
-	"github.com/rewind-rl/rewind/trainer/engine/cpu"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
@@ -26,8 +25,8 @@ const Alphabet = "\n !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ
 // text (EOS), the step delimiter as one token, and the chat markers.
 var Specials = []string{tokenizer.EndOfText, tokenizer.EndThought, tokenizer.IMStart, tokenizer.IMEnd}
 
-// SFTReport is what a warm start measured; it is written as sft.json.
-type SFTReport struct {
+// Report is what a warm start measured; it is written as sft.json.
+type Report struct {
 	Family     string  `json:"family"`
 	Difficulty int     `json:"difficulty"`
 	Params     int     `json:"params"`
@@ -82,50 +81,54 @@ type SFTReport struct {
 	Model string `json:"model"`
 }
 
-// LogFile is the progress log SFTLogged writes in the output folder.
+// LogFile is the progress log TrainLogged writes in the output folder.
 const LogFile = "sft.log"
 
-// SFTLogged is SFT with its progress written to cfg.Out/sft.log as well
+// TrainLogged is Train with its progress written to cfg.Out/sft.log as well
 // as to progress: rewind sft and the comparison workspace both keep that
 // log beside the model and the report.
-func SFTLogged(ctx context.Context, cfg SFTConfig, progress io.Writer) (SFTReport, error) {
+func TrainLogged(ctx context.Context, cfg Config, progress io.Writer) (Report, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return SFTReport{}, err
+		return Report{}, err
 	}
 	logf, err := os.Create(filepath.Join(cfg.Out, LogFile))
 	if err != nil {
-		return SFTReport{}, err
+		return Report{}, err
 	}
 	defer logf.Close()
-	return SFT(ctx, cfg, slog.New(slog.NewTextHandler(io.MultiWriter(progress, logf), nil)))
+	return Train(ctx, cfg, slog.New(slog.NewTextHandler(io.MultiWriter(progress, logf), nil)))
 }
 
-// SFT trains a model from scratch on Examples, saves it under cfg.Out and
+// Train trains a model from scratch on Examples, saves it under cfg.Out and
 // evaluates it on held-out tasks. Progress goes to log. It is
 // deterministic in cfg up to the engine's own reproducibility.
-func SFT(ctx context.Context, cfg SFTConfig, log *slog.Logger) (SFTReport, error) {
+func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 	if err := cfg.Validate(); err != nil {
-		return SFTReport{}, err
+		return Report{}, err
 	}
 	tok, err := tokenizer.NewChar(Alphabet, Specials)
 	if err != nil {
-		return SFTReport{}, err
+		return Report{}, err
 	}
 	mc, err := model.Preset(cfg.Model.Preset)
 	if err != nil {
-		return SFTReport{}, err
+		return Report{}, err
 	}
 	mc = mc.WithVocab(tok.VocabSize())
 	mc.MaxPositions = cfg.Model.MaxPositions
 	mc.EOS = tok.EOS()
-	pol, err := cpu.New(mc, tok, model.InitWeights(mc, cfg.Seed), engine.Optim{
-		LR: cfg.LR, WeightDecay: cfg.WeightDecay, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, GradClip: cfg.GradClip,
-		Schedule: cfg.Schedule, WarmupSteps: cfg.Warmup, TotalSteps: cfg.Steps + cfg.Self.Steps,
+	pol, err := engine.Open(cfg.Model.Engine, engine.Options{
+		Init: &engine.Init{Config: mc, Tokenizer: tok, Weights: model.InitWeights(mc, cfg.Seed)},
+		Optim: engine.Optim{
+			LR: cfg.LR, WeightDecay: cfg.WeightDecay, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, GradClip: cfg.GradClip,
+			Schedule: cfg.Schedule, WarmupSteps: cfg.Warmup, TotalSteps: cfg.Steps + cfg.Self.Steps,
+		},
+		Extra: cfg.Model.Extra,
 	})
 	if err != nil {
-		return SFTReport{}, err
+		return Report{}, err
 	}
-	rep := SFTReport{Family: cfg.Family, Difficulty: cfg.Difficulty, Params: mc.NumParams(), Steps: cfg.Steps + cfg.Self.Steps}
+	rep := Report{Family: cfg.Family, Difficulty: cfg.Difficulty, Params: mc.NumParams(), Steps: cfg.Steps + cfg.Self.Steps}
 
 	exs, err := examples(cfg.Family, cfg.Examples, cfg.Seed, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction, cfg.Template.Kind)
 	if err != nil {
@@ -193,7 +196,7 @@ func SFT(ctx context.Context, cfg SFTConfig, log *slog.Logger) (SFTReport, error
 // encodeExamples tokenizes examples as prompt + completion + EOS, with
 // weight 1 on the completion and EOS positions, dropping those longer than
 // the context. It returns the sequences and the task prompts seen.
-func encodeExamples(tok tokenizer.Tokenizer, cfg SFTConfig, exs []Example, rep *SFTReport) ([]engine.Sequence, map[string]bool) {
+func encodeExamples(tok tokenizer.Tokenizer, cfg Config, exs []Example, rep *Report) ([]engine.Sequence, map[string]bool) {
 	tmpl := cfg.Template.Data()
 	seen := map[string]bool{}
 	var seqs []engine.Sequence
@@ -253,9 +256,9 @@ func normalise(batch []engine.Sequence) []engine.Sequence {
 // trainLoop runs optimiser steps and logs their mean loss.
 type trainLoop struct {
 	pol           engine.Policy
-	cfg           SFTConfig
+	cfg           Config
 	log           *slog.Logger
-	rep           *SFTReport
+	rep           *Report
 	start         time.Time
 	tokens, lossN int
 	lossSum       float64

@@ -1,4 +1,4 @@
-package warmstart
+package sft
 
 import (
 	"context"
@@ -19,18 +19,18 @@ import (
 // and writes sft.json and sft.log. The numbers are not checked: a nano model after a
 // few steps solves nothing; what matters is that every stage runs.
 func TestSFTEndToEnd(t *testing.T) {
-	cfg := DefaultSFTConfig()
+	cfg := DefaultConfig()
 	cfg.Family, cfg.Difficulty = "sum", 1
 	cfg.Model.Preset = "nano"
 	cfg.Examples, cfg.Steps, cfg.Batch, cfg.Warmup, cfg.LogEvery = 40, 4, 4, 1, 2
 	cfg.EvalTasks, cfg.EvalChains, cfg.EvalSamples = 4, 4, 2
-	cfg.Self = SFTSelf{Steps: 2, Tasks: 8, Samples: 1, Mix: 0.5}
+	cfg.Self = SelfConfig{Steps: 2, Tasks: 8, Samples: 1, Mix: 0.5}
 	cfg.Out = t.TempDir()
-	rep, err := SFTLogged(context.Background(), cfg, io.Discard)
+	rep, err := TrainLogged(context.Background(), cfg, io.Discard)
 	require.NoError(t, err)
 	logged, err := os.ReadFile(filepath.Join(cfg.Out, LogFile))
 	require.NoError(t, err)
-	require.NotEmpty(t, logged, "SFTLogged keeps the progress log beside the model")
+	require.NotEmpty(t, logged, "TrainLogged keeps the progress log beside the model")
 	require.Equal(t, 40, rep.Examples)
 	require.Equal(t, 4, rep.EvalTasks)
 	require.Equal(t, 4, rep.Chains)
@@ -42,7 +42,7 @@ func TestSFTEndToEnd(t *testing.T) {
 
 	b, err := os.ReadFile(filepath.Join(cfg.Out, "sft.json"))
 	require.NoError(t, err)
-	var onDisk SFTReport
+	var onDisk Report
 	require.NoError(t, json.Unmarshal(b, &onDisk))
 	require.Equal(t, rep, onDisk)
 
@@ -56,8 +56,8 @@ func TestSFTEndToEnd(t *testing.T) {
 }
 
 func TestSFTConfigValidate(t *testing.T) {
-	require.NoError(t, func() error { c := DefaultSFTConfig(); c.Family, c.Out = "mul", "x"; return c.Validate() }())
-	c := SFTConfig{}
+	require.NoError(t, func() error { c := DefaultConfig(); c.Family, c.Out = "mul", "x"; return c.Validate() }())
+	c := Config{}
 	err := c.Validate()
 	require.Error(t, err)
 	for _, field := range []string{"family", "difficulty", "examples", "steps", "batch", "lr", "schedule", "template", "model.preset", "out"} {

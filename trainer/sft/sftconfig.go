@@ -1,4 +1,4 @@
-package warmstart
+package sft
 
 import (
 	"bytes"
@@ -16,10 +16,10 @@ import (
 	"github.com/rewind-rl/rewind/trainer/model"
 )
 
-// SFTConfig configures a warm start: a model trained from scratch on
-// Examples, then evaluated on held-out tasks. Start from DefaultSFTConfig;
+// Config configures a warm start: a model trained from scratch on
+// Examples, then evaluated on held-out tasks. Start from DefaultConfig;
 // every default is written on its field.
-type SFTConfig struct {
+type Config struct {
 	Family      string  `yaml:"family"`       // task family; required
 	Difficulty  int     `yaml:"difficulty"`   // default tasks.DefaultDifficulty
 	Seed        uint64  `yaml:"seed"`         // data, initialisation and order; default 1
@@ -29,8 +29,8 @@ type SFTConfig struct {
 	// Template renders solve prompts; it must equal the RL run's
 	// data.template. Default plain, "{prompt}\n". Localization prompts
 	// are those of the run's self localizer with localizer.template: short.
-	Template    SFTTemplate `yaml:"template"`
-	Model       SFTModel    `yaml:"model"`
+	Template    Template    `yaml:"template"`
+	Model       ModelConfig `yaml:"model"`
 	Steps       int         `yaml:"steps"`        // optimiser steps; default 400
 	Batch       int         `yaml:"batch"`        // sequences per step; default 32
 	LR          float64     `yaml:"lr"`           // peak AdamW learning rate; default 3e-3
@@ -52,12 +52,12 @@ type SFTConfig struct {
 	// from); the sampled failures are localized too. Default 8; 0 skips.
 	EvalSamples int `yaml:"eval_samples"`
 	// Self is the optional second stage on the model's own failures.
-	Self     SFTSelf `yaml:"self"`
-	LogEvery int     `yaml:"log_every"` // steps between progress lines; default 25
-	Out      string  `yaml:"out"`       // output folder; default runs/sft-FAMILY
+	Self     SelfConfig `yaml:"self"`
+	LogEvery int        `yaml:"log_every"` // steps between progress lines; default 25
+	Out      string     `yaml:"out"`       // output folder; default runs/sft-FAMILY
 }
 
-// SFTSelf configures the second SFT stage: after Steps optimiser steps on
+// SelfConfig configures the second SFT stage: after Steps optimiser steps on
 // Examples, the model samples solutions of the training tasks at the RL
 // sampling settings, the process verifier grades them, and each failure
 // with a wrong step becomes a localization example labelled with its true
@@ -66,7 +66,7 @@ type SFTConfig struct {
 // localizer sees exactly such chains during RL, whereas synthetic slips
 // propagate consistently and can be told apart from the model's own
 // mistakes (docs/tasks.md). The learning-rate schedule spans both stages.
-type SFTSelf struct {
+type SelfConfig struct {
 	Steps int `yaml:"steps"` // optimiser steps of the second stage; default 0: no second stage
 	// Tasks training tasks (the first of the stage-1 tasks, so no
 	// held-out prompt is seen) are solved Samples times each; default
@@ -82,9 +82,9 @@ type SFTSelf struct {
 	Balance bool `yaml:"balance"`
 }
 
-// SFTTemplate mirrors trainer/data.Template with the keys of the run
+// Template mirrors trainer/data.Template with the keys of the run
 // config's data.template.
-type SFTTemplate struct {
+type Template struct {
 	Kind            string `yaml:"kind"`
 	Format          string `yaml:"format"`
 	System          string `yaml:"system"`
@@ -92,33 +92,37 @@ type SFTTemplate struct {
 }
 
 // Data is the trainer/data template.
-func (t SFTTemplate) Data() data.Template {
+func (t Template) Data() data.Template {
 	return data.Template{Kind: t.Kind, Format: t.Format, System: t.System, AssistantPrefix: t.AssistantPrefix}
 }
 
-// SFTModel is the from-scratch model.
-type SFTModel struct {
-	Preset string `yaml:"preset"` // trainer/model preset; default "tiny"
+// ModelConfig is the from-scratch model.
+type ModelConfig struct {
+	// Engine is the registered compute engine that trains it (cpu or
+	// xla; the program links it); default "cpu".
+	Engine string            `yaml:"engine"`
+	Extra  map[string]string `yaml:"extra"`  // engine-specific settings passed through to the engine
+	Preset string            `yaml:"preset"` // trainer/model preset; default "tiny"
 	// MaxPositions overrides the preset's context length; localization
 	// prompts need about 200 characters at the default difficulty, more
 	// than the tiny preset's 128. Default 256.
 	MaxPositions int `yaml:"max_positions"`
 }
 
-// DefaultSFTConfig returns the defaults, which train a tiny model in a
+// DefaultConfig returns the defaults, which train a tiny model in a
 // few minutes on 2 cores.
-func DefaultSFTConfig() SFTConfig {
-	return SFTConfig{
+func DefaultConfig() Config {
+	return Config{
 		Difficulty: tasks.DefaultDifficulty, Seed: 1, Examples: 6000, ErrorRate: 0.1, LocFraction: 0.3,
-		Template: SFTTemplate{Kind: data.TemplatePlain, Format: data.PromptPlaceholder + "\n"}, Model: SFTModel{Preset: "tiny", MaxPositions: 256},
+		Template: Template{Kind: data.TemplatePlain, Format: data.PromptPlaceholder + "\n"}, Model: ModelConfig{Engine: "cpu", Preset: "tiny", MaxPositions: 256},
 		Steps: 400, Batch: 32, LR: 3e-3, Warmup: 20, Schedule: "cosine", WeightDecay: 0.01, GradClip: 1,
 		EvalTasks: 200, EvalChains: 200, EvalSamples: 8, LogEvery: 25,
-		Self: SFTSelf{Tasks: 2000, Samples: 1, Mix: 0.5},
+		Self: SelfConfig{Tasks: 2000, Samples: 1, Mix: 0.5},
 	}
 }
 
 // Validate reports every bad field at once.
-func (c SFTConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("sft config: field %q: %s", field, fmt.Sprintf(format, args...)))
@@ -176,6 +180,9 @@ func (c SFTConfig) Validate() error {
 	if err := c.Template.Data().Validate(); err != nil {
 		bad("template", "%v (use the RL run's data.template)", err)
 	}
+	if c.Model.Engine == "" {
+		bad("model.engine", "must be set (cpu or xla)")
+	}
 	if _, err := model.Preset(c.Model.Preset); err != nil {
 		bad("model.preset", "%v", err)
 	}
@@ -188,10 +195,10 @@ func (c SFTConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LoadSFTConfig decodes a YAML file strictly (an unknown key is an error
-// naming its line) onto DefaultSFTConfig. It does not validate: SFT does.
-func LoadSFTConfig(path string) (SFTConfig, error) {
-	cfg := DefaultSFTConfig()
+// LoadConfig decodes a YAML file strictly (an unknown key is an error
+// naming its line) onto DefaultConfig. It does not validate: Train does.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, err
