@@ -57,9 +57,21 @@ func (e *PluginError) Is(target error) bool {
 	return false
 }
 
+// StatusReporter is the optional capability of an error that knows which
+// host-assigned status (abi.StatusTimeout, StatusCrash, StatusTrap,
+// StatusOversized, StatusMalformed or StatusError) the failed call stands
+// for. The registry looks for it in the chain of a plugin's error (the
+// Wasm host's errors have it) and gives the *PluginError that status; an
+// implementation of a kind may return such an error too, say to report
+// that a backend it calls timed out.
+type StatusReporter interface {
+	PluginStatus() abi.Status
+}
+
 // StatusOf returns the verdict status that err stands for: the Status of a
-// *PluginError in its chain, abi.StatusTimeout for a context deadline, and
-// abi.StatusError otherwise. It returns abi.StatusOK for a nil error.
+// *PluginError in its chain, else that of a StatusReporter in its chain,
+// abi.StatusTimeout for a context deadline, and abi.StatusError otherwise.
+// It returns abi.StatusOK for a nil error.
 func StatusOf(err error) abi.Status {
 	if err == nil {
 		return abi.StatusOK
@@ -67,6 +79,10 @@ func StatusOf(err error) abi.Status {
 	var pe *PluginError
 	if errors.As(err, &pe) {
 		return pe.Status
+	}
+	var sr StatusReporter
+	if errors.As(err, &sr) {
+		return sr.PluginStatus()
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return abi.StatusTimeout

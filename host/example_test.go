@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -217,4 +218,38 @@ func ExampleRegistry_wasm() {
 	// Output:
 	// verifier wasm:../examples/plugins/boxed-go/boxed.wasm boxed 64
 	// 1 ok answer \dfrac{1}{2} true <nil>
+}
+
+// backendDown is an error that says which status the failed call stands
+// for: it implements host.StatusReporter.
+type backendDown struct{}
+
+func (backendDown) Error() string            { return "grading service unreachable" }
+func (backendDown) PluginStatus() abi.Status { return abi.StatusCrash }
+
+// A verifier that calls a remote service reports an outage as a crash (a
+// failure the run's on_failure policy retries) rather than as an explicit
+// plugin error (an answer, never retried), by returning an error that
+// implements StatusReporter.
+func ExampleStatusReporter() {
+	host.RegisterBuiltin(abi.KindVerifier, "example-remote", host.NoOptions(remote{}))
+	ctx := context.Background()
+	r := host.NewRegistry(host.Options{})
+	defer r.Close()
+	if err := r.Load(ctx, "remote", host.PluginConfig{Builtin: "example-remote"}); err != nil {
+		panic(err)
+	}
+	v, _ := r.Verifier("remote")
+	_, err := v.Verify(ctx, &abi.VerifyRequest{Response: "42"})
+	fmt.Println(err)
+	fmt.Println(host.StatusOf(err), errors.Is(err, host.ErrCrash))
+	// Output:
+	// plugin "remote" verify: crash: grading service unreachable
+	// crash true
+}
+
+type remote struct{}
+
+func (remote) Verify(context.Context, *abi.VerifyRequest) (abi.Verdict, error) {
+	return abi.Verdict{}, backendDown{}
 }

@@ -78,14 +78,7 @@ func (g guard) asPluginError(op string, err error) *PluginError {
 		}
 		return pe
 	}
-	status := abi.StatusError
-	var st interface{ PluginStatus() abi.Status }
-	if errors.As(err, &st) {
-		status = st.PluginStatus()
-	} else if errors.Is(err, context.DeadlineExceeded) {
-		status = abi.StatusTimeout
-	}
-	return &PluginError{Plugin: g.p.Name, Op: op, Status: status, Err: err}
+	return &PluginError{Plugin: g.p.Name, Op: op, Status: StatusOf(err), Err: err}
 }
 
 // run calls f up to 1+Retry times. It does not retry explicit plugin

@@ -17,7 +17,8 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Status, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
-// PluginStatus reports the verdict status of the failure.
+// PluginStatus reports the verdict status of the failure (it makes Error a
+// host.StatusReporter; this package cannot import host for the guard).
 func (e *Error) PluginStatus() abi.Status { return e.Status }
 
 func fail(status abi.Status, format string, args ...any) *Error {
