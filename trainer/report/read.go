@@ -103,6 +103,17 @@ type Step struct {
 	LocEvaluated            int
 	CleanCorrection         float64
 	ErroneousCorrection     float64
+	// CleanN and ErroneousN count the usable reset trajectories behind
+	// CleanCorrection and ErroneousCorrection.
+	CleanN, ErroneousN int
+	// EvalPassAt1 is the held-out greedy pass@1 measured after this step
+	// (run.eval_every; NaN on other steps) on EvalTasks tasks, EvalCorrect
+	// of them right.
+	EvalPassAt1            float64
+	EvalTasks, EvalCorrect int
+	// KL is the mean k3 estimate of the KL to the starting policy over
+	// the trained tokens (algo.kl_coef > 0; NaN otherwise).
+	KL float64
 	// StepSec is the step's wall-clock time (NaN when absent).
 	StepSec float64
 }
@@ -208,7 +219,16 @@ type metricsLine struct {
 		ClipFrac float64 `json:"clip_frac"`
 	} `json:"update"`
 	Plugins map[string]map[string]int `json:"plugins"`
-	Time    map[string]float64        `json:"time"`
+	Eval    *struct {
+		Tasks    int     `json:"tasks"`
+		Correct  int     `json:"correct"`
+		Unusable int     `json:"unusable"`
+		PassAt1  float64 `json:"pass_at_1"`
+	} `json:"eval"`
+	KL *struct {
+		Mean float64 `json:"mean"`
+	} `json:"kl"`
+	Time map[string]float64 `json:"time"`
 }
 
 type groupStats struct {
@@ -237,7 +257,7 @@ func (m *metricsLine) step() Step {
 		NoFailureRate: orNaN(ro.NoFailureRate), ParseFailures: ro.ParseFailures,
 		CorrectionRate: orNaN(ro.CorrectionRate),
 		LocPrecision:   nan, LocRecall: nan, CleanCorrection: nan, ErroneousCorrection: nan,
-		StepSec: nan,
+		EvalPassAt1: nan, KL: nan, StepSec: nan,
 	}
 	s.TokensTotal = s.TokensFresh + s.TokensParent + s.TokensLocalize + s.TokensReset
 	if ro.Fresh.Trajectories > 0 {
@@ -260,6 +280,13 @@ func (m *metricsLine) step() Step {
 		if l.ErroneousN > 0 {
 			s.ErroneousCorrection = l.ErroneousCorrection
 		}
+		s.CleanN, s.ErroneousN = l.CleanN, l.ErroneousN
+	}
+	if e := m.Eval; e != nil && e.Tasks > e.Unusable {
+		s.EvalPassAt1, s.EvalTasks, s.EvalCorrect = e.PassAt1, e.Tasks, e.Correct
+	}
+	if m.KL != nil {
+		s.KL = m.KL.Mean
 	}
 	if u := m.Update; u != nil {
 		s.Loss, s.GradNorm, s.LR, s.ClipFrac = u.Loss, u.GradNorm, u.LR, u.ClipFrac

@@ -60,7 +60,7 @@ func TestReadRunFixture(t *testing.T) {
 func TestReadRunDefensive(t *testing.T) {
 	dir := t.TempDir()
 	lines := `{"step":1,"rollout":{"fresh":{"trajectories":8,"reward":0.5,"accuracy":0.5},"resets":0,"reset_step":0,"tokens":{"fresh":100}},"update":null,"time":{"step_sec":2}}
-{"step":2,"rollout":{"fresh":{"trajectories":0},"tokens":{"fresh":50,"parent":7}},"update":{"loss":0.25,"grad_norm":1.5,"lr":0.001}}
+{"step":2,"rollout":{"fresh":{"trajectories":0},"tokens":{"fresh":50,"parent":7},"localizer":{"evaluated":2,"precision":0.5,"recall":0.5,"clean_correction":0.25,"clean_n":4,"erroneous_correction":0,"erroneous_n":4}},"update":{"loss":0.25,"grad_norm":1.5,"lr":0.001},"kl":{"mean":0.02,"max":0.1,"tokens":9},"eval":{"tasks":10,"correct":3,"unusable":1,"pass_at_1":0.3333333333333333}}
 {"step":3,"rollout":{"fre`
 	require.NoError(t, os.WriteFile(filepath.Join(dir, metricsFile), []byte(lines), 0o644))
 	r, err := ReadRun(dir)
@@ -77,6 +77,13 @@ func TestReadRunDefensive(t *testing.T) {
 	require.True(t, math.IsNaN(b.FreshAccuracy), "no fresh trajectory")
 	require.Equal(t, 0.25, b.Loss)
 	require.Equal(t, 157, b.CumTokens)
+	require.True(t, math.IsNaN(a.EvalPassAt1), "no eval on step 1")
+	require.True(t, math.IsNaN(a.KL), "no kl penalty on step 1")
+	require.Equal(t, 1.0/3, b.EvalPassAt1)
+	require.Equal(t, [2]int{10, 3}, [2]int{b.EvalTasks, b.EvalCorrect})
+	require.Equal(t, 0.02, b.KL)
+	require.Equal(t, [2]int{4, 4}, [2]int{b.CleanN, b.ErroneousN})
+	require.Equal(t, 0.25, b.CleanCorrection)
 
 	_, err = ReadRun(filepath.Join(dir, "missing"))
 	require.ErrorContains(t, err, "is not a run directory")
