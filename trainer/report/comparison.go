@@ -38,6 +38,12 @@ type ComparedArm struct {
 	LocRecall        Band
 	Tokens           []float64
 	AccuracyByTokens Band
+	// HeldOutTokens is a grid of generated tokens starting at 0 (the warm
+	// start) and HeldOutByTokens the held-out greedy pass@1 of the
+	// evaluations made during the runs (run.eval_every), interpolated
+	// onto it; both empty when the runs did not evaluate.
+	HeldOutTokens   []float64
+	HeldOutByTokens Band
 	// HeldOut is the mean held-out greedy pass@1 over seeds (NaN when
 	// not evaluated).
 	HeldOut float64
@@ -81,6 +87,8 @@ func renderComparison(b *bytes.Buffer, c Comparison) error {
 		suffix = " (band: " + c.Band + ")"
 	}
 	charts := []svg.LineChart{
+		{ID: "chart-heldout-tokens", Title: "Held-out greedy pass@1 by generated tokens, all phases" + suffix, XLabel: "generated tokens", YLabel: "pass@1", YZero: true, YMax: 1,
+			Series: arms(func(a ComparedArm) []float64 { return a.HeldOutTokens }, func(a ComparedArm) Band { return a.HeldOutByTokens })},
 		{ID: "chart-accuracy-steps", Title: "Sample accuracy by step" + suffix, XLabel: "step", YLabel: "accuracy", YZero: true, YMax: 1,
 			Series: arms(steps, func(a ComparedArm) Band { return a.Accuracy })},
 		{ID: "chart-accuracy-tokens", Title: "Sample accuracy by generated tokens, all phases", XLabel: "generated tokens", YLabel: "accuracy", YZero: true, YMax: 1,
