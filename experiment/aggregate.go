@@ -154,6 +154,19 @@ type SeedResult struct {
 	LocRecall    Value   `json:"loc_recall"`
 	Steps        int     `json:"steps"`
 	WallSec      float64 `json:"wall_sec"`
+	// LocParents counts the parents with a reported first error behind
+	// LocPrecision and LocRecall.
+	LocParents int `json:"loc_parents"`
+	// CleanCorrect of CleanN reset continuations were right when the
+	// reset kept a clean prefix (k <= the verifier's first error), and
+	// ErroneousCorrect of ErroneousN when it kept a wrong step (k > it).
+	CleanCorrect     float64 `json:"clean_correct"`
+	CleanN           int     `json:"clean_n"`
+	ErroneousCorrect float64 `json:"erroneous_correct"`
+	ErroneousN       int     `json:"erroneous_n"`
+	// FinalEval is the held-out greedy pass@1 of the run's last
+	// evaluation during training (run.eval_every; null when none).
+	FinalEval Value `json:"final_eval_pass_at_1"`
 }
 
 // Curves are an arm's per-step and per-token curves, each point a Spread
@@ -181,6 +194,24 @@ type ArmResult struct {
 	LocRecall     Spread            `json:"loc_recall"`
 	WallSec       Spread            `json:"wall_sec"`
 	Curves        Curves            `json:"curves"`
+	// HeldOutCI is the final held-out greedy pass@1's seed mean with its
+	// bootstrap interval.
+	HeldOutCI CI `json:"held_out_pass_at_1_ci"`
+	// LocPrecisionCI and LocRecallCI pool every parent with a reported
+	// first error over the run and the seeds (bootstrap over seeds).
+	LocPrecisionCI CI `json:"loc_precision_ci"`
+	LocRecallCI    CI `json:"loc_recall_ci"`
+	// CleanCorrection and ErroneousCorrection are the shares of right
+	// reset continuations from clean and from erroneous prefixes, pooled
+	// over steps and seeds (bootstrap over seeds); N counts seeds.
+	CleanCorrection     CI  `json:"clean_correction"`
+	ErroneousCorrection CI  `json:"erroneous_correction"`
+	CleanN              int `json:"clean_n"`
+	ErroneousN          int `json:"erroneous_n"`
+	// HeldOutCurve is held-out greedy pass@1 against generated tokens
+	// (the evaluations during the runs, from the warm start at 0) on the
+	// comparison's common token grid.
+	HeldOutCurve CurveBand `json:"held_out_by_tokens"`
 }
 
 // gridPoints is the resolution of the accuracy-by-tokens curves.
@@ -196,13 +227,36 @@ type seedRun struct {
 	run     *report.Run
 	heldOut float64 // NaN when not evaluated
 	wallSec float64
+	// curve is the run's held-out evaluations against generated tokens
+	// (empty when the run did not evaluate).
+	curve EvalCurve
+}
+
+// heldOutCurve is a run's held-out evaluations (run.eval_every) against
+// the tokens generated up to them, starting from the warm start's value
+// warm at 0 tokens; empty when the run made none.
+func heldOutCurve(steps []report.Step, warm float64) EvalCurve {
+	var c EvalCurve
+	for _, s := range steps {
+		if math.IsNaN(s.EvalPassAt1) {
+			continue
+		}
+		if len(c.Tokens) == 0 {
+			c.Tokens, c.Pass = []float64{0}, []float64{warm}
+		}
+		c.Tokens, c.Pass = append(c.Tokens, float64(s.CumTokens)), append(c.Pass, s.EvalPassAt1)
+	}
+	return c
 }
 
 // summarizeSeed computes a run's SeedResult.
 func summarizeSeed(s seedRun, smooth int) SeedResult {
 	st := s.run.Steps
 	r := SeedResult{Seed: s.seed, Dir: s.dir, HeldOut: Value(s.heldOut), Steps: len(st), WallSec: s.wallSec,
-		TokensByPhase: map[string]int{}, FinalAccuracy: Value(math.NaN())}
+		TokensByPhase: map[string]int{}, FinalAccuracy: Value(math.NaN()), FinalEval: Value(math.NaN())}
+	if n := len(s.curve.Pass); n > 1 {
+		r.FinalEval = Value(s.curve.Pass[n-1])
+	}
 	acc := make([]float64, len(st))
 	prec, rec := make([]float64, len(st)), make([]float64, len(st))
 	evals := make([]int, len(st))
@@ -213,6 +267,15 @@ func summarizeSeed(s seedRun, smooth int) SeedResult {
 		r.TokensByPhase["parent"] += x.TokensParent
 		r.TokensByPhase["localize"] += x.TokensLocalize
 		r.TokensByPhase["reset"] += x.TokensReset
+		r.LocParents += x.LocEvaluated
+		if x.CleanN > 0 {
+			r.CleanCorrect += x.CleanCorrection * float64(x.CleanN)
+			r.CleanN += x.CleanN
+		}
+		if x.ErroneousN > 0 {
+			r.ErroneousCorrect += x.ErroneousCorrection * float64(x.ErroneousN)
+			r.ErroneousN += x.ErroneousN
+		}
 	}
 	if mm := movingMean(acc, smooth); len(mm) > 0 {
 		r.FinalAccuracy = Value(mm[len(mm)-1])
@@ -244,6 +307,21 @@ func aggregate(name, preset string, runs []seedRun, smooth int) ArmResult {
 	for _, p := range phases {
 		a.TokensByPhase[p] = NewSpread(byPhase[p])
 	}
+	a.HeldOutCI = MeanCI(held)
+	var precNum, recNum, parents, cleanOK, cleanN, wrongOK, wrongN []float64
+	for _, r := range a.Seeds {
+		pn, rn := 0.0, 0.0
+		if r.LocParents > 0 {
+			pn, rn = float64(r.LocPrecision)*float64(r.LocParents), float64(r.LocRecall)*float64(r.LocParents)
+		}
+		precNum, recNum, parents = append(precNum, pn), append(recNum, rn), append(parents, float64(r.LocParents))
+		cleanOK, cleanN = append(cleanOK, r.CleanCorrect), append(cleanN, float64(r.CleanN))
+		wrongOK, wrongN = append(wrongOK, r.ErroneousCorrect), append(wrongN, float64(r.ErroneousN))
+		a.CleanN += r.CleanN
+		a.ErroneousN += r.ErroneousN
+	}
+	a.LocPrecisionCI, a.LocRecallCI = RatioCI(precNum, parents), RatioCI(recNum, parents)
+	a.CleanCorrection, a.ErroneousCorrection = RatioCI(cleanOK, cleanN), RatioCI(wrongOK, wrongN)
 	if len(runs) == 0 || steps == 0 {
 		return a
 	}

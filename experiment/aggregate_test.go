@@ -72,7 +72,7 @@ func steps(acc []float64, tokens []int, prec []float64, evals []int) []report.St
 	for i := range acc {
 		cum += tokens[i]
 		out[i] = report.Step{Step: i + 1, SampleAccuracy: acc[i], FreshReward: acc[i], TokensFresh: tokens[i], TokensTotal: tokens[i],
-			CumTokens: cum, LocPrecision: prec[i], LocRecall: prec[i] / 2, LocEvaluated: evals[i]}
+			CumTokens: cum, LocPrecision: prec[i], LocRecall: prec[i] / 2, LocEvaluated: evals[i], EvalPassAt1: nan}
 	}
 	return out
 }
@@ -134,4 +134,41 @@ func TestAggregateUnequalSteps(t *testing.T) {
 	require.Equal(t, "-", cell(arm.LocPrecision, 3))
 	// Each run's own last step: 0.6 and 0.2.
 	require.Equal(t, "0.400 ± 0.283 [0.200, 0.600]", cell(arm.FinalAccuracy, 3))
+}
+
+// TestAggregatePooled checks the pooled reset and localizer statistics
+// and the held-out curve of a run by hand.
+func TestAggregatePooled(t *testing.T) {
+	mk := func(clean, cleanN, wrong, wrongN []float64, prec []float64, parents []int) *report.Run {
+		st := steps([]float64{0.1, 0.1}, []int{100, 100}, prec, parents)
+		for i := range st {
+			st[i].CleanCorrection, st[i].CleanN = clean[i], int(cleanN[i])
+			st[i].ErroneousCorrection, st[i].ErroneousN = wrong[i], int(wrongN[i])
+			st[i].EvalPassAt1 = nan
+		}
+		st[1].EvalPassAt1 = 0.4
+		return &report.Run{Steps: st}
+	}
+	// Seed a: clean 0.5 of 4 then 1 of 4 (6/8), erroneous 0 of 4 and
+	// none; precision 1 (2 parents) then 0.5 (2): 3 of 4 parents.
+	a := seedRun{seed: 1, heldOut: 0.4, run: mk([]float64{0.5, 1}, []float64{4, 4}, []float64{0, nan}, []float64{4, 0}, []float64{1, 0.5}, []int{2, 2})}
+	// Seed b: clean 0 of 2 (0/2), erroneous 0.25 of 4 (1/4); precision
+	// 0 of 2 parents then none.
+	b := seedRun{seed: 2, heldOut: 0.2, run: mk([]float64{0, nan}, []float64{2, 0}, []float64{0.25, nan}, []float64{4, 0}, []float64{0, nan}, []int{2, 0})}
+	a.curve, b.curve = heldOutCurve(a.run.Steps, 0.3), heldOutCurve(b.run.Steps, 0.3)
+	require.Equal(t, EvalCurve{Tokens: []float64{0, 200}, Pass: []float64{0.3, 0.4}}, a.curve)
+
+	arm := aggregate("srpo", "srpo", []seedRun{a, b}, 1)
+	require.InDelta(t, 6.0/10, float64(arm.CleanCorrection.Value), 1e-12)
+	require.InDelta(t, 1.0/8, float64(arm.ErroneousCorrection.Value), 1e-12)
+	require.Equal(t, 10, arm.CleanN)
+	require.Equal(t, 8, arm.ErroneousN)
+	// Pooled precision: (3 + 0) of 6 parents; a resample of only seed a
+	// gives 0.75, only seed b 0.
+	require.InDelta(t, 0.5, float64(arm.LocPrecisionCI.Value), 1e-12)
+	require.InDelta(t, 0, float64(arm.LocPrecisionCI.Lo), 1e-12)
+	require.InDelta(t, 0.75, float64(arm.LocPrecisionCI.Hi), 1e-12)
+	require.InDelta(t, 0.3, float64(arm.HeldOutCI.Value), 1e-12)
+	require.InDelta(t, 0.4, float64(arm.Seeds[0].FinalEval), 1e-12)
+	require.Empty(t, heldOutCurve(steps([]float64{0.1}, []int{1}, []float64{nan}, []int{0}), 0.3).Tokens, "no evaluation, no curve")
 }

@@ -52,7 +52,23 @@ type Result struct {
 	WarmStartHeldOut Value       `json:"warm_start_held_out_pass_at_1"`
 	Arms             []ArmResult `json:"arms"`
 	WallSec          float64     `json:"wall_sec"`
+	// TokenBudget is every run's run.max_generated_tokens (0: the runs
+	// were given equal steps instead).
+	TokenBudget int `json:"token_budget"`
+	// EvalEvery and CurveTasks say how the held-out curves were made:
+	// every EvalEvery steps on the first CurveTasks held-out tasks; the
+	// warm start scores WarmStartCurve on them.
+	EvalEvery      int   `json:"eval_every"`
+	CurveTasks     int   `json:"curve_tasks"`
+	WarmStartCurve Value `json:"warm_start_curve_pass_at_1"`
+	// Headline holds, for every arm but the baseline (the arm named
+	// grpo), the tokens it needs to reach the baseline's final held-out
+	// accuracy as a fraction of the baseline's budget.
+	Headline []TokensToReach `json:"tokens_to_reach_baseline"`
 }
+
+// Baseline is the arm the headline measures the others against.
+const Baseline = "grpo"
 
 // job is one (arm, seed) run.
 type job struct {
@@ -87,11 +103,19 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{Dir: opts.Dir, Family: e.Family, TrainedPerPrompt: budget, Steps: steps, Seeds: e.Compare.Seeds,
 		Smooth: e.Compare.Smooth, WarmStart: ws.SFT}
 
-	held, n, err := evalCached(ctx, jobs[0].cfg, ws.Model, ws.EvalData, filepath.Join(ws.Dir, "warmstart", report.EvalFile), e.Compare.EvalLimit, ws.Reused)
+	warm, err := evalResultCached(ctx, jobs[0].cfg, ws.Model, ws.EvalData, filepath.Join(ws.Dir, "warmstart", report.EvalFile), e.Compare.EvalLimit, ws.Reused)
 	if err != nil {
 		return nil, fmt.Errorf("warm start eval: %w", err)
 	}
+	held, n := warm.PassAt1Greedy, warm.Tasks
 	res.WarmStartHeldOut, res.EvalTasks = Value(held), n
+	c0 := jobs[0].cfg.Run
+	res.TokenBudget, res.EvalEvery, res.CurveTasks = c0.MaxGeneratedTokens, c0.EvalEvery, min(c0.EvalTasks, n)
+	if res.CurveTasks == 0 {
+		res.CurveTasks = n
+	}
+	warmCurve := greedyPassFirst(warm, c0.EvalTasks)
+	res.WarmStartCurve = Value(warmCurve)
 	fmt.Fprintf(opts.Log, "warm start: held-out greedy pass@1 %.3f on %d tasks\n", held, n)
 
 	runs := make([]seedRun, len(jobs))
@@ -112,7 +136,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				return
 			}
 			j := jobs[i]
-			sr, err := trainOne(ctx, j, ws.EvalData, e.Compare.EvalLimit, opts.Now)
+			sr, err := trainOne(ctx, j, ws.EvalData, e.Compare.EvalLimit, warmCurve, opts.Now)
 			mu.Lock()
 			defer mu.Unlock()
 			done++
@@ -130,14 +154,31 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
 		return nil, err
 	}
+	curves := map[string][]EvalCurve{}
+	top := math.Inf(1)
 	for _, a := range e.Compare.Arms {
 		var rs []seedRun
 		for i, j := range jobs {
 			if j.arm.Name == a.Name {
 				rs = append(rs, runs[i])
+				if c := runs[i].curve; len(c.Tokens) > 0 {
+					curves[a.Name] = append(curves[a.Name], c)
+					top = math.Min(top, c.end())
+				}
 			}
 		}
 		res.Arms = append(res.Arms, aggregate(a.Name, a.Preset, rs, e.Compare.Smooth))
+	}
+	// Held-out curves on one token grid, up to where every run reached.
+	for i := range res.Arms {
+		res.Arms[i].HeldOutCurve = NewCurveBand(curves[res.Arms[i].Name], top, tokensGrid)
+	}
+	if _, ok := curves[Baseline]; ok {
+		for _, a := range res.Arms {
+			if a.Name != Baseline && len(curves[a.Name]) > 0 {
+				res.Headline = append(res.Headline, NewTokensToReach(Baseline, a.Name, curves[Baseline], curves[a.Name]))
+			}
+		}
 	}
 	res.WallSec = opts.Now().Sub(start).Seconds()
 	if err := write(opts.Dir, res); err != nil {
@@ -150,6 +191,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 // budget of trained trajectories per prompt and the number of steps.
 func plan(e Experiment, ws *Workspace) (jobs []job, budget, steps int, err error) {
 	var errs []error
+	tokens := 0
 	for _, a := range e.Compare.Arms {
 		for _, seed := range e.Compare.Seeds {
 			dir := filepath.Join(ws.Dir, "runs", fmt.Sprintf("%s-seed%d", a.Name, seed))
@@ -160,13 +202,16 @@ func plan(e Experiment, ws *Workspace) (jobs []job, budget, steps int, err error
 			}
 			b := trainedPerPrompt(cfg)
 			if len(jobs) == 0 {
-				budget, steps = b, cfg.Run.Steps
+				budget, steps, tokens = b, cfg.Run.Steps, cfg.Run.MaxGeneratedTokens
 			}
 			if b != budget {
 				errs = append(errs, fmt.Errorf("arm %s trains %d trajectories per prompt, arm %s %d: compare arms at the same budget (algo.group_size)", a.Name, b, jobs[0].arm.Name, budget))
 			}
 			if cfg.Run.Steps != steps || steps == 0 {
 				errs = append(errs, fmt.Errorf("arm %s: run.steps must be set and equal in every arm (got %d and %d)", a.Name, cfg.Run.Steps, steps))
+			}
+			if cfg.Run.MaxGeneratedTokens != tokens {
+				errs = append(errs, fmt.Errorf("arm %s: run.max_generated_tokens must be equal in every arm, so that every arm gets the same budget of generated tokens (got %d and %d)", a.Name, cfg.Run.MaxGeneratedTokens, tokens))
 			}
 			stamp, err := ws.runStamp(cfg)
 			if err != nil {
@@ -199,7 +244,7 @@ func trainedPerPrompt(c run.Config) int {
 
 // trainOne trains (or reuses, or resumes) one run, evaluates its final
 // policy and writes its report.
-func trainOne(ctx context.Context, j job, evalData string, limit int, now func() time.Time) (seedRun, error) {
+func trainOne(ctx context.Context, j job, evalData string, limit int, warmCurve float64, now func() time.Time) (seedRun, error) {
 	t0 := now()
 	if err := claimRun(j.dir, j.stamp); err != nil {
 		return seedRun{}, err
@@ -236,13 +281,44 @@ func trainOne(ctx context.Context, j job, evalData string, limit int, now func()
 	if ws, ok := r.Summary["wall_sec"].(float64); ok {
 		wall = ws
 	}
-	return seedRun{seed: j.seed, dir: j.dir, run: r, heldOut: held, wallSec: wall}, nil
+	return seedRun{seed: j.seed, dir: j.dir, run: r, heldOut: held, wallSec: wall, curve: heldOutCurve(r.Steps, warmCurve)}, nil
 }
 
 // evalCached evaluates the policy at model (a run or policy directory)
 // greedily on the held-out set and writes the result to out; with reuse,
 // an existing out for the same dataset and limit is read instead.
 func evalCached(ctx context.Context, cfg run.Config, model, dataset, out string, limit int, reuse bool) (float64, int, error) {
+	res, err := evalResultCached(ctx, cfg, model, dataset, out, limit, reuse)
+	if err != nil {
+		return math.NaN(), 0, err
+	}
+	return res.PassAt1Greedy, res.Tasks, nil
+}
+
+// greedyPassFirst is greedy pass@1 over the first n tasks of an
+// evaluation (all when n is 0 or too large), unusable verdicts left out:
+// the warm start's value on the subset runs evaluate during training.
+func greedyPassFirst(res run.EvalResult, n int) float64 {
+	per := res.PerTask
+	if n > 0 && n < len(per) {
+		per = per[:n]
+	}
+	ok, usable := 0, 0
+	for _, t := range per {
+		if t.GreedyStatus.Usable() {
+			usable++
+			if t.GreedyCorrect {
+				ok++
+			}
+		}
+	}
+	if usable == 0 {
+		return math.NaN()
+	}
+	return float64(ok) / float64(usable)
+}
+
+func evalResultCached(ctx context.Context, cfg run.Config, model, dataset, out string, limit int, reuse bool) (run.EvalResult, error) {
 	type cached struct {
 		run.EvalResult
 		Limit int `json:"limit"`
@@ -250,7 +326,7 @@ func evalCached(ctx context.Context, cfg run.Config, model, dataset, out string,
 	if reuse {
 		var c cached
 		if raw, err := os.ReadFile(out); err == nil && json.Unmarshal(raw, &c) == nil && c.Dataset == dataset && c.Limit == limit {
-			return c.PassAt1Greedy, c.Tasks, nil
+			return c.EvalResult, nil
 		}
 	}
 	cfg.Model.Path, cfg.Model.Preset = model, ""
@@ -258,14 +334,14 @@ func evalCached(ctx context.Context, cfg run.Config, model, dataset, out string,
 	cfg.Data.BatchPrompts = max(cfg.Data.BatchPrompts, 32)
 	res, err := run.Eval(ctx, run.EvalOptions{Config: cfg, Dataset: dataset, Limit: limit})
 	if err != nil {
-		return math.NaN(), 0, err
+		return run.EvalResult{}, err
 	}
 	raw, err := json.MarshalIndent(cached{res, limit}, "", "  ")
 	if err != nil {
-		return 0, 0, err
+		return run.EvalResult{}, err
 	}
 	if err := os.WriteFile(out, append(raw, '\n'), 0o644); err != nil {
-		return 0, 0, err
+		return run.EvalResult{}, err
 	}
-	return res.PassAt1Greedy, res.Tasks, nil
+	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,7 +32,7 @@ sft:
   model: {preset: nano, max_positions: 160}
   self: {steps: 0}
 train:
-  run: {steps: 2, checkpoint_every: 0}
+  run: {steps: 2, checkpoint_every: 0, eval_every: 1, eval_tasks: 2}
   data: {batch_prompts: 2}
   sampling: {max_steps: 2, max_step_tokens: 12, max_tokens: 24}
   localizer: {max_tokens: 4}
@@ -86,6 +87,24 @@ func TestCompareEndToEnd(t *testing.T) {
 	require.Positive(t, srpo.Seeds[0].TokensByPhase["parent"])
 	// The same seed draws the same prompts in both arms.
 	require.Equal(t, grpo.Seeds[0].Steps, srpo.Seeds[0].Steps)
+	// Held-out curves: the warm start at 0 tokens, then an evaluation
+	// after each of the 2 steps, on a grid up to the fewest tokens any
+	// run generated; the headline compares srpo with grpo.
+	require.Equal(t, 2, res.CurveTasks)
+	require.Equal(t, 1, res.EvalEvery)
+	for _, a := range res.Arms {
+		require.Len(t, a.HeldOutCurve.Tokens, tokensGrid+1, a.Name)
+		require.Equal(t, 0.0, a.HeldOutCurve.Tokens[0])
+		require.Equal(t, res.WarmStartCurve, a.HeldOutCurve.Mean[0], "%s starts at the warm start", a.Name)
+		for _, s := range a.Seeds {
+			require.False(t, math.IsNaN(float64(s.FinalEval)), "%s seed %d evaluated during the run", a.Name, s.Seed)
+		}
+	}
+	require.Len(t, res.Headline, 1)
+	require.Equal(t, "srpo", res.Headline[0].Arm)
+	require.Equal(t, "grpo", res.Headline[0].Baseline)
+	require.Positive(t, res.Headline[0].Budget)
+	require.Equal(t, srpo.CleanN+srpo.ErroneousN > 0, srpo.CleanCorrection.N > 0)
 
 	var back Result
 	raw, err := os.ReadFile(filepath.Join(dir, JSONFile))
@@ -96,9 +115,10 @@ func TestCompareEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(md), "| grpo | grpo | 2 |")
 	require.Contains(t, string(md), "| srpo | srpo | 2 |")
+	require.Contains(t, string(md), "## Generated tokens to reach grpo's final held-out accuracy")
 	page, err := os.ReadFile(filepath.Join(dir, ReportFile))
 	require.NoError(t, err)
-	for _, id := range []string{"chart-accuracy-steps", "chart-accuracy-tokens", "chart-loc-precision", "chart-heldout"} {
+	for _, id := range []string{"chart-heldout-tokens", "chart-accuracy-steps", "chart-accuracy-tokens", "chart-loc-precision", "chart-heldout"} {
 		require.Contains(t, string(page), `id="`+id+`"`)
 	}
 	require.NotContains(t, string(page), "<script")
@@ -202,6 +222,14 @@ func TestPlanRefusesUnequalBudgets(t *testing.T) {
 	require.NoError(t, ws.writeTrainConfig(e))
 	_, _, _, err = plan(e, ws)
 	require.ErrorContains(t, err, "arm grpo4 trains 4 trajectories per prompt, arm grpo 8")
+
+	// Nor are unequal budgets of generated tokens.
+	e, err = Load(writeExperiment(t, tinyExperiment+`    - {name: srpo-more, preset: srpo, set: {localizer.name: self, run.max_generated_tokens: 5000}}
+`))
+	require.NoError(t, err)
+	require.NoError(t, ws.writeTrainConfig(e))
+	_, _, _, err = plan(e, ws)
+	require.ErrorContains(t, err, "arm srpo-more: run.max_generated_tokens must be equal in every arm")
 }
 
 func armNames(e Experiment) []string {
