@@ -52,6 +52,29 @@ func decode(ctx context.Context, pol engine.Policy, maxPos int, prompts []string
 	return out, nil
 }
 
+// greedyAccuracy is the share of ts that the policy solves greedily.
+func greedyAccuracy(ctx context.Context, pol engine.Policy, cfg Config, ts []abi.Task) (float64, error) {
+	prompts := make([]string, len(ts))
+	for i, t := range ts {
+		prompts[i] = cfg.Template.Data().Render(t.Prompt)
+	}
+	outs, err := greedy(ctx, pol, cfg.Model.MaxPositions, prompts)
+	if err != nil {
+		return 0, err
+	}
+	right := 0
+	for i, t := range ts {
+		v := tasks.Verify(&abi.VerifyRequest{Task: t, Response: outs[i]})
+		if v.Status != abi.StatusOK {
+			return 0, fmt.Errorf("sft: validation: verifying task %s: %s: %s", t.ID, v.Status, v.Detail)
+		}
+		if v.Score == 1 {
+			right++
+		}
+	}
+	return float64(right) / float64(len(ts)), nil
+}
+
 // failures collects the localization prompts of failed solutions with a
 // wrong step, their true first errors and step counts.
 type failures struct {

@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/localize"
@@ -83,26 +84,40 @@ const (
 //
 // Localization prompts are those of a run with a plain data template.
 func Examples(family string, n int, seed uint64, difficulty int, errorRate, locFraction float64) ([]Example, error) {
-	return examples(family, n, seed, difficulty, errorRate, locFraction, data.TemplatePlain)
+	return examples(family, n, seed, difficulty, difficulty, errorRate, locFraction, data.TemplatePlain)
 }
 
-func examples(family string, n int, seed uint64, difficulty int, errorRate, locFraction float64, templateKind string) ([]Example, error) {
+// examples is Examples with the tasks' difficulties cycling through
+// minDifficulty..difficulty: example i has difficulty minDifficulty +
+// i mod span and uses task i div span of that difficulty, so with
+// minDifficulty == difficulty it is Examples.
+func examples(family string, n int, seed uint64, minDifficulty, difficulty int, errorRate, locFraction float64, templateKind string) ([]Example, error) {
 	if !(errorRate >= 0 && errorRate <= 1) {
 		return nil, fmt.Errorf("error rate %v is not in [0, 1]", errorRate)
 	}
 	if !(locFraction >= 0 && locFraction <= 1) {
 		return nil, fmt.Errorf("localization fraction %v is not in [0, 1]", locFraction)
 	}
-	ts, err := tasks.Generate(family, n, seed, difficulty)
-	if err != nil {
-		return nil, err
+	if minDifficulty > difficulty {
+		return nil, fmt.Errorf("minimum difficulty %d is above the difficulty %d", minDifficulty, difficulty)
 	}
-	out := make([]Example, len(ts))
-	for i, t := range ts {
+	span := difficulty - minDifficulty + 1
+	byD := make([][]abi.Task, span)
+	for k := range byD {
+		var err error
+		if byD[k], err = tasks.Generate(family, (n+span-1-k)/span, seed, minDifficulty+k); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Example, n)
+	for i := range out {
+		d := minDifficulty + i%span
+		t := byD[i%span][i/span]
 		// A stream of its own per example, apart from the generator's.
-		r := rand.New(rand.NewPCG(seed^0x5eed5eed5eed5eed, uint64(difficulty)<<56^uint64(i)))
+		r := rand.New(rand.NewPCG(seed^0x5eed5eed5eed5eed, uint64(d)<<56^uint64(i)))
 		loc := math.Floor(float64(i+1)*locFraction) > math.Floor(float64(i)*locFraction)
 		var c tasks.Chain
+		var err error
 		if loc {
 			c, err = tasks.FlawedFirstUniform(t, r, errorRate)
 		} else {

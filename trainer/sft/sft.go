@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
@@ -77,8 +78,19 @@ type Report struct {
 	SelfFailures    int     `json:"self_failures,omitempty"`
 	SelfFirstErrors []int   `json:"self_first_errors,omitempty"`
 	EvalSeconds     float64 `json:"eval_seconds"`
+	// StopChecks are the validation checks of stop.accuracy; StoppedAt is
+	// the stage-1 step where the target was reached (0: it was not, or no
+	// target was set).
+	StopChecks []StopCheck `json:"stop_checks,omitempty"`
+	StoppedAt  int         `json:"stopped_at,omitempty"`
 	// Model is the checkpoint folder, usable as model.path of rewind train.
 	Model string `json:"model"`
+}
+
+// StopCheck is one validation of stop.accuracy.
+type StopCheck struct {
+	Step     int     `json:"step"`
+	Accuracy float64 `json:"greedy_pass1"`
 }
 
 // LogFile is the progress log TrainLogged writes in the output folder.
@@ -130,7 +142,11 @@ func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 	}
 	rep := Report{Family: cfg.Family, Difficulty: cfg.Difficulty, Params: mc.NumParams(), Steps: cfg.Steps + cfg.Self.Steps}
 
-	exs, err := examples(cfg.Family, cfg.Examples, cfg.Seed, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction, cfg.Template.Kind)
+	lo := cfg.Difficulty
+	if cfg.MinDifficulty > 0 {
+		lo = cfg.MinDifficulty
+	}
+	exs, err := examples(cfg.Family, cfg.Examples, cfg.Seed, lo, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction, cfg.Template.Kind)
 	if err != nil {
 		return rep, err
 	}
@@ -145,8 +161,11 @@ func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x5f7))
 	tr := &trainLoop{pol: pol, cfg: cfg, log: log, rep: &rep, start: start}
 	stage1 := newShuffler(seqs, r)
-	if err := tr.steps(ctx, 1, cfg.Steps, stage1.next); err != nil {
+	if err := stageOne(ctx, tr, stage1.next, seen); err != nil {
 		return rep, err
+	}
+	if rep.StoppedAt > 0 {
+		rep.Steps = rep.StoppedAt + cfg.Self.Steps
 	}
 	if cfg.Self.Steps > 0 {
 		own, firsts, err := selfExamples(ctx, pol, cfg, tok, &rep)
@@ -191,6 +210,41 @@ func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 		return rep, err
 	}
 	return rep, os.WriteFile(filepath.Join(cfg.Out, "sft.json"), append(b, '\n'), 0o644)
+}
+
+// stageOne runs the stage-1 steps; with cfg.Stop.Accuracy set it checks
+// greedy pass@1 on validation tasks every cfg.Stop.Every steps and stops
+// once it reaches the target. The validation prompts join seen, so the
+// held-out evaluation does not reuse them.
+func stageOne(ctx context.Context, tr *trainLoop, next func() engine.Sequence, seen map[string]bool) error {
+	cfg := tr.cfg
+	if cfg.Stop.Accuracy == 0 {
+		return tr.steps(ctx, 1, cfg.Steps, next)
+	}
+	val, err := tasks.GenerateExcluding(cfg.Family, cfg.Stop.Tasks, cfg.Seed+2_000_003, cfg.Difficulty, func(p string) bool { return seen[p] })
+	if err != nil {
+		return fmt.Errorf("sft: validation tasks: %w", err)
+	}
+	for _, t := range val {
+		seen[t.Prompt] = true
+	}
+	for from := 1; from <= cfg.Steps; from += cfg.Stop.Every {
+		to := min(from+cfg.Stop.Every-1, cfg.Steps)
+		if err := tr.steps(ctx, from, to, next); err != nil {
+			return err
+		}
+		acc, err := greedyAccuracy(ctx, tr.pol, cfg, val)
+		if err != nil {
+			return err
+		}
+		tr.rep.StopChecks = append(tr.rep.StopChecks, StopCheck{Step: to, Accuracy: acc})
+		tr.log.Info("sft: validation", "step", to, "greedy_pass1", fmt.Sprintf("%.3f", acc), "target", cfg.Stop.Accuracy)
+		if acc >= cfg.Stop.Accuracy {
+			tr.rep.StoppedAt = to
+			return nil
+		}
+	}
+	return nil
 }
 
 // encodeExamples tokenizes examples as prompt + completion + EOS, with

@@ -20,12 +20,19 @@ import (
 // Examples, then evaluated on held-out tasks. Start from DefaultConfig;
 // every default is written on its field.
 type Config struct {
-	Family      string  `yaml:"family"`       // task family; required
-	Difficulty  int     `yaml:"difficulty"`   // default tasks.DefaultDifficulty
-	Seed        uint64  `yaml:"seed"`         // data, initialisation and order; default 1
-	Examples    int     `yaml:"examples"`     // training examples; default 6000
-	ErrorRate   float64 `yaml:"error_rate"`   // per-step slip probability of demonstrations; default 0.1
-	LocFraction float64 `yaml:"loc_fraction"` // share of localization examples; default 0.3
+	Family     string `yaml:"family"`     // task family; required
+	Difficulty int    `yaml:"difficulty"` // default tasks.DefaultDifficulty
+	// MinDifficulty, when set, mixes the training tasks' difficulties:
+	// example i has difficulty MinDifficulty + i mod (Difficulty -
+	// MinDifficulty + 1), so a model sees short chains as well as the
+	// evaluated ones (a model trained on one chain length does not carry
+	// a walk further than it). Evaluation stays at Difficulty. Default 0:
+	// every example at Difficulty.
+	MinDifficulty int     `yaml:"min_difficulty"`
+	Seed          uint64  `yaml:"seed"`         // data, initialisation and order; default 1
+	Examples      int     `yaml:"examples"`     // training examples; default 6000
+	ErrorRate     float64 `yaml:"error_rate"`   // per-step slip probability of demonstrations; default 0.1
+	LocFraction   float64 `yaml:"loc_fraction"` // share of localization examples; default 0.3
 	// Template renders solve prompts; it must equal the RL run's
 	// data.template. Default plain, "{prompt}\n". Localization prompts
 	// are those of the run's self localizer with localizer.template: short.
@@ -52,7 +59,9 @@ type Config struct {
 	// from); the sampled failures are localized too. Default 8; 0 skips.
 	EvalSamples int `yaml:"eval_samples"`
 	// Self is the optional second stage on the model's own failures.
-	Self     SelfConfig `yaml:"self"`
+	Self SelfConfig `yaml:"self"`
+	// Stop ends stage-1 training early once the model is competent enough.
+	Stop     StopConfig `yaml:"stop"`
 	LogEvery int        `yaml:"log_every"` // steps between progress lines; default 25
 	Out      string     `yaml:"out"`       // output folder; default runs/sft-FAMILY
 }
@@ -80,6 +89,18 @@ type SelfConfig struct {
 	// the steps that have any (instead of as the model makes them), so
 	// the majority step is not learnt as a prior; default false.
 	Balance bool `yaml:"balance"`
+}
+
+// StopConfig stops stage 1 once greedy pass@1 on validation tasks (drawn
+// apart from the training and the held-out tasks) reaches Accuracy,
+// checked every Every steps. Competence at a carried-state task arrives
+// as a jump (docs/probe.md): stopping on it lands a warm start that solves
+// some tasks and fails others instead of one at chance or one that
+// solves everything, which leaves RL nothing to learn. Default: off.
+type StopConfig struct {
+	Accuracy float64 `yaml:"accuracy"` // target greedy pass@1 in (0, 1]; 0: never stop early
+	Every    int     `yaml:"every"`    // steps between checks; default 25
+	Tasks    int     `yaml:"tasks"`    // validation tasks; default 100
 }
 
 // Template mirrors trainer/data.Template with the keys of the run
@@ -118,6 +139,7 @@ func DefaultConfig() Config {
 		Steps: 400, Batch: 32, LR: 3e-3, Warmup: 20, Schedule: "cosine", WeightDecay: 0.01, GradClip: 1,
 		EvalTasks: 200, EvalChains: 200, EvalSamples: 8, LogEvery: 25,
 		Self: SelfConfig{Tasks: 2000, Samples: 1, Mix: 0.5},
+		Stop: StopConfig{Every: 25, Tasks: 100},
 	}
 }
 
@@ -132,6 +154,15 @@ func (c Config) Validate() error {
 	}
 	if c.Difficulty < tasks.MinDifficulty || c.Difficulty > tasks.MaxDifficulty {
 		bad("difficulty", "%d is not in %d..%d", c.Difficulty, tasks.MinDifficulty, tasks.MaxDifficulty)
+	}
+	if c.MinDifficulty != 0 && (c.MinDifficulty < tasks.MinDifficulty || c.MinDifficulty > c.Difficulty) {
+		bad("min_difficulty", "%d is not in %d..difficulty = %d (or 0: off)", c.MinDifficulty, tasks.MinDifficulty, c.Difficulty)
+	}
+	if !(c.Stop.Accuracy >= 0 && c.Stop.Accuracy <= 1) {
+		bad("stop.accuracy", "%v is not in [0, 1]", c.Stop.Accuracy)
+	}
+	if c.Stop.Accuracy > 0 && (c.Stop.Every <= 0 || c.Stop.Tasks <= 0) {
+		bad("stop", "every = %d and tasks = %d must be > 0 when stop.accuracy is set", c.Stop.Every, c.Stop.Tasks)
 	}
 	for _, f := range []struct {
 		name string
@@ -158,8 +189,13 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Self.Steps > 0 {
-		if c.Self.Tasks <= 0 || c.Self.Tasks > c.Examples {
-			bad("self.tasks", "%d must be in 1..examples = %d (the stage-1 tasks are reused)", c.Self.Tasks, c.Examples)
+		// The stage-1 tasks at difficulty are one in span of the examples.
+		span := 1
+		if c.MinDifficulty > 0 && c.MinDifficulty <= c.Difficulty {
+			span = c.Difficulty - c.MinDifficulty + 1
+		}
+		if c.Self.Tasks <= 0 || c.Self.Tasks > c.Examples/span {
+			bad("self.tasks", "%d must be in 1..%d, the stage-1 tasks at the difficulty (examples / span of difficulties), which are reused", c.Self.Tasks, c.Examples/span)
 		}
 		if c.Self.Samples <= 0 {
 			bad("self.samples", "%d must be > 0", c.Self.Samples)
