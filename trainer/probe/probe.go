@@ -432,11 +432,17 @@ func (rep Report) Write(w io.Writer) error {
 		rep.Failures, rep.FirstErrors, rep.StoppedEarly, rep.NoErroneous)
 	rate("clean-prefix success", rep.Clean)
 	rate("erroneous-prefix success", rep.Erroneous)
-	fmt.Fprintf(&b, "clean / erroneous            %s  [%s, %s]\n", num(rep.Ratio), num(rep.RatioLow), num(rep.RatioHigh))
+	if rep.Ratio == nil && !(rep.Clean.Rate > 0 && rep.Erroneous.Trials > 0) {
+		b.WriteString("clean / erroneous            n/a (no clean success or no erroneous prefix)\n")
+	} else {
+		fmt.Fprintf(&b, "clean / erroneous            %s  [%s, %s]\n", num(rep.Ratio), num(rep.RatioLow), num(rep.RatioHigh))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// num formats a ratio or a bound; nil is an infinite one (an erroneous
+// rate of 0).
 func num(v *float64) string {
 	if v == nil {
 		return "inf"

@@ -298,3 +298,13 @@ func TestOptionsErrors(t *testing.T) {
 	require.Equal(t, 500, o.Failures)
 	require.Equal(t, float32(0.7), o.Temperature)
 }
+
+func TestWriteUndefinedRatio(t *testing.T) {
+	var sb strings.Builder
+	require.NoError(t, Report{Clean: NewRate(0, 10), Erroneous: NewRate(0, 6)}.Write(&sb))
+	require.Contains(t, sb.String(), "clean / erroneous            n/a")
+	sb.Reset()
+	r, lo, hi := 2.0, 1.5, 2.5
+	require.NoError(t, Report{Clean: NewRate(4, 10), Erroneous: NewRate(1, 5), Ratio: &r, RatioLow: &lo, RatioHigh: &hi}.Write(&sb))
+	require.Contains(t, sb.String(), "clean / erroneous            2.00  [1.50, 2.50]")
+}
