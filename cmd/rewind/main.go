@@ -6,14 +6,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	// Only the program chooses its drivers: the library packages link no
 	// plugin and no engine of their own.
-	_ "github.com/rewind-rl/rewind/host/process"       // process: plugin sources (gRPC)
+	"github.com/rewind-rl/rewind/host/process"         // process: plugin sources (gRPC); KillAll on exit
 	_ "github.com/rewind-rl/rewind/plugins/all"        // builtin: plugin sources
 	_ "github.com/rewind-rl/rewind/plugins/procverify" // builtin: procverify, the task families' process verifier
 	_ "github.com/rewind-rl/rewind/trainer/engine/cpu" // engine: cpu
@@ -28,8 +32,46 @@ var rootCmd = &cobra.Command{
 }
 
 func main() {
-	if err := rootCmd.Execute(); err != nil {
+	ctx, stop := interruptible(os.Stderr, func() {
+		process.KillAll()
+		os.Exit(130)
+	})
+	defer stop()
+	if err := rootCmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "rewind:", err)
 		os.Exit(1)
+	}
+}
+
+// interruptible returns the context every command runs under. The first
+// Ctrl-C (or SIGTERM) cancels it: a command stops, closes its plugins
+// (which kills their process groups) and returns. The second runs exit,
+// which kills what plugins are still open and exits at once. Process
+// plugins run in process groups of their own, so the terminal's Ctrl-C
+// reaches only this process: without this, a plugin and its children
+// would outlive the CLI.
+func interruptible(w io.Writer, exit func()) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(w, "rewind: interrupted; stopping (press Ctrl-C again to exit at once)")
+		cancel()
+		select {
+		case <-sig:
+			exit()
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
 	}
 }

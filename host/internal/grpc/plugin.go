@@ -139,7 +139,7 @@ func (p *Plugin) call(ctx context.Context, op string, kind abi.Kind, fn func(con
 	}
 	err = fn(cctx, g)
 	if err == nil {
-		p.sup.succeeded()
+		p.sup.succeeded(g)
 		return g, nil
 	}
 	return nil, p.classify(ctx, op, g, err)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
+	"sync/atomic"
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -49,7 +51,8 @@ type generation struct {
 	done     <-chan struct{} // closed once the process has exited
 	kill     func()          // stops the process and waits for it; idempotent
 	manifest abi.Manifest
-	sha256   string // hex, of the executable
+	sha256   string      // hex, of the executable
+	answered atomic.Bool // a call on it succeeded
 }
 
 // dead reports whether the generation's process has exited.
@@ -141,6 +144,7 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 		secure = &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
 	cmd := exec.Command(path, c.Command[1:]...)
+	ownGroup(cmd)
 	cmd.Env = append(os.Environ(), c.Env...)
 	if len(c.Options) > 0 {
 		cmd.Env = append(cmd.Env, "REWIND_PLUGIN_OPTIONS="+string(c.Options))
@@ -160,8 +164,18 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 		SyncStdout:       newLineLogger(log, "stdout"),
 		SyncStderr:       newLineLogger(log, "stderr"),
 	})
-	fail := func(err error) (*generation, error) {
+	// kill ends the plugin (go-plugin asks it to exit, then kills it) and
+	// then everything left in its process group, so that nothing it
+	// started outlives it: on close, on restart and after a crash.
+	kill := func() {
 		client.Kill()
+		if cmd.Process != nil {
+			killGroup(cmd.Process.Pid)
+			liveGroups.Delete(cmd.Process.Pid)
+		}
+	}
+	fail := func(err error) (*generation, error) {
+		kill()
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
 			// The file changed between our check and go-plugin's.
 			return nil, &terminalError{&ChecksumError{Path: path, Want: c.SHA256, Got: "(changed during start)"}}
@@ -169,6 +183,9 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 		return nil, err
 	}
 	rpc, err := client.Client()
+	if cmd.Process != nil {
+		liveGroups.Store(cmd.Process.Pid, struct{}{})
+	}
 	if err != nil {
 		return fail(fmt.Errorf("start %s: %w", path, err))
 	}
@@ -193,8 +210,24 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 		id:       id,
 		conn:     d.conn,
 		done:     d.done.Done(),
-		kill:     client.Kill,
+		kill:     kill,
 		manifest: m,
 		sha256:   sum,
 	}, nil
+}
+
+// liveGroups holds the process groups of the plugin processes started and
+// not yet killed, for KillAll.
+var liveGroups sync.Map // pgid -> struct{}
+
+// KillAll kills the process group of every plugin process this program
+// started and has not closed. It is for a program about to exit without
+// closing its plugins (a second Ctrl-C); closing a plugin does the same
+// for its own group.
+func KillAll() {
+	liveGroups.Range(func(pgid, _ any) bool {
+		killGroup(pgid.(int))
+		liveGroups.Delete(pgid)
+		return true
+	})
 }

@@ -48,7 +48,9 @@ func (s state) String() string { return stateNames[s] }
 // When the process dies (go-plugin sees it exit, or a call finds the
 // connection broken), calls in flight on it fail at once with a crash, and
 // a restart is scheduled after InitialBackoff * 2^(n-1) (capped at
-// MaxBackoff), n being the deaths in a row: a successful call resets n.
+// MaxBackoff), n being the deaths in a row: a successful call resets n,
+// and a process that answered any call before dying starts a new row even
+// when its death is seen before its answers are (see scheduleLocked).
 // After MaxRestarts deaths in a row, or a start that cannot succeed (a
 // checksum or manifest mismatch, a missing executable), the plugin is
 // marked failed and every call fails at once with ErrFailed and the cause.
@@ -76,6 +78,7 @@ type supervisor struct {
 	wake      chan struct{} // closed when the state leaves backoff/starting
 	stopTimer func() bool
 	nextID    int
+	lastDead  *generation    // the generation whose death the pending restart follows
 	starting  sync.WaitGroup // a restart in flight, which Close waits for
 }
 
@@ -140,8 +143,9 @@ func (s *supervisor) acquire(ctx context.Context) (*generation, error) {
 	}
 }
 
-// succeeded records a successful call: the plugin is healthy again.
-func (s *supervisor) succeeded() {
+// succeeded records a successful call on g: the plugin is healthy again.
+func (s *supervisor) succeeded(g *generation) {
+	g.answered.Store(true)
 	if s.streak.Load() != 0 {
 		s.streak.Store(0)
 	}
@@ -158,27 +162,43 @@ func (s *supervisor) died(g *generation, cause error) {
 	s.cur = nil
 	go g.kill() // returns at once for an exited process; ends a wedged one
 	s.log.Warn("plugin process died", "plugin", s.name, "generation", g.id, "cause", cause)
-	s.scheduleLocked(cause)
+	if g.answered.Load() {
+		s.streak.Store(0) // this death is the first in a row
+	}
+	s.scheduleLocked(cause, g)
 }
 
-// scheduleLocked schedules a restart after a death or failed start, or
-// marks the plugin failed.
-func (s *supervisor) scheduleLocked(cause error) {
+// scheduleLocked schedules a restart after a death of generation g or a
+// failed start (g nil), or marks the plugin failed.
+//
+// With calls in flight, the death of a process can be seen before the
+// answers it gave just before dying are counted (the watcher and the
+// callers are different goroutines). So when a death of a generation
+// reaches the limit, the restart is scheduled anyway and the decision is
+// taken when its timer fires (restart), by which time every answer the
+// generation gave has been counted in g.answered. A failed start answered
+// nothing: it is decided at once.
+func (s *supervisor) scheduleLocked(cause error, g *generation) {
 	n := int(s.streak.Add(1))
 	var term *terminalError
 	switch {
 	case errors.As(cause, &term):
 		s.failLocked(cause)
 		return
-	case s.policy.MaxRestarts < 0 || n > s.policy.MaxRestarts:
-		s.failLocked(fmt.Errorf("it died %d times in a row without answering a call in between; last: %w", n, cause))
+	case s.policy.MaxRestarts < 0 || (n > s.policy.MaxRestarts && g == nil):
+		s.failLocked(s.gaveUp(n, cause))
 		return
 	}
+	s.lastDead = g
 	d := s.backoff(n)
 	s.state, s.err = stateBackoff, cause
 	s.starting.Add(1)
 	s.stopTimer = s.afterFunc(d, s.restart)
 	s.log.Info("plugin restart scheduled", "plugin", s.name, "in", d, "deaths_in_a_row", n)
+}
+
+func (s *supervisor) gaveUp(n int, cause error) error {
+	return fmt.Errorf("it died %d times in a row without answering a call in between; last: %w", n, cause)
 }
 
 func (s *supervisor) failLocked(err error) {
@@ -205,6 +225,17 @@ func (s *supervisor) restart() {
 		s.mu.Unlock()
 		return
 	}
+	if g := s.lastDead; g != nil {
+		s.lastDead = nil
+		if g.answered.Load() {
+			s.streak.Store(1) // it answered before dying: one death in a row
+		}
+		if n := int(s.streak.Load()); n > s.policy.MaxRestarts {
+			s.failLocked(s.gaveUp(n, s.err))
+			s.mu.Unlock()
+			return
+		}
+	}
 	s.state = stateStarting
 	s.nextID++
 	id := s.nextID
@@ -225,7 +256,7 @@ func (s *supervisor) restart() {
 	}
 	if err != nil {
 		s.log.Warn("plugin restart failed", "plugin", s.name, "generation", id, "error", err)
-		s.scheduleLocked(err)
+		s.scheduleLocked(err, nil)
 		return
 	}
 	s.log.Info("plugin restarted", "plugin", s.name, "generation", id)

@@ -103,7 +103,7 @@ func TestSupervisorBackoffDoublesAndCaps(t *testing.T) {
 		800 * time.Millisecond, time.Second, time.Second}, clock.delays)
 
 	// A successful call resets the streak, so the next death waits the initial backoff again.
-	s.succeeded()
+	s.succeeded(starts.gen(6))
 	starts.gen(6).kill()
 	waitState(t, s, "backoff")
 	require.Equal(t, 100*time.Millisecond, clock.delays[6])
@@ -188,4 +188,31 @@ func TestSupervisorIgnoresStaleDeaths(t *testing.T) {
 	clock.fire(t, 0)
 	s.died(old, errors.New("late report"))
 	require.Equal(t, "up", s.stats().State)
+}
+
+// TestSupervisorCountsAnswersSeenAfterTheDeath: with calls in flight, the
+// death of a process can be seen before the answers it gave just before
+// dying are counted. Such a process answered, so its death starts a new
+// row; before, the plugin was marked failed at the death that reached the
+// limit (issue 13: "failed after 6 deaths" while every restart answered 2
+// calls).
+func TestSupervisorCountsAnswersSeenAfterTheDeath(t *testing.T) {
+	s, clock, starts := newTestSupervisor(t, RestartPolicy{InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxRestarts: 1})
+	starts.gen(0).kill() // death 1, nothing answered
+	waitState(t, s, "backoff")
+	clock.fire(t, 0)
+	require.Equal(t, "up", s.stats().State)
+	g := starts.gen(1)
+	s.died(g, errors.New("process exited")) // death 2 > MaxRestarts, seen first...
+	s.succeeded(g)                          // ...then the answer g gave before dying
+	clock.fire(t, 1)
+	require.Equal(t, "up", s.stats().State, "%v", s.stats().Err)
+
+	// Without an answer, the limit holds: g's death is the first in a row,
+	// the next one's the second.
+	s.died(starts.gen(2), errors.New("process exited"))
+	clock.fire(t, 2)
+	st := s.stats()
+	require.Equal(t, "failed", st.State)
+	require.ErrorContains(t, st.Err, "died 2 times in a row")
 }

@@ -15,8 +15,11 @@
 // "options" returns its options (serve.Options) as detail; "big:N" returns
 // a detail of N bytes; "score:X" returns score X; "nostatus" returns a
 // verdict without a status; "first_error:N" returns first_error N; "pid"
-// returns the process id as detail; anything else is graded by exact match
-// against the task's answer (a JSON string).
+// returns the process id as detail; "crashafter:N" answers (score 1) the
+// first N-1 calls of the process and exits on call N, 100 ms later so that
+// those answers reach the host; "child" starts a
+// child process (sleep 1h) and returns its pid as detail; anything else is
+// graded by exact match against the task's answer (a JSON string).
 package main
 
 import (
@@ -25,9 +28,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
@@ -36,9 +41,26 @@ import (
 
 type hostile struct{}
 
+// calls counts the process's calls, for crashafter.
+var calls atomic.Int64
+
 func (hostile) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error) {
 	r := req.Response
+	n := calls.Add(1)
 	switch {
+	case strings.HasPrefix(r, "crashafter:"):
+		k, _ := strconv.ParseInt(r[len("crashafter:"):], 10, 64)
+		if n >= k {
+			time.Sleep(100 * time.Millisecond) // let the answers already given reach the host
+			os.Exit(8)
+		}
+		return abi.Verdict{Status: abi.StatusOK, Score: 1}, nil
+	case r == "child":
+		cmd := exec.Command("sleep", "3600")
+		if err := cmd.Start(); err != nil {
+			return abi.Verdict{}, err
+		}
+		return abi.Verdict{Status: abi.StatusOK, Detail: strconv.Itoa(cmd.Process.Pid)}, nil
 	case r == "crash":
 		os.Exit(7)
 	case r == "hang":
