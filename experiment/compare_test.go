@@ -179,7 +179,18 @@ func TestWorkspaceData(t *testing.T) {
 	e := Default()
 	w := &Workspace{Dir: t.TempDir()}
 	w.TrainData, w.EvalData = filepath.Join(w.Dir, "train.jsonl"), filepath.Join(w.Dir, "eval.jsonl")
+	w.LocData = filepath.Join(w.Dir, "localize.jsonl")
 	require.NoError(t, w.writeData(e))
+	// The localization examples of the auxiliary loss are the warm
+	// start's: prompts in the short template, \boxed{k} completions.
+	raw, err := os.ReadFile(w.LocData)
+	require.NoError(t, err)
+	locLines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+	require.Greater(t, len(locLines), e.SFT.Examples/10)
+	var ex struct{ Prompt, Completion string }
+	require.NoError(t, json.Unmarshal(locLines[0], &ex))
+	require.Contains(t, ex.Prompt, "First wrong step")
+	require.Regexp(t, `^\\boxed\{[0-9]+\}$`, ex.Completion)
 	warm, err := warmPrompts(e)
 	require.NoError(t, err)
 	require.Greater(t, len(warm), e.SFT.Examples/2)

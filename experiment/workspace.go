@@ -28,10 +28,15 @@ import (
 //	experiment.yaml     the resolved experiment
 //	data/train.jsonl    generated training tasks
 //	data/eval.jsonl     held-out tasks (no prompt of train or the warm start)
+//	data/localize.jsonl the warm start's localization examples (algo.aux_loc_data)
 //	warmstart/          model/, sft.json, sft.log, key (cache key)
 //	train.yaml          the train config every run starts from
 type Workspace struct {
 	Dir, TrainData, EvalData, Model, TrainConfig string
+	// LocData holds the warm start's localization examples as
+	// {"prompt", "completion"} lines: the data of the auxiliary
+	// localization loss (algo.aux_loc_coef), set as algo.aux_loc_data.
+	LocData string
 	// SFT is the warm start's report (from sft.json).
 	SFT sft.Report
 	// Reused says the warm start came from the cache.
@@ -99,6 +104,7 @@ func Prepare(ctx context.Context, e Experiment, dir string, out io.Writer) (*Wor
 		Dir:         dir,
 		TrainData:   filepath.Join(dir, "data", "train.jsonl"),
 		EvalData:    filepath.Join(dir, "data", "eval.jsonl"),
+		LocData:     filepath.Join(dir, "data", "localize.jsonl"),
 		Model:       filepath.Join(dir, "warmstart", "model"),
 		TrainConfig: filepath.Join(dir, "train.yaml"),
 	}
@@ -155,7 +161,37 @@ func (w *Workspace) writeData(e Experiment) error {
 	if err := writeTasks(w.TrainData, train); err != nil {
 		return err
 	}
-	return writeTasks(w.EvalData, eval)
+	if err := writeTasks(w.EvalData, eval); err != nil {
+		return err
+	}
+	return w.writeLocData(e)
+}
+
+// writeLocData writes the warm start's localization examples.
+func (w *Workspace) writeLocData(e Experiment) error {
+	exs, err := sft.Examples(e.Family, e.SFT.Examples, e.SFT.Seed, e.Difficulty, e.SFT.ErrorRate, e.SFT.LocFraction)
+	if err != nil {
+		return err
+	}
+	type line struct {
+		Prompt     string `json:"prompt"`
+		Completion string `json:"completion"`
+	}
+	var loc []line
+	for _, ex := range exs {
+		if ex.Kind == sft.KindLocalize {
+			loc = append(loc, line{ex.Prompt, ex.Completion})
+		}
+	}
+	f, err := os.Create(w.LocData)
+	if err != nil {
+		return err
+	}
+	if err := data.WriteJSONL(f, len(loc), func(i int) (any, error) { return loc[i], nil }); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // warmPrompts is the set of problems the warm start was shown: the
@@ -196,6 +232,7 @@ func (w *Workspace) writeTrainConfig(e Experiment) error {
 	t := merge(e.Train, map[string]any{
 		"model": map[string]any{"path": abs(w.Model)},
 		"data":  map[string]any{"train": abs(w.TrainData), "eval": abs(w.EvalData)},
+		"algo":  map[string]any{"aux_loc_data": abs(w.LocData)},
 	})
 	y, err := yaml.Marshal(t)
 	if err != nil {

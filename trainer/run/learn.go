@@ -49,6 +49,8 @@ type learned struct {
 	sequences int
 	// kl is the KL penalty's statistics (nil without one).
 	kl *algo.KLStats
+	// aux is the auxiliary localization loss's (nil without one).
+	aux *AuxStats
 }
 
 // klPenalty is algo.kl_coef and the frozen reference policy it measures
@@ -61,13 +63,16 @@ type klPenalty struct {
 // learn turns a step's assembled prompts (the rollout assigns roles,
 // groups, advantages and masks) into the loss batch and one engine
 // update, with the KL penalty when kl has a reference.
-func learn(ctx context.Context, pol engine.Policy, ac algo.Config, prompts []*algo.Prompt, kl klPenalty) (learned, error) {
+//
+// aux, when set, adds the step's auxiliary localization examples to the
+// batch (after the KL penalty, which they do not get).
+func learn(ctx context.Context, pol engine.Policy, ac algo.Config, prompts []*algo.Prompt, kl klPenalty, aux *auxLoc, step int) (learned, error) {
 	batch, refs, err := algo.BuildBatch(prompts, ac)
 	if err != nil {
 		return learned{}, err
 	}
 	out := learned{sequences: len(batch.Seqs)}
-	if len(batch.Seqs) == 0 {
+	if len(batch.Seqs) == 0 && aux == nil {
 		return out, nil
 	}
 	if kl.ref != nil && kl.coef > 0 {
@@ -84,6 +89,14 @@ func learn(ctx context.Context, pol engine.Policy, ac algo.Config, prompts []*al
 			return learned{}, err
 		}
 		out.kl = &st
+	}
+	if aux != nil {
+		st, err := aux.add(ctx, pol, &batch, step)
+		if err != nil {
+			return learned{}, err
+		}
+		out.aux = &st
+		out.sequences = len(batch.Seqs)
 	}
 	if out.update, err = pol.Update(ctx, batch); err != nil {
 		return learned{}, fmt.Errorf("update: %w", err)

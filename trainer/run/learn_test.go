@@ -70,7 +70,7 @@ func TestLearn1x4(t *testing.T) {
 	}
 	require.NoError(t, algo.Assemble(p, proc, ac))
 	pol := &recordingPolicy{}
-	got, err := learn(context.Background(), pol, ac, []*algo.Prompt{p}, klPenalty{})
+	got, err := learn(context.Background(), pol, ac, []*algo.Prompt{p}, klPenalty{}, nil, 0)
 	require.NoError(t, err)
 	require.True(t, got.updated)
 	require.Len(t, pol.batches, 1)

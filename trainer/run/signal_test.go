@@ -383,3 +383,47 @@ func TestKLPenaltyAndHeldOutEval(t *testing.T) {
 	require.NoError(t, err)
 	require.InDelta(t, res.PassAt1Greedy, evals[len(evals)-1].PassAt1, 1e-12)
 }
+
+// TestAuxLocLoss trains SRPO with the auxiliary localization loss on a
+// file of two examples: their completions' negative log-likelihood, in
+// the aux_loc field of every metrics line, must fall well below the
+// random model's; a file line without a completion is refused.
+func TestAuxLocLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	var b strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&b, `{"id":"t%d","prompt":"%s","answer":"a"}`+"\n", i, strings.Repeat("ab", 1+i%3))
+	}
+	train := writeFile(t, "train.jsonl", b.String())
+	aux := writeFile(t, "loc.jsonl", `{"prompt":"abab}","completion":"bb}"}`+"\n\n"+`{"prompt":"ba}","completion":"bb}"}`+"\n")
+	dir := filepath.Join(t.TempDir(), "run")
+	cfg := signalConfig(t, "srpo-oracle", dir, train, 12)
+	cfg.Algo.AuxLocCoef, cfg.Algo.AuxLocData, cfg.Algo.AuxLocBatch = 1, aux, 3
+	_, err := Train(context.Background(), Options{Config: cfg})
+	require.NoError(t, err)
+	var nll []float64
+	for _, l := range readLines(t, filepath.Join(dir, MetricsFile)) {
+		var m struct {
+			AuxLoc *AuxStats `json:"aux_loc"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &m))
+		require.NotNil(t, m.AuxLoc)
+		require.Equal(t, 3, m.AuxLoc.Examples)
+		nll = append(nll, m.AuxLoc.NLL)
+	}
+	t.Logf("aux nll: %.3f", nll)
+	// A random model over 3 characters and the specials: about log 7 per
+	// token at first.
+	require.Greater(t, nll[0], 1.0)
+	require.Less(t, nll[len(nll)-1], nll[0]/3)
+
+	bad := cfg
+	bad.Algo.AuxLocData = ""
+	require.ErrorContains(t, bad.Validate(), "algo.aux_loc_data: must name a JSONL")
+	bad.Algo.AuxLocData = writeFile(t, "bad.jsonl", `{"prompt":"ab"}`+"\n")
+	bad.Run.Dir = filepath.Join(t.TempDir(), "bad")
+	_, err = Train(context.Background(), Options{Config: bad})
+	require.ErrorContains(t, err, `bad.jsonl:1: want a non-empty "prompt" and "completion"`)
+}

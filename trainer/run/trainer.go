@@ -38,6 +38,8 @@ type trainer struct {
 	kl klPenalty
 	// held is the held-out subset of run.eval_every (nil when off).
 	held *heldOut
+	// aux is the auxiliary localization loss (nil when off).
+	aux *auxLoc
 }
 
 // heldOut is the fixed held-out subset evaluated during a run.
@@ -104,6 +106,11 @@ func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st s
 	}
 	if cfg.Run.EvalEvery > 0 {
 		if t.held, err = t.openHeldOut(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Algo.AuxLocCoef > 0 {
+		if t.aux, err = openAuxLoc(cfg, t.pol.Tokenizer()); err != nil {
 			return nil, err
 		}
 	}
@@ -236,6 +243,9 @@ type stepMetrics struct {
 	Plugins map[string]map[string]int `json:"plugins"` // calls by plugin and status, this step
 	// KL is the KL penalty's statistics (algo.kl_coef > 0 only).
 	KL *algo.KLStats `json:"kl,omitempty"`
+	// AuxLoc is the auxiliary localization loss's (algo.aux_loc_coef > 0
+	// only).
+	AuxLoc *AuxStats `json:"aux_loc,omitempty"`
 }
 
 func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, error) {
@@ -257,7 +267,7 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	m := rollout.ComputeMetrics(res)
 	prompts := res.AlgoPrompts()
 	t0 := t.now()
-	l, err := learn(ctx, t.pol, t.ac, prompts, t.kl)
+	l, err := learn(ctx, t.pol, t.ac, prompts, t.kl, t.aux, step)
 	if err != nil {
 		return stepResult{}, err
 	}
@@ -291,7 +301,7 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	if l.updated {
 		sm.Update = &l.update
 	}
-	sm.KL = l.kl
+	sm.KL, sm.AuxLoc = l.kl, l.aux
 	lines := rolloutLines(step+1, prompts)
 	attachResets(lines, res)
 	summary := fmt.Sprintf("reward %.3f", m.Fresh.Reward)
