@@ -234,7 +234,7 @@ func ArmConfig(ws *Workspace, a Arm, seed uint64, dir string) (run.Config, error
 }
 
 // trainedPerPrompt is the number of trajectories trained per prompt:
-// the group for GRPO, 8 for every reset layout (METHOD.md).
+// the group for GRPO, 8 for every reset layout (docs/method.md).
 func trainedPerPrompt(c run.Config) int {
 	if c.Algo.Name == run.AlgoGRPO {
 		return c.Algo.GroupSize

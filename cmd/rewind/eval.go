@@ -28,7 +28,7 @@ func init() {
 		Short: "Evaluate a policy: greedy pass@1 and sampled pass@k with a verifier",
 		Long: `Evaluate a policy on a dataset with the config's verifier.
 
-Greedy pass@1 (temperature 0, one sample, no resets, as METHOD.md evaluates)
+Greedy pass@1 (temperature 0, one sample, no resets, as docs/method.md evaluates)
 is always computed; --samples N also draws N samples per task at
 sampling.temperature / sampling.top_p and reports the unbiased pass@k for
 each --k. Samples whose verdict is unusable (timeout, crash, abstain, ...)

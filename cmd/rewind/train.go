@@ -28,7 +28,7 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "train [-c FILE] [--resume DIR] [--KEY VALUE ...]",
 		Short: "Train a policy with GRPO, RRPO or SRPO",
-		Long: `Train a policy with GRPO, RRPO or SRPO (see METHOD.md).
+		Long: `Train a policy with GRPO, RRPO or SRPO (see docs/method.md).
 
 The config is built in layers, each overriding the one before: a preset
 (preset: in the file, REWIND_PRESET or --preset; default srpo), the YAML

@@ -230,7 +230,7 @@ func TestAssemble(t *testing.T) {
 				tr := tc.prompt.Trajs[i]
 				require.Equal(t, m, [2]int{tr.MaskStart, tr.MaskEnd}, "trajectory %d", i)
 			}
-			// Invariants of METHOD.md: advantages of a trained group sum
+			// Invariants of docs/method.md: advantages of a trained group sum
 			// to zero, parents are never trained.
 			for _, g := range tc.prompt.Groups {
 				var sum float64

@@ -7,8 +7,8 @@
 // package samples and grades trajectories and then calls Assemble and
 // BuildBatch; the run package logs the result.
 //
-// The algorithm is the one of ../../../shared/METHOD.md; docs/algo.md lists
-// the decisions that METHOD.md leaves open (unusable verdicts, the 2x4
+// The algorithm is the one docs/method.md describes; docs/algo.md lists
+// the decisions that the paper leaves open (unusable verdicts, the 2x4
 // fallback, the Dr.GRPO normaliser).
 package algo
 

@@ -4,7 +4,7 @@
 // localizer plugins (random for RRPO, oracle, first, or any user plugin).
 //
 // Every localizer returns a step k in 1..n for every request, applying the
-// fallbacks of METHOD.md, and says which fallback fired so that the run can
+// fallbacks of docs/method.md, and says which fallback fired so that the run can
 // count them. Localization tokens are never trained on.
 package localize
 

@@ -37,7 +37,7 @@ func LastBoxed(text string) (string, bool) {
 var stepMention = regexp.MustCompile(`(?i)\bstep\s*(\d+)`)
 
 // Parse reads a self-localization answer for a trajectory of n steps and
-// applies METHOD.md's fallbacks in order:
+// applies docs/method.md's fallbacks in order:
 //
 //  1. the last brace-balanced \boxed{...} holding an integer in 1..n is
 //     the answer;

@@ -22,7 +22,7 @@ const (
 	PlaceholderContent = "{{content}}" // in Chat: the rendered template
 )
 
-// DefaultTemplate is the localization prompt of METHOD.md: it states the
+// DefaultTemplate is the localization prompt of docs/method.md: it states the
 // task, shows the problem and the numbered steps, says the answer is
 // wrong, asks for the step where the derailing decision originates,
 // forbids re-solving and demands \boxed{N} on the last line.
@@ -64,7 +64,7 @@ type SelfConfig struct {
 	MaxNewTokens int `koanf:"max_new_tokens" json:"max_new_tokens"`
 }
 
-// DefaultSelfConfig returns METHOD.md's settings.
+// DefaultSelfConfig returns docs/method.md's settings.
 func DefaultSelfConfig() SelfConfig {
 	return SelfConfig{
 		Template:     DefaultTemplate,
@@ -175,7 +175,7 @@ type contextLength interface{ Config() model.Config }
 // Localize renders, samples and parses every request. An engine error
 // fails the batch: it is not a localization outcome. A prompt that does
 // not fit the model's context (a long problem, many steps, a small model)
-// is one: that request gets step 1 with FallbackError, as METHOD.md asks
+// is one: that request gets step 1 with FallbackError, as docs/method.md asks
 // for any error during localization, and the others still run.
 func (s *Self) Localize(ctx context.Context, reqs []Request) ([]Result, error) {
 	out := make([]Result, len(reqs))

@@ -66,7 +66,7 @@ type Config struct {
 	CorrectAt float64 `koanf:"correct_at" json:"correct_at"`
 }
 
-// DefaultConfig returns METHOD.md's released settings for variant.
+// DefaultConfig returns docs/method.md's released settings for variant.
 func DefaultConfig(v algo.Variant) (Config, error) {
 	proc, err := algo.NewProcedure(v)
 	if err != nil {

@@ -12,7 +12,7 @@
 // soon as it is generated. Every trajectory's seed is a pure function of
 // (run seed, step, prompt index, fresh index) (or parent ordinal and reset
 // index), so the phased rollout selects exactly the parent and groups that
-// the sequential procedure of METHOD.md selects for the same samples.
+// the sequential procedure of docs/method.md selects for the same samples.
 package rollout
 
 import (

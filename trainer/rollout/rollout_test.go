@@ -38,7 +38,7 @@ func tasks(n int) []Task {
 	return out
 }
 
-// sequential runs METHOD.md's procedure one sample at a time: fresh
+// sequential runs docs/method.md's procedure one sample at a time: fresh
 // trajectories until the procedure stops, each parent localized alone,
 // each reset continuation generated alone.
 func sequential(t *testing.T, r *Runner, seed uint64, step int, ts []Task) []*PromptResult {

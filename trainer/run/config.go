@@ -76,7 +76,7 @@ type DataConfig struct {
 	Epochs       int           `koanf:"epochs" help:"passes over the training set when run.steps is 0"`
 }
 
-// AlgoConfig chooses the algorithm and its switches (METHOD.md).
+// AlgoConfig chooses the algorithm and its switches (docs/method.md).
 type AlgoConfig struct {
 	Name             string  `koanf:"name" help:"grpo, rrpo or srpo (rrpo and srpo differ only in the localizer)"`
 	GroupSize        int     `koanf:"group_size" help:"GRPO group size G; also the fallback group size of rrpo/srpo"`
@@ -113,7 +113,7 @@ type LocalizerConfig struct {
 	Name        string  `koanf:"name" help:"self (the policy names its first wrong step: SRPO), or a localizer plugin: random (RRPO), oracle, first"`
 	Temperature float64 `koanf:"temperature" help:"self: decoding temperature of the localization call"`
 	MaxTokens   int     `koanf:"max_tokens" help:"self: new tokens of the localization call at most"`
-	Template    string  `koanf:"template" help:"self: localization prompt: empty for METHOD.md's prompt, short for the compact prompt of tiny models (the warm-start data's), or a template with {{problem}}, {{steps}} and {{n}}"`
+	Template    string  `koanf:"template" help:"self: localization prompt: empty for docs/method.md's prompt, short for the compact prompt of tiny models (the warm-start data's), or a template with {{problem}}, {{steps}} and {{n}}"`
 }
 
 // RewardConfig says how a trajectory's reward is made.

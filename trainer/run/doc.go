@@ -41,7 +41,7 @@ func ConfigDoc() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.path, typ, docValue(v), env, escapePipes(k.help))
 	}
 	b.WriteString("\n## Presets\n\n")
-	b.WriteString("Each preset is `srpo` (METHOD.md's release settings) with these changes\n")
+	b.WriteString("Each preset is `srpo` (docs/method.md's release settings) with these changes\n")
 	b.WriteString("(`run.dir` defaults to `runs/PRESET` in every preset):\n\n")
 	b.WriteString("| preset | changes |\n|---|---|\n")
 	for _, name := range Presets() {

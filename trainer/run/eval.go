@@ -34,7 +34,7 @@ type EvalOptions struct {
 }
 
 // Eval runs greedy pass@1 (temperature 0, one sample, no resets, as
-// METHOD.md evaluates) and, with Samples > 0, sampled pass@k over a
+// docs/method.md evaluates) and, with Samples > 0, sampled pass@k over a
 // dataset. Samples whose verdict is unusable are counted apart, never as
 // wrong.
 func Eval(ctx context.Context, opts EvalOptions) (EvalResult, error) {

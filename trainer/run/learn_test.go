@@ -92,7 +92,7 @@ func TestLearn1x4(t *testing.T) {
 	require.Len(t, pol.batches[0].Seqs, 7)
 }
 
-// checkInvariants checks METHOD.md's invariants on one step's rollouts
+// checkInvariants checks docs/method.md's invariants on one step's rollouts
 // (any number of prompts): the parent is not trained on, reset
 // trajectories train on their suffix only, groups have the layout's
 // sizes, and advantages sum to zero in every trained group.

@@ -13,11 +13,11 @@ import (
 const DefaultPreset = AlgoSRPO
 
 // presets maps a preset name to the change it makes to the release
-// defaults of METHOD.md (see base).
+// defaults of docs/method.md (see base).
 var presets = map[string]func(c *Config){
 	AlgoGRPO: func(c *Config) {
 		c.Algo.Name = AlgoGRPO
-		// METHOD.md: GRPO trains with the PPO clipped surrogate (clip 0.2).
+		// docs/method.md: GRPO trains with the PPO clipped surrogate (clip 0.2).
 		c.Algo.Loss = string(engine.LossClip)
 		c.Localizer.Name = ""
 	},
@@ -29,7 +29,7 @@ var presets = map[string]func(c *Config){
 	"srpo-2x4": func(c *Config) { c.Algo.Layout = "2x4" },
 	"srpo-1x8": func(c *Config) {
 		c.Algo.Layout = "1x8"
-		// METHOD.md: the 1x8 ablation localizes at temperature 0.
+		// docs/method.md: the 1x8 ablation localizes at temperature 0.
 		c.Localizer.Temperature = 0
 	},
 	"srpo-nomask": func(c *Config) { c.Algo.ResetMask = "all" },
@@ -43,7 +43,7 @@ var presets = map[string]func(c *Config){
 func Presets() []string { return slices.Sorted(maps.Keys(presets)) }
 
 // Preset returns the defaults of the named preset: the release settings
-// of METHOD.md with the preset's changes applied.
+// of docs/method.md with the preset's changes applied.
 func Preset(name string) (Config, error) {
 	apply, ok := presets[name]
 	if !ok {
@@ -56,7 +56,7 @@ func Preset(name string) (Config, error) {
 	return c, nil
 }
 
-// base holds METHOD.md's release settings (SRPO 1x4).
+// base holds docs/method.md's release settings (SRPO 1x4).
 func base() Config {
 	return Config{
 		Run: RunConfig{

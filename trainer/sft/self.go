@@ -11,7 +11,7 @@ import (
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
 
-// RL sampling settings (METHOD.md): the second stage and the sampled
+// RL sampling settings (docs/method.md): the second stage and the sampled
 // evaluation draw solutions as the RL run's fresh phase does.
 const (
 	rlTemperature = 0.7
