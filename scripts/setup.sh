@@ -5,6 +5,7 @@
 #   python3-grpcio,
 #   python3-protobuf    the Python process-plugin example and its tests
 #   chromium            the headless-browser test of the HTML run report
+# and, from the Go module proxy, staticcheck (the linter .ci/run runs).
 # Wasm fixtures are committed, so no Wasm toolchain is needed to test.
 # Idempotent: packages already installed are skipped.
 set -euo pipefail
@@ -21,3 +22,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 go mod download
+# staticcheck 2026.2.2 (module v0.8.2), the newest release, supports Go
+# 1.26; raise the pin with the go directive in go.mod.
+staticcheck_version=v0.8.2
+gobin=$(go env GOBIN)
+gobin=${gobin:-$(go env GOPATH)/bin}
+if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "(${staticcheck_version#v})"; then
+  echo "setup: installing staticcheck $staticcheck_version into $gobin"
+  go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
