@@ -3,7 +3,6 @@ package run
 import (
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -278,14 +277,4 @@ func envKey(name string) (key string, ok bool) {
 		}
 	}
 	return "", inConfig
-}
-
-// sortedKeyPaths lists the concrete key paths, sorted (for messages).
-func sortedKeyPaths() []string {
-	var out []string
-	for _, k := range configKeys {
-		out = append(out, k.path)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -49,10 +49,9 @@ func (c *fakeClock) fire(t *testing.T, i int) {
 // fakeStarts hands out generations whose death the test controls; fail
 // makes the next starts fail with the given errors.
 type fakeStarts struct {
-	mu    sync.Mutex
-	gens  []*generation
-	kills []chan struct{}
-	fail  []error
+	mu   sync.Mutex
+	gens []*generation
+	fail []error
 }
 
 func (f *fakeStarts) start(_ context.Context, id int) (*generation, error) {

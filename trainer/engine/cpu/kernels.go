@@ -176,16 +176,6 @@ func addBias(x, b []float32, rows, ld int) {
 	})
 }
 
-// add sets dst += src elementwise.
-func add(dst, src []float32) {
-	parFor(len(dst), 1<<14, func(_, lo, hi int) {
-		d, s := dst[lo:hi], src[lo:hi]
-		for i := range d {
-			d[i] += s[i]
-		}
-	})
-}
-
 // logSumExp returns log(sum(exp(row))), accumulated in float64 in index
 // order.
 func logSumExp(row []float32) float64 {

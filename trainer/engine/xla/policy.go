@@ -269,10 +269,8 @@ func (p *Policy) dropForward() {
 
 // padded packs seqs[lo:hi] into a [B, T] bucket (right padding with 0).
 type padded struct {
-	B, T    int
-	tokens  []int32
-	weights []float32
-	old     []float32
+	B, T   int
+	tokens []int32
 }
 
 func (p *Policy) pack(seqs [][]int) padded {

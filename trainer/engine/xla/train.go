@@ -2,7 +2,8 @@ package xla
 
 import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph code reads like math
+	//lint:ignore ST1001 graph code reads like math with GoMLX's ops unqualified, as GoMLX's own examples write it
+	. "github.com/gomlx/gomlx/pkg/core/graph"
 
 	"github.com/rewind-rl/rewind/trainer/engine"
 )
