@@ -88,10 +88,10 @@ type AlgoConfig struct {
 	ClipHigh         float64 `koanf:"clip_high" help:"clip: upper ratio bound 1+clip_high (0.28 for DAPO clip-higher)"`
 	DrGRPO           bool    `koanf:"dr_grpo" help:"Dr.GRPO: no std division, token sums normalised by a constant length"`
 	SkipZeroVariance bool    `koanf:"skip_zero_variance" help:"drop groups whose rewards are all equal from the batch"`
-	AuxLocCoef       float64 `koanf:"aux_loc_coef" help:"weight of an auxiliary SFT loss on localization examples (algo.aux_loc_data) added to every step's batch, to keep the self localizer competent while RL moves the policy; 0: none, as in METHOD.md (an ablation, not SRPO)"`
+	AuxLocCoef       float64 `koanf:"aux_loc_coef" help:"weight of an auxiliary SFT loss on localization examples (algo.aux_loc_data) added to every step's batch, to keep the self localizer competent while RL moves the policy; 0: none, as in docs/method.md (an ablation, not SRPO)"`
 	AuxLocData       string  `koanf:"aux_loc_data" help:"JSONL of localization examples for algo.aux_loc_coef, one {\"prompt\": the localization prompt as the localizer renders it, \"completion\": e.g. \\boxed{2}} per line"`
 	AuxLocBatch      int     `koanf:"aux_loc_batch" help:"localization examples per step for algo.aux_loc_coef, taken in file order, cycling"`
-	KLCoef           float64 `koanf:"kl_coef" help:"coefficient of a KL penalty to the run's starting policy (k3 estimator per trained token, as in GRPO papers; costs one reference forward pass per step); 0: none, as in METHOD.md"`
+	KLCoef           float64 `koanf:"kl_coef" help:"coefficient of a KL penalty to the run's starting policy (k3 estimator per trained token, as in GRPO papers; costs one reference forward pass per step); 0: none, as in docs/method.md"`
 }
 
 // SamplingConfig controls rollout generation.
