@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/rewind-rl/rewind/trainer/probe"
 	"github.com/rewind-rl/rewind/trainer/report"
 	"github.com/rewind-rl/rewind/trainer/run"
 )
@@ -36,6 +38,20 @@ type DemoResult struct {
 	HeldOut, WarmStartHeldOut float64
 	EvalTasks                 int
 	WallSec                   float64
+	// Trained and WarmStart are the two held-out pass@1 with their 95%
+	// Wilson intervals over the tasks.
+	Trained, WarmStart probe.Rate
+	// Improvement is Trained - WarmStart over the tasks both verdicts
+	// are usable on, with a 95% bootstrap interval over those tasks
+	// (paired: the same tasks before and after).
+	Improvement CI
+	// Clean and Erroneous are the right reset continuations inside RL
+	// from prefixes at or before the verifier's first wrong step and
+	// from prefixes past it, pooled over the run (zero trials for an arm
+	// without resets); LocPrecision and LocRecall the localizer's.
+	Clean, Erroneous        probe.Rate
+	LocPrecision, LocRecall float64
+	LocParents              int
 }
 
 // Demo runs the default experiment's single arm: prepares the workspace
@@ -79,10 +95,12 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	res := &DemoResult{RunDir: dir, Report: filepath.Join(dir, report.ReportFile)}
-	if res.WarmStartHeldOut, res.EvalTasks, err = evalCached(ctx, cfg, ws.Model, ws.EvalData,
-		filepath.Join(ws.Dir, "warmstart", report.EvalFile), e.Compare.EvalLimit, ws.Reused); err != nil {
+	warm, err := evalResultCached(ctx, cfg, ws.Model, ws.EvalData,
+		filepath.Join(ws.Dir, "warmstart", report.EvalFile), e.Compare.EvalLimit, ws.Reused)
+	if err != nil {
 		return nil, fmt.Errorf("demo: warm start eval: %w", err)
 	}
+	res.WarmStartHeldOut, res.EvalTasks = warm.PassAt1Greedy, warm.Tasks
 	fmt.Fprintf(o.Progress, "warm start: held-out greedy pass@1 %.3f on %d tasks\n", res.WarmStartHeldOut, res.EvalTasks)
 
 	if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
@@ -100,14 +118,51 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 			return nil, err
 		}
 	}
-	if res.HeldOut, _, err = evalCached(ctx, cfg, dir, ws.EvalData, filepath.Join(dir, report.EvalFile), e.Compare.EvalLimit, true); err != nil {
+	trained, err := evalResultCached(ctx, cfg, dir, ws.EvalData, filepath.Join(dir, report.EvalFile), e.Compare.EvalLimit, true)
+	if err != nil {
 		return nil, fmt.Errorf("demo: eval: %w", err)
 	}
+	res.HeldOut = trained.PassAt1Greedy
+	res.WarmStart, res.Trained, res.Improvement = comparePaired(warm, trained)
 	if err := report.WriteRun(dir); err != nil {
 		return nil, err
 	}
+	r, err := report.ReadRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	sr := summarizeSeed(seedRun{run: r}, 1)
+	res.Clean = probe.NewRate(int(math.Round(sr.CleanCorrect)), sr.CleanN)
+	res.Erroneous = probe.NewRate(int(math.Round(sr.ErroneousCorrect)), sr.ErroneousN)
+	res.LocPrecision, res.LocRecall, res.LocParents = float64(sr.LocPrecision), float64(sr.LocRecall), sr.LocParents
 	res.WallSec = o.Now().Sub(start).Seconds()
 	return res, nil
+}
+
+// comparePaired returns the greedy pass@1 of two evaluations of the same
+// tasks with Wilson intervals, and their paired difference (after minus
+// before) over the tasks both have usable verdicts on.
+func comparePaired(before, after run.EvalResult) (b, a probe.Rate, diff CI) {
+	count := func(r run.EvalResult) probe.Rate {
+		ok, n := 0, 0
+		for _, t := range r.PerTask {
+			if t.GreedyStatus.Usable() {
+				n++
+				if t.GreedyCorrect {
+					ok++
+				}
+			}
+		}
+		return probe.NewRate(ok, n)
+	}
+	var bs, as []bool
+	for i := range min(len(before.PerTask), len(after.PerTask)) {
+		x, y := before.PerTask[i], after.PerTask[i]
+		if x.ID == y.ID && x.GreedyStatus.Usable() && y.GreedyStatus.Usable() {
+			bs, as = append(bs, x.GreedyCorrect), append(as, y.GreedyCorrect)
+		}
+	}
+	return count(before), count(after), PairedDiffCI(bs, as)
 }
 
 func armList(e Experiment) []string {

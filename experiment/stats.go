@@ -295,3 +295,29 @@ func NewCurveBand(curves []EvalCurve, top float64, n int) CurveBand {
 	}
 	return b
 }
+
+// PairedDiffCI is the mean of after[i] - before[i] over paired outcomes
+// (the same held-out tasks before and after training), with the
+// bootstrap interval over resampled tasks. Pairs where either side is
+// unusable are left out by the caller.
+func PairedDiffCI(before, after []bool) CI {
+	nan := Value(math.NaN())
+	n := min(len(before), len(after))
+	if n == 0 {
+		return CI{Value: nan, Lo: nan, Hi: nan}
+	}
+	d := make([]float64, n)
+	for i := range d {
+		d[i] = b2f(after[i]) - b2f(before[i])
+	}
+	c := MeanCI(d)
+	c.N = n
+	return c
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

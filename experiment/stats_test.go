@@ -124,3 +124,20 @@ func TestCurveBand(t *testing.T) {
 	require.InDelta(t, 0.4, float64(b.Max[1]), 1e-12)
 	require.InDelta(t, 0.5, float64(b.Mean[2]), 1e-12)
 }
+
+func TestPairedDiffCI(t *testing.T) {
+	// 10 tasks: 3 fixed, 1 broken, 6 unchanged: +0.2.
+	before := []bool{false, false, false, true, true, false, true, false, true, false}
+	after := []bool{true, true, true, false, true, false, true, false, true, false}
+	c := PairedDiffCI(before, after)
+	require.InDelta(t, 0.2, float64(c.Value), 1e-12)
+	require.Equal(t, 10, c.N)
+	require.Less(t, float64(c.Lo), 0.2)
+	require.Greater(t, float64(c.Hi), 0.2)
+	// Ten tasks are too few to exclude no change; a resample holds at
+	// most the four changed tasks' worth of movement either way.
+	require.Less(t, float64(c.Lo), 0.0)
+	require.GreaterOrEqual(t, float64(c.Lo), -0.4)
+	require.LessOrEqual(t, float64(c.Hi), 0.6)
+	require.True(t, math.IsNaN(float64(PairedDiffCI(nil, nil).Value)))
+}

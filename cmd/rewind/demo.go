@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rewind-rl/rewind/experiment"
+	"github.com/rewind-rl/rewind/trainer/probe"
 )
 
 func init() {
@@ -49,10 +50,22 @@ seeds from the same workspace layout.`,
 				return err
 			}
 			abs, _ := filepath.Abs(res.Report)
-			fmt.Fprintf(cmd.OutOrStdout(), "held-out greedy pass@1 on %d tasks: warm start %.3f, after %s %.3f\n",
-				res.EvalTasks, res.WarmStartHeldOut, arm, res.HeldOut)
-			fmt.Fprintf(cmd.OutOrStdout(), "run directory: %s\nreport: file://%s\n", res.RunDir, abs)
-			fmt.Fprintf(cmd.OutOrStdout(), "elapsed: %s (data, warm start, training, evaluation and report)\n",
+			out := cmd.OutOrStdout()
+			rate := func(r probe.Rate) string {
+				return fmt.Sprintf("%.3f [%.3f, %.3f]", r.Rate, r.Low, r.High)
+			}
+			fmt.Fprintf(out, "held-out greedy pass@1 on %d tasks (95%% CI): warm start %s, after %s %s\n",
+				res.EvalTasks, rate(res.WarmStart), arm, rate(res.Trained))
+			fmt.Fprintf(out, "improvement: %+.3f [%+.3f, %+.3f] (paired bootstrap over the tasks)\n",
+				float64(res.Improvement.Value), float64(res.Improvement.Lo), float64(res.Improvement.Hi))
+			if res.Clean.Trials+res.Erroneous.Trials > 0 {
+				fmt.Fprintf(out, "reset continuations right during training: from a clean prefix %s of %d, from an erroneous prefix %s of %d\n",
+					rate(res.Clean), res.Clean.Trials, rate(res.Erroneous), res.Erroneous.Trials)
+				fmt.Fprintf(out, "localizer against the verifier's first error: precision %.3f, recall %.3f over %d parents\n",
+					res.LocPrecision, res.LocRecall, res.LocParents)
+			}
+			fmt.Fprintf(out, "run directory: %s\nreport: file://%s\n", res.RunDir, abs)
+			fmt.Fprintf(out, "elapsed: %s (data, warm start, training, evaluation and report)\n",
 				time.Duration(res.WallSec*float64(time.Second)).Round(time.Second))
 			return nil
 		},
