@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch / transformers reference for `rewind bench xla` (docs/bench-xla.md).
+"""PyTorch / transformers reference for `rewind bench xla` (docs/bench/xla.md).
 
 Randomly initialised Qwen2-0.5B shape (hidden 896, 24 layers, 14 heads, 2 kv
 heads, vocab 151936, tied head), bfloat16 on one CUDA GPU:

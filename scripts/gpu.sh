@@ -22,7 +22,7 @@
 # Environment: PYTHON (python3), PJRT_PLUGIN (default: JAX's CUDA 13 plugin
 # under python's site-packages), PEAK_TFLOPS (989: H100 SXM dense bf16),
 # XLA_ARGS (more flags for rewind bench xla, e.g. "--set token_budget=4096").
-# See docs/bench-xla.md.
+# See docs/bench/xla.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

@@ -32,7 +32,7 @@ heads, 2 key/value heads, vocabulary 151,936, tied head), then:
   sampling: for each --sample-batch, --prompt-len random prompt tokens and
             --new-tokens sampled at temperature 1 (one untimed run compiles).
 
-Compile times of every graph are printed. See docs/bench-xla.md.`,
+Compile times of every graph are printed. See docs/bench/xla.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()

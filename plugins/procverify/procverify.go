@@ -12,7 +12,7 @@
 //	    builtin: procverify
 //
 // It takes no options. It exists to measure what the Wasm sandbox costs
-// (docs/bench-tasks.md) and for runs that prefer native speed.
+// (docs/bench/tasks.md) and for runs that prefer native speed.
 package procverify
 
 import (

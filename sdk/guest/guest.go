@@ -24,14 +24,14 @@
 // and everything it points to are reused by the next call: its strings are
 // views of the host's request buffer, which the host overwrites on the next
 // call, so strings.Clone what must outlive the call. (Decoding without
-// copies keeps a call free of allocations; see docs/bench-plugins.md.) A panic in the function becomes an {"error": ...}
+// copies keeps a call free of allocations; see docs/bench/plugins.md.) A panic in the function becomes an {"error": ...}
 // response (the host reports status "error"), so a plugin cannot bring the
 // host down by panicking; a verdict with status "abstain" is the way to
 // decline a response.
 //
 // Messages are encoded and decoded with package sdk/abi/wire, not
 // encoding/json: reflection dominated the cost of a call (see
-// docs/bench-plugins.md). On platforms other than wasip1 the package only
+// docs/bench/plugins.md). On platforms other than wasip1 the package only
 // registers; the Handle function lets tests run a guest natively.
 package guest
 

@@ -12,7 +12,7 @@ import (
 // regexp2 (a backtracking engine with lookahead, like the Oniguruma engine
 // that tokenizers uses); the scanners give the same pieces as regexp2 for
 // these patterns (see FuzzScannerMatchesRegexp2) and are several times
-// faster (see docs/bench-tokenizer.md).
+// faster (see docs/bench/tokenizer.md).
 const (
 	// patternQwen2 is Qwen2's (and Qwen2.5's, Qwen3's) pre-tokenizer regex.
 	patternQwen2 = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`

@@ -11,7 +11,7 @@ import (
 // BenchmarkGoPluginVerify measures the Go gRPC example verifier through the
 // host (supervisor, deadline, contract checks, AutoMTLS on a unix socket)
 // with a 300-byte response, at 1 and at 16*GOMAXPROCS concurrent callers.
-// It reports calls/s; see docs/bench-grpc.md.
+// It reports calls/s; see docs/bench/grpc.md.
 func BenchmarkGoPluginVerify(b *testing.B) {
 	p := mustLoad(b, Config{Name: "exact", Kind: abi.KindVerifier, Command: []string{bins.example},
 		SHA256: bins.exampleSum, Logger: discardLogger()})

@@ -14,7 +14,7 @@
 // deadline has passed or its caller's context has ended. wazero's own
 // WithCloseOnContextDone is selectable (Config.Deadline) for comparison; it
 // costs a call into the Go runtime at every loop iteration
-// (docs/bench-plugins.md has the numbers).
+// (docs/bench/plugins.md has the numbers).
 package wasm
 
 import (

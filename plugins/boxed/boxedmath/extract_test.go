@@ -77,7 +77,7 @@ func BenchmarkExtractUnclosed(b *testing.B) {
 }
 
 // BenchmarkExtractUnclosedByScan is the same input through the reference
-// scan, for comparison (docs/bench-plugins.md).
+// scan, for comparison (docs/bench/plugins.md).
 func BenchmarkExtractUnclosedByScan(b *testing.B) {
 	s := strings.Repeat(`\boxed{`, 2000)
 	b.SetBytes(int64(len(s)))

@@ -13,7 +13,7 @@
 //
 // Why not encoding/json: a Go guest that decoded its request with
 // encoding/json spent about 90% of a verifier call in reflection; see
-// docs/bench-plugins.md.
+// docs/bench/plugins.md.
 //
 // Decoders reuse the caller's slices where they say so; their strings are
 // copies, so nothing aliases the input after a call returns. The Aliased

@@ -59,7 +59,7 @@ func (p *Policy) prefillGraph(S int, filter bool) func([]*Node) []*Node {
 // The main cache is not an output, so a step copies only the rings (R of
 // the S positions). XLA cannot update an input in place here: GoMLX
 // v0.26 emits no input/output aliasing, so an output cache would be a
-// full copy on every step (docs/bench-xla.md).
+// full copy on every step (docs/bench/xla.md).
 func (p *Policy) decodeGraph(filter bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		w, d := p.split(in)
