@@ -1,6 +1,3 @@
-// Package data reads and writes task datasets (JSONL), draws them in a
-// reproducible order that can be saved and resumed exactly, and renders
-// prompts with a plain or chat template.
 package data
 
 import (

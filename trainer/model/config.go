@@ -1,8 +1,3 @@
-// Package model describes a Llama/Qwen2-family decoder-only transformer: its
-// configuration (read from and written to a Hugging Face config.json, or
-// built from a preset), the names and shapes of its parameters in Hugging
-// Face layout, and safetensors checkpoints. It holds no compute: engines
-// (trainer/engine/...) implement the forward and backward passes.
 package model
 
 import (

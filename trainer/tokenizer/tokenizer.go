@@ -1,5 +1,3 @@
-// Package tokenizer turns text into token ids and back: Hugging Face
-// tokenizer.json byte-level BPE, and a character tokenizer for synthetic tasks.
 package tokenizer
 
 // Tokenizer is safe for concurrent use.

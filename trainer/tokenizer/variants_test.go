@@ -68,7 +68,7 @@ func TestNormalizedAddedToken(t *testing.T) {
 	require.Equal(t, []int{bid('x'), 256}, tk.Encode("xe\u0301!"))
 	// tokenizers 0.23.2 decodes this to "x\uFFFD!": it sends added tokens
 	// through the ByteLevel decoder, which reads "é" as the byte 0xE9. We
-	// write added tokens verbatim (docs/tokenizer.md).
+	// write added tokens verbatim (see "What `HF` implements" in doc.go).
 	require.Equal(t, "x\u00e9!", tk.Decode([]int{bid('x'), 256}))
 }
 

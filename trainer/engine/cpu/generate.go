@@ -21,7 +21,7 @@ type genState struct {
 // cache) takes the next request in order. Each request samples from its own
 // random stream (seeded by GenRequest.Seed); with the gonum BLAS its
 // tokens and log-probs are bit-identical whatever shares the batch, with
-// OpenBLAS to rounding (see docs/engine-cpu.md).
+// OpenBLAS to rounding (see "Determinism" in doc.go).
 func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engine.GenResult, error) {
 	if err := p.limits().CheckRequests(reqs); err != nil {
 		return nil, err

@@ -1,13 +1,3 @@
-// Package cpu is the hand-written CPU engine: a Llama/Qwen2-family
-// transformer with explicit forward and backward passes, AdamW, and a
-// batched sampler with a KV cache. Matrix products go through OpenBLAS
-// where it is installed (loaded at run time) and gonum otherwise; the
-// engine parallelises across cores itself with fixed work partitions, so
-// samples and updates are bit-identical whatever GOMAXPROCS is.
-//
-// Import it for its side effect to register the engine as "cpu":
-//
-//	import _ "github.com/rewind-rl/rewind/trainer/engine/cpu"
 package cpu
 
 import (
