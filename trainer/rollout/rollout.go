@@ -1,5 +1,5 @@
 // Package rollout samples, grades and groups the trajectories of one
-// training step in batched phases (see docs/rollout.md):
+// training step in batched phases (see docs/algo.md, "Rollout"):
 //
 //  1. fresh rounds for every prompt of the batch at once, more rounds only
 //     for prompts whose fresh phase has not stopped;
