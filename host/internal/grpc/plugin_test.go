@@ -190,15 +190,18 @@ func TestCrashFailsInFlightCalls(t *testing.T) {
 			errs <- err
 		}()
 	}
-	time.Sleep(100 * time.Millisecond) // let the calls reach the plugin
+	// Returns once all n calls are waiting inside the plugin.
+	v, err := p.Verify(context.Background(), ask("blocked:"+strconv.Itoa(n), ""))
+	require.NoError(t, err, "the blocking calls never all reached the plugin")
+	require.Equal(t, 1.0, v.Score)
 	start := time.Now()
-	_, err := p.Verify(context.Background(), ask("crash", ""))
+	_, err = p.Verify(context.Background(), ask("crash", ""))
 	require.ErrorIs(t, err, host.ErrCrash)
 	for range n {
 		require.ErrorIs(t, <-errs, host.ErrCrash)
 	}
 	require.Less(t, time.Since(start), time.Second)
-	v, err := p.Verify(context.Background(), ask("4", "4"))
+	v, err = p.Verify(context.Background(), ask("4", "4"))
 	require.NoError(t, err)
 	require.Equal(t, 1.0, v.Score)
 }

@@ -11,7 +11,9 @@
 //
 // Per call, the response text picks the behaviour: "crash" exits the process
 // mid-call; "hang" sleeps for an hour ignoring cancellation; "block" waits
-// for the call's cancellation; "error" returns an error; "panic" panics;
+// for the call's cancellation; "blocked:N" answers (score 1) once N "block"
+// calls are waiting in this process, so a test knows its calls reached the
+// plugin without sleeping on a guess; "error" returns an error; "panic" panics;
 // "options" returns its options (serve.Options) as detail; "big:N" returns
 // a detail of N bytes; "score:X" returns score X; "nostatus" returns a
 // verdict without a status; "first_error:N" returns first_error N; "pid"
@@ -32,6 +34,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +46,14 @@ type hostile struct{}
 
 // calls counts the process's calls, for crashafter.
 var calls atomic.Int64
+
+// blocking counts the "block" calls waiting in this process; arrived is
+// broadcast when it grows, for "blocked:N".
+var (
+	blockMu  sync.Mutex
+	arrived  = sync.NewCond(&blockMu)
+	blocking int
+)
 
 func (hostile) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error) {
 	r := req.Response
@@ -66,8 +77,20 @@ func (hostile) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict,
 	case r == "hang":
 		time.Sleep(time.Hour)
 	case r == "block":
+		blockMu.Lock()
+		blocking++
+		arrived.Broadcast()
+		blockMu.Unlock()
 		<-ctx.Done()
 		return abi.Verdict{}, ctx.Err()
+	case strings.HasPrefix(r, "blocked:"):
+		k, _ := strconv.Atoi(r[len("blocked:"):])
+		blockMu.Lock()
+		for blocking < k {
+			arrived.Wait()
+		}
+		blockMu.Unlock()
+		return abi.Verdict{Status: abi.StatusOK, Score: 1}, nil
 	case r == "error":
 		return abi.Verdict{}, errors.New("boom")
 	case r == "panic":
