@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/report"
 	"github.com/rewind-rl/rewind/trainer/run"
 	"github.com/rewind-rl/rewind/trainer/sft"
@@ -234,9 +235,10 @@ func ArmConfig(ws *Workspace, a Arm, seed uint64, dir string) (run.Config, error
 }
 
 // trainedPerPrompt is the number of trajectories trained per prompt:
-// the group for GRPO, 8 for every reset layout (docs/method.md).
+// the group for a method without resets (GRPO), 8 for every reset
+// layout (docs/method.md). c is valid (run.Load checked it).
 func trainedPerPrompt(c run.Config) int {
-	if c.Algo.Name == run.AlgoGRPO {
+	if m, err := algo.MethodNamed(c.Algo.Name); err == nil && !m.Resets() {
 		return c.Algo.GroupSize
 	}
 	return 8

@@ -3,6 +3,8 @@ package algo
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // Variant names a group-assembly procedure.
@@ -21,9 +23,21 @@ const (
 	Variant1x8 Variant = "1x8"
 )
 
+// variants holds the released settings of each variant.
+var variants = map[Variant]Procedure{
+	VariantGRPO: {Parents: 0, MaxFresh: 8, GroupSize: 8},
+	Variant1x4:  {Parents: 1, BaseSize: 4, ResetSize: 4, MaxFresh: 12, GroupSize: 8},
+	Variant2x4:  {Parents: 2, BaseSize: 0, ResetSize: 4, MaxFresh: 12, GroupSize: 8},
+	Variant1x8:  {Parents: 1, BaseSize: 0, ResetSize: 8, MaxFresh: 12, GroupSize: 8},
+}
+
 // Variants lists the variant names, sorted.
-func Variants() []Variant {
-	return []Variant{Variant1x4, Variant1x8, Variant2x4, VariantGRPO}
+func Variants() []Variant { return slices.Sorted(maps.Keys(variants)) }
+
+// ResetVariants lists the variants that reset failures (the layouts a
+// method that resets may take), sorted.
+func ResetVariants() []Variant {
+	return slices.DeleteFunc(Variants(), func(v Variant) bool { return v == VariantGRPO })
 }
 
 // Procedure is a fresh-phase stopping rule and group layout. The fresh
@@ -47,17 +61,11 @@ type Procedure struct {
 
 // NewProcedure returns the released settings of a variant.
 func NewProcedure(v Variant) (Procedure, error) {
-	switch v {
-	case VariantGRPO:
-		return Procedure{Parents: 0, MaxFresh: 8, GroupSize: 8}, nil
-	case Variant1x4:
-		return Procedure{Parents: 1, BaseSize: 4, ResetSize: 4, MaxFresh: 12, GroupSize: 8}, nil
-	case Variant2x4:
-		return Procedure{Parents: 2, BaseSize: 0, ResetSize: 4, MaxFresh: 12, GroupSize: 8}, nil
-	case Variant1x8:
-		return Procedure{Parents: 1, BaseSize: 0, ResetSize: 8, MaxFresh: 12, GroupSize: 8}, nil
+	p, ok := variants[v]
+	if !ok {
+		return Procedure{}, fmt.Errorf("algo: unknown variant %q (want one of %v)", v, Variants())
 	}
-	return Procedure{}, fmt.Errorf("algo: unknown variant %q (want one of %v)", v, Variants())
+	return p, nil
 }
 
 // Validate reports every inconsistent field at once. It checks that every

@@ -237,3 +237,38 @@ func TestPlugin(t *testing.T) {
 	_, err = p.Localize(ctx, []Request{{Spans: three}})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// Open opens the builtin self localizer from the run's settings and
+// every other name as the host plugin loaded for it.
+func TestOpen(t *testing.T) {
+	require.Equal(t, []string{SelfName}, Builtins())
+	require.False(t, IsPlugin(SelfName))
+	require.True(t, IsPlugin("random"))
+
+	gen := &scripted{reply: func(string) string { return `\boxed{1}` }}
+	l, err := Open(Settings{Name: SelfName, Template: ShortName, Chat: true, Delimiter: "</step>", Temperature: 0.5, MaxTokens: 32}, Env{Policy: gen})
+	require.NoError(t, err)
+	self, ok := l.(*Self)
+	require.True(t, ok, "self opens the self localizer")
+	want := DefaultSelfConfig()
+	want.Template, want.Chat, want.Delimiters = ShortTemplate, ChatML, []string{"<thought>", "</step>"}
+	want.Temperature, want.MaxNewTokens = 0.5, 32
+	require.Equal(t, want, self.cfg)
+
+	l, err = Open(Settings{Name: SelfName, Template: "{{problem}} {{steps}} {{n}}", MaxTokens: 8}, Env{Policy: gen})
+	require.NoError(t, err)
+	require.Equal(t, "{{problem}} {{steps}} {{n}}", l.(*Self).cfg.Template)
+	_, err = Open(Settings{Name: SelfName, MaxTokens: 8}, Env{})
+	require.ErrorContains(t, err, "nil policy")
+
+	plugin := fakePlugin{func(*abi.LocalizeRequest) (abi.Localization, error) { return abi.Localization{Step: 1}, nil }}
+	l, err = Open(Settings{Name: "random"}, Env{Plugin: plugin, Concurrency: 3})
+	require.NoError(t, err)
+	require.IsType(t, &Plugin{}, l)
+	require.Equal(t, 3, l.(*Plugin).concurrency)
+	res, err := l.Localize(context.Background(), []Request{{Spans: []abi.Span{{Start: 0, End: 1}, {Start: 1, End: 2}}}})
+	require.NoError(t, err)
+	require.Equal(t, 1, res[0].Answer, "the plugin answered")
+	_, err = Open(Settings{Name: "random"}, Env{})
+	require.ErrorContains(t, err, `localizer "random" is a host plugin, and none was loaded`)
+}

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/engine"
 )
@@ -122,13 +123,6 @@ type RewardConfig struct {
 	Models   map[string]float64 `koanf:"models" help:"reward-model plugins and their weights: reward = verifier score + sum of weight * model score"`
 }
 
-// Algorithm names.
-const (
-	AlgoGRPO = "grpo"
-	AlgoRRPO = "rrpo"
-	AlgoSRPO = "srpo"
-)
-
 // Validate reports every bad field at once, joined, each naming its key.
 func (c *Config) Validate() error {
 	var errs []error
@@ -208,9 +202,16 @@ func (c *Config) Validate() error {
 	positive("data.epochs", d.Epochs)
 
 	a := c.Algo
-	oneOf("algo.name", a.Name, AlgoGRPO, AlgoRRPO, AlgoSRPO)
+	method, methodErr := algo.MethodNamed(a.Name)
+	if methodErr != nil {
+		bad("algo.name", "%q is not one of %s", a.Name, strings.Join(algo.Methods(), ", "))
+	}
 	positive("algo.group_size", a.GroupSize)
-	oneOf("algo.layout", a.Layout, "1x4", "2x4", "1x8")
+	var layouts []string
+	for _, v := range algo.ResetVariants() {
+		layouts = append(layouts, string(v))
+	}
+	oneOf("algo.layout", a.Layout, layouts...)
 	oneOf("algo.reset_mask", a.ResetMask, "suffix", "all")
 	oneOf("algo.loss", a.Loss, string(engine.LossPG), string(engine.LossClip))
 	finite("algo.clip_low", a.ClipLow, 0, 1)
@@ -223,7 +224,7 @@ func (c *Config) Validate() error {
 		}
 		positive("algo.aux_loc_batch", a.AuxLocBatch)
 	}
-	if a.Name != AlgoGRPO {
+	if method.Resets() {
 		min := 5 // a base group of 4 plus a parent
 		if a.Layout == "2x4" {
 			min = 2
@@ -256,16 +257,8 @@ func (c *Config) Validate() error {
 	}
 
 	l := c.Localizer
-	if a.Name != AlgoGRPO {
-		if l.Name == "" {
-			bad("localizer.name", "must be set for %s (self, random, oracle, first or a plugin)", a.Name)
-		}
-		if a.Name == AlgoSRPO && l.Name != "self" && l.Name != "oracle" {
-			bad("localizer.name", "srpo localizes with the policy (self) or the oracle ablation (oracle), got %q; use algo.name: rrpo for random", l.Name)
-		}
-		if a.Name == AlgoRRPO && l.Name == "self" {
-			bad("localizer.name", "rrpo resets at random; use algo.name: srpo for self-localization")
-		}
+	if err := method.CheckLocalizer(l.Name); err != nil && methodErr == nil {
+		bad("localizer.name", "%v", err)
 	}
 	finite("localizer.temperature", l.Temperature, 0, 100)
 	positive("localizer.max_tokens", l.MaxTokens)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/trainer/algo"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/config.md")
@@ -32,6 +34,23 @@ func TestPresetsValidate(t *testing.T) {
 	}
 	_, err := Preset("ppo")
 	require.ErrorContains(t, err, `unknown preset "ppo"`)
+}
+
+// Every method of algo's table has a preset of its name with the
+// method's defaults.
+func TestPresetPerMethod(t *testing.T) {
+	for _, name := range algo.Methods() {
+		m, err := algo.MethodNamed(name)
+		require.NoError(t, err)
+		c, err := Preset(name)
+		require.NoError(t, err, "method %s has a preset", name)
+		require.Equal(t, name, c.Algo.Name)
+		require.Equal(t, string(m.Loss), c.Algo.Loss)
+		require.Equal(t, m.Localizer, c.Localizer.Name)
+		if m.Resets() {
+			require.Equal(t, string(m.Variant), c.Algo.Layout)
+		}
+	}
 }
 
 func TestPresetReleaseSettings(t *testing.T) {
@@ -142,7 +161,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "validate reports every field",
 			file: "model:\n  path: m\nalgo:\n  loss: ppo\n  layout: 3x3\nrun:\n  log: fancy\nsampling:\n  top_p: 2\n",
 			wantAll: []string{
-				`algo.layout: "3x3" is not one of 1x4, 2x4, 1x8`,
+				`algo.layout: "3x3" is not one of 1x4, 1x8, 2x4`,
 				`algo.loss: "ppo" is not one of pg, clip`,
 				`run.log: "fancy" is not one of auto, bar, plain, none`,
 				"sampling.top_p: must be in [0, 1], got 2",

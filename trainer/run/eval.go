@@ -83,7 +83,7 @@ func Eval(ctx context.Context, opts EvalOptions) (EvalResult, error) {
 	}
 	// Only the verifier is needed: evaluation has no resets.
 	ecfg := cfg
-	ecfg.Algo.Name = AlgoGRPO
+	ecfg.Algo.Name = algo.GRPO
 	ecfg.Reward.Models = nil
 	ps, err := loadPlugins(ctx, ecfg)
 	if err != nil {
@@ -165,7 +165,7 @@ func Eval(ctx context.Context, opts EvalOptions) (EvalResult, error) {
 // with no resets.
 func evalRunner(cfg Config, pol engine.Policy, ps *pluginSet, n int, temperature float64) (*rollout.Runner, error) {
 	c := cfg
-	c.Algo.Name, c.Algo.GroupSize = AlgoGRPO, n
+	c.Algo.Name, c.Algo.GroupSize = algo.GRPO, n
 	proc, ac, err := algoSettings(c)
 	if err != nil {
 		return nil, err

@@ -10,21 +10,22 @@ import (
 	"github.com/rewind-rl/rewind/trainer/rollout"
 )
 
-// algoSettings maps the algo section of a config onto package algo.
+// algoSettings maps the algo section of a config onto package algo:
+// algo.name's method and algo.layout give the group assembly.
 func algoSettings(c Config) (algo.Procedure, algo.Config, error) {
-	v := algo.Variant(c.Algo.Layout)
-	if c.Algo.Name == AlgoGRPO {
-		v = algo.VariantGRPO
+	m, err := algo.MethodNamed(c.Algo.Name)
+	if err != nil {
+		return algo.Procedure{}, algo.Config{}, err
 	}
-	proc, err := algo.NewProcedure(v)
+	proc, err := algo.NewProcedure(m.VariantFor(c.Algo.Layout))
 	if err != nil {
 		return algo.Procedure{}, algo.Config{}, err
 	}
 	proc.GroupSize = c.Algo.GroupSize
-	if v == algo.VariantGRPO {
-		proc.MaxFresh = c.Algo.GroupSize
-	} else {
+	if m.Resets() {
 		proc.MaxFresh = c.Algo.MaxFresh
+	} else {
+		proc.MaxFresh = c.Algo.GroupSize
 	}
 	ac := algo.DefaultConfig()
 	ac.Loss = engine.LossKind(c.Algo.Loss)

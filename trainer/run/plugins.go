@@ -12,6 +12,7 @@ import (
 
 	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/trainer/algo"
+	"github.com/rewind-rl/rewind/trainer/localize"
 	"github.com/rewind-rl/rewind/trainer/rollout"
 )
 
@@ -106,7 +107,7 @@ func (ps *pluginSet) load(ctx context.Context, cfg Config) (err error) {
 			return fmt.Errorf("sampling.segmenter: %w", err)
 		}
 	}
-	if cfg.Algo.Name != AlgoGRPO && cfg.Localizer.Name != "self" {
+	if m, err := algo.MethodNamed(cfg.Algo.Name); err == nil && m.Resets() && localize.IsPlugin(cfg.Localizer.Name) {
 		if _, err := load("localizer.name", cfg.Localizer.Name); err != nil {
 			return err
 		}

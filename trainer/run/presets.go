@@ -5,27 +5,21 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/data"
 	"github.com/rewind-rl/rewind/trainer/engine"
 )
 
 // DefaultPreset is the preset used when no layer names one.
-const DefaultPreset = AlgoSRPO
+const DefaultPreset = algo.SRPO
 
 // presets maps a preset name to the change it makes to the release
-// defaults of docs/method.md (see base).
+// defaults of docs/method.md (see base): one preset per method of algo's
+// table, named like it, and the ablations of SRPO.
 var presets = map[string]func(c *Config){
-	AlgoGRPO: func(c *Config) {
-		c.Algo.Name = AlgoGRPO
-		// docs/method.md: GRPO trains with the PPO clipped surrogate (clip 0.2).
-		c.Algo.Loss = string(engine.LossClip)
-		c.Localizer.Name = ""
-	},
-	AlgoRRPO: func(c *Config) {
-		c.Algo.Name = AlgoRRPO
-		c.Localizer.Name = "random"
-	},
-	AlgoSRPO:   func(c *Config) {},
+	algo.GRPO:  useMethod(algo.GRPO),
+	algo.RRPO:  useMethod(algo.RRPO),
+	algo.SRPO:  useMethod(algo.SRPO),
 	"srpo-2x4": func(c *Config) { c.Algo.Layout = "2x4" },
 	"srpo-1x8": func(c *Config) {
 		c.Algo.Layout = "1x8"
@@ -37,6 +31,23 @@ var presets = map[string]func(c *Config){
 		// Needs a process verifier that reports first-error steps.
 		c.Localizer.Name = "oracle"
 	},
+}
+
+// useMethod sets algo.name and the method's defaults from algo's table:
+// its loss, its localizer and, for a method that resets, its layout.
+func useMethod(name string) func(c *Config) {
+	m, err := algo.MethodNamed(name)
+	if err != nil {
+		panic(err) // the presets name methods of the table
+	}
+	return func(c *Config) {
+		c.Algo.Name = m.Name
+		c.Algo.Loss = string(m.Loss)
+		c.Localizer.Name = m.Localizer
+		if m.Resets() {
+			c.Algo.Layout = string(m.Variant)
+		}
+	}
 }
 
 // Presets lists the preset names, sorted.
@@ -52,6 +63,7 @@ func Preset(name string) (Config, error) {
 	c := base()
 	c.Preset = name
 	c.Run.Dir = "runs/" + name
+	useMethod(algo.SRPO)(&c) // the release defaults are SRPO's
 	apply(&c)
 	return c, nil
 }
@@ -74,13 +86,12 @@ func base() Config {
 			BatchPrompts: 32,
 			Epochs:       2,
 		},
+		// Name, Layout, Loss and Localizer.Name: SRPO's in algo's
+		// method table (see Preset).
 		Algo: AlgoConfig{
-			Name:        AlgoSRPO,
 			GroupSize:   8,
-			Layout:      "1x4",
 			MaxFresh:    12,
 			ResetMask:   "suffix",
-			Loss:        string(engine.LossPG),
 			ClipLow:     0.2,
 			ClipHigh:    0.2,
 			AuxLocBatch: 8,
@@ -97,7 +108,6 @@ func base() Config {
 			Segmenter:     "thought",
 		},
 		Localizer: LocalizerConfig{
-			Name:        "self",
 			Temperature: 0.3,
 			MaxTokens:   4096,
 		},

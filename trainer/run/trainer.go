@@ -186,36 +186,27 @@ func (t *trainer) evaluate(ctx context.Context, done int) (any, error) {
 	return p, nil
 }
 
-// localizer builds localizer.name: the policy itself (self) or a plugin.
+// localizer opens localizer.name through package localize, which knows
+// the builtins (self) from the host plugins loaded with the run's others.
 func (t *trainer) localizer() (localize.Localizer, error) {
 	l := t.cfg.Localizer
-	if l.Name != "self" {
-		return localize.NewPlugin(t.plugins.localizer, t.cfg.Run.Concurrency), nil
-	}
-	sc := localize.DefaultSelfConfig()
-	switch l.Template {
-	case "":
-	case "short":
-		sc.Template = localize.ShortTemplate
-	default:
-		sc.Template = l.Template
-	}
-	if t.cfg.Data.Template.Kind == data.TemplateChat {
-		sc.Chat = localize.ChatML
-	}
-	sc.Temperature = float32(l.Temperature)
-	sc.MaxNewTokens = l.MaxTokens
-	sc.Delimiters = []string{"<thought>", t.cfg.Sampling.Delimiter}
-	return localize.NewSelf(t.pol, sc)
+	return localize.Open(localize.Settings{
+		Name:        l.Name,
+		Template:    l.Template,
+		Chat:        t.cfg.Data.Template.Kind == data.TemplateChat,
+		Delimiter:   t.cfg.Sampling.Delimiter,
+		Temperature: float32(l.Temperature),
+		MaxTokens:   l.MaxTokens,
+	}, localize.Env{Policy: t.pol, Plugin: t.plugins.localizer, Concurrency: t.cfg.Run.Concurrency})
 }
 
 // rolloutConfig maps the sampling section onto package rollout.
 func rolloutConfig(c Config, proc algo.Procedure, ac algo.Config) (rollout.Config, error) {
-	v := algo.Variant(c.Algo.Layout)
-	if c.Algo.Name == AlgoGRPO {
-		v = algo.VariantGRPO
+	m, err := algo.MethodNamed(c.Algo.Name)
+	if err != nil {
+		return rollout.Config{}, err
 	}
-	rc, err := rollout.DefaultConfig(v)
+	rc, err := rollout.DefaultConfig(m.VariantFor(c.Algo.Layout))
 	if err != nil {
 		return rollout.Config{}, err
 	}
