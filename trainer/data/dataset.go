@@ -3,6 +3,8 @@ package data
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +40,9 @@ func (e Example) Task() abi.Task {
 type Dataset struct {
 	Name     string // the file it came from, as given
 	Examples []Example
+	// SHA256 is the hex sha256 of the file's bytes (set by ReadFile; ""
+	// from Read): a resumed run checks it is training on the same data.
+	SHA256 string
 }
 
 // Len is the number of examples.
@@ -93,7 +98,15 @@ func ReadFile(path string) (*Dataset, error) {
 		return nil, fmt.Errorf("read dataset: %w", err)
 	}
 	defer f.Close()
-	return Read(f, path)
+	h := sha256.New()
+	ds, err := Read(io.TeeReader(f, h), path)
+	if err != nil {
+		return nil, err
+	}
+	// Read stops at the first error only; on success it read the whole
+	// file, so the hash is the file's.
+	ds.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return ds, nil
 }
 
 // Read is ReadFile on a reader; name is used in error messages.

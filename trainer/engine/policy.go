@@ -146,6 +146,16 @@ type CompileReporter interface {
 	Compiles() []Compile
 }
 
+// LimitsReporter is implemented by engines that tell their model's bounds
+// before any request (both built-in engines do): a run checks every
+// prompt of its dataset against them before step 1, so a prompt too long
+// for the context is named by its file and line instead of failing a step
+// later. Limits must not change over the policy's life.
+type LimitsReporter interface {
+	// Limits are the bounds every request and batch is checked against.
+	Limits() Limits
+}
+
 // Compile is one compiled program: which computation, for which shape
 // bucket, and how long building and compiling it took.
 type Compile struct {

@@ -72,6 +72,9 @@ func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st s
 	if t.pol, err = openPolicy(cfg, runDir, policyDir); err != nil {
 		return nil, err
 	}
+	if err := checkPrompts("data.train", t.data.ds, t.data.ds.Examples, cfg.Data.Template, t.pol); err != nil {
+		return nil, err
+	}
 	t.compiler, _ = t.pol.(engine.CompileReporter)
 	if cfg.Algo.KLCoef > 0 {
 		// The reference is the run's starting policy, frozen: model.path
@@ -131,6 +134,9 @@ func (t *trainer) openHeldOut() (*heldOut, error) {
 	}
 	if len(exs) == 0 {
 		return nil, fmt.Errorf("run.eval_every: data.eval %s holds no examples", t.cfg.Data.Eval)
+	}
+	if err := checkPrompts("run.eval_every: data.eval", ds, exs, t.cfg.Data.Template, t.pol); err != nil {
+		return nil, err
 	}
 	r, err := evalRunner(t.cfg, t.pol, t.plugins, 1, 0)
 	if err != nil {

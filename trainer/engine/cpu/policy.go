@@ -138,6 +138,10 @@ func (p *Policy) perMicroBatch(ctx context.Context, op string, seqs [][]int, fn 
 	return out, nil
 }
 
+// Limits are the vocabulary and context every input is checked against
+// (engine.LimitsReporter).
+func (p *Policy) Limits() engine.Limits { return p.limits() }
+
 // limits are the vocabulary and context every input is checked against.
 func (p *Policy) limits() engine.Limits {
 	return engine.Limits{VocabSize: p.cfg.VocabSize, MaxPositions: p.cfg.MaxPositions}
@@ -250,8 +254,9 @@ func (p *Policy) lossAndGrad(ctx context.Context, b engine.Batch, st *engine.Upd
 }
 
 var (
-	_ engine.Policy   = (*Policy)(nil)
-	_ engine.Logitser = (*Policy)(nil)
+	_ engine.Policy         = (*Policy)(nil)
+	_ engine.Logitser       = (*Policy)(nil)
+	_ engine.LimitsReporter = (*Policy)(nil)
 )
 
 // Gradients returns the loss of b and the gradient of every parameter by

@@ -307,6 +307,10 @@ func (p *Policy) microBatches(seqs [][]int) [][2]int {
 	return out
 }
 
+// Limits are the vocabulary and context every input is checked against
+// (engine.LimitsReporter).
+func (p *Policy) Limits() engine.Limits { return p.limits() }
+
 // limits are the vocabulary and context every input is checked against.
 func (p *Policy) limits() engine.Limits {
 	return engine.Limits{VocabSize: p.cfg.VocabSize, MaxPositions: p.cfg.MaxPositions}
@@ -520,6 +524,9 @@ func (p *Policy) trainableNames() []string {
 	return names
 }
 
-var _ engine.Policy = (*Policy)(nil)
-var _ engine.CompileReporter = (*Policy)(nil)
-var _ engine.Logitser = (*Policy)(nil)
+var (
+	_ engine.Policy          = (*Policy)(nil)
+	_ engine.CompileReporter = (*Policy)(nil)
+	_ engine.Logitser        = (*Policy)(nil)
+	_ engine.LimitsReporter  = (*Policy)(nil)
+)
