@@ -17,6 +17,11 @@ var (
 	ErrOversized = errors.New("plugin output over its size cap")
 	ErrMalformed = errors.New("plugin output malformed")
 	ErrPlugin    = errors.New("plugin returned an error")
+	// ErrFailedForGood is in the chain of every call to a plugin the host
+	// has given up on (a process plugin that died too often in a row, or
+	// whose executable no longer matches its sha256): no later call can
+	// succeed, so a caller stops rather than counting the failures.
+	ErrFailedForGood = errors.New("plugin failed for good")
 )
 
 // PluginError is the error of a failed plugin call. Status is one of the

@@ -141,7 +141,12 @@ func normalise(p *Prompt, gi int, cfg Config) error {
 		case FailRun:
 			for _, ti := range g.Members {
 				if t := &p.Trajs[ti]; !t.Usable() {
-					return fmt.Errorf("prompt %d (task %q): trajectory %d: verdict status %q: %w (on_unusable = %q)", p.Index, p.TaskID, ti, t.Status, ErrUnusable, FailRun)
+					detail := ""
+					if t.Verdict.Detail != "" {
+						detail = " (" + t.Verdict.Detail + ")"
+					}
+					return fmt.Errorf("prompt %d (task %q): trajectory %d: verdict status %q%s: %w, and the verifier's on_failure.action is %q",
+						p.Index, p.TaskID, ti, t.Status, detail, ErrUnusable, FailRun)
 				}
 			}
 		case FailDropGroup:

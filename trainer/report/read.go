@@ -73,6 +73,11 @@ type Run struct {
 // not report are NaN.
 type Step struct {
 	Step int
+	// UsableVerdicts and UnusableVerdicts count the step's graded
+	// trajectories (-1 in logs written before they were counted); NoUsable
+	// is the step's warning when none was usable: it trained on nothing.
+	UsableVerdicts, UnusableVerdicts int
+	NoUsable                         string
 	// Tokens generated in this step by phase; TokensTotal is their sum,
 	// CumTokens the running total up to and including this step.
 	TokensFresh, TokensParent, TokensLocalize, TokensReset int
@@ -185,8 +190,11 @@ func ReadRun(dir string) (*Run, error) {
 // metricsLine decodes the keys of a metrics.jsonl line a report uses;
 // pointers tell absent keys from zeros.
 type metricsLine struct {
-	Step    int `json:"step"`
-	Rollout struct {
+	Step             int    `json:"step"`
+	UsableVerdicts   *int   `json:"usable_verdicts"`
+	UnusableVerdicts *int   `json:"unusable_verdicts"`
+	Warning          string `json:"warning"`
+	Rollout          struct {
 		Fresh  groupStats            `json:"fresh"`
 		Groups map[string]groupStats `json:"groups"`
 		Tokens struct {
@@ -260,6 +268,10 @@ func (m *metricsLine) step() Step {
 		EvalPassAt1: nan, KL: nan, StepSec: nan,
 	}
 	s.TokensTotal = s.TokensFresh + s.TokensParent + s.TokensLocalize + s.TokensReset
+	s.UsableVerdicts, s.UnusableVerdicts, s.NoUsable = -1, -1, m.Warning
+	if m.UsableVerdicts != nil && m.UnusableVerdicts != nil {
+		s.UsableVerdicts, s.UnusableVerdicts = *m.UsableVerdicts, *m.UnusableVerdicts
+	}
 	if ro.Fresh.Trajectories > 0 {
 		s.FreshAccuracy, s.FreshReward = ro.Fresh.Accuracy, ro.Fresh.Reward
 	}

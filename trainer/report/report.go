@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/rewind-rl/rewind/internal/atomicfile"
 	"github.com/rewind-rl/rewind/trainer/report/internal/svg"
@@ -103,6 +104,10 @@ func RenderRun(w io.Writer, r *Run) error {
 		v.Lead = append(v.Lead, fmt.Sprintf("Finished in %.1f s (summary.json).", ws))
 	} else {
 		v.Warning = "No summary.json: the run is unfinished or was killed; the report shows the steps logged so far."
+	}
+	if n, first := noUsableSteps(r.Steps); n > 0 {
+		w := fmt.Sprintf("%d of %d steps had no usable verdicts and trained on nothing (first: step %d: %s).", n, len(r.Steps), first.Step, first.NoUsable)
+		v.Warning = strings.TrimSpace(v.Warning + " " + w)
 	}
 	v.Notes = append(v.Notes,
 		fmt.Sprintf("Sample accuracy is the fraction of correct answers among the first %d fresh samples of every prompt, which every procedure draws before deciding anything: an unbiased estimate of the policy's pass@1 at the sampling temperature, comparable across GRPO, RRPO and SRPO. The trainer's fresh accuracy (grey, dashed) stops at each prompt's stop point and is biased upward when failures are rare.", UnbiasedFresh),
@@ -296,6 +301,7 @@ func runTables(r *Run) []Table {
 	if len(r.Steps) > 0 {
 		last := r.Steps[len(r.Steps)-1]
 		lt := Table{Title: fmt.Sprintf("Last step (%d)", last.Step), Header: []string{"measure", "value"}, Rows: [][]string{
+			{"verdicts", verdictsCell(last)},
 			{"sample accuracy (unbiased)", pct(last.SampleAccuracy)},
 			{"trainer fresh accuracy", pct(last.FreshAccuracy)},
 			{"correction rate (reset group)", pct(last.CorrectionRate)},
@@ -307,6 +313,35 @@ func runTables(r *Run) []Table {
 		ts = append(ts, lt)
 	}
 	return ts
+}
+
+// noUsableSteps counts the steps that had no usable verdict and returns
+// the first.
+func noUsableSteps(steps []Step) (n int, first Step) {
+	for _, s := range steps {
+		if s.NoUsable != "" || (s.UsableVerdicts == 0 && s.UnusableVerdicts > 0) {
+			if n == 0 {
+				first = s
+				if first.NoUsable == "" {
+					first.NoUsable = "no usable verdicts"
+				}
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+// verdictsCell is the last-step table's verdicts row: never a reward of 0
+// for a step that had nothing to reward.
+func verdictsCell(s Step) string {
+	switch {
+	case s.UsableVerdicts < 0:
+		return "-"
+	case s.UsableVerdicts == 0 && s.UnusableVerdicts > 0:
+		return fmt.Sprintf("no usable verdicts (%d unusable)", s.UnusableVerdicts)
+	}
+	return fmt.Sprintf("%d usable, %d unusable", s.UsableVerdicts, s.UnusableVerdicts)
 }
 
 func compactJSON(v any) string {

@@ -161,3 +161,21 @@ func TestTicksAndFormat(t *testing.T) {
 		require.Equal(t, want, svg.Format(v))
 	}
 }
+
+// TestReportSaysNoUsableVerdicts: a run whose steps had no usable verdict
+// is reported as such, never as a reward of 0 (issue 13).
+func TestReportSaysNoUsableVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	lines := `{"step":1,"usable_verdicts":0,"unusable_verdicts":8,"warning":"no usable verdicts: all 8 unusable (malformed 8 (plugin \"bad\")); nothing was trained on","rollout":{"fresh":{"trajectories":0,"reward":0},"tokens":{"fresh":100}},"update":null}
+{"step":2,"usable_verdicts":0,"unusable_verdicts":8,"rollout":{"fresh":{"trajectories":0,"reward":0},"tokens":{"fresh":100}},"update":null}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, metricsFile), []byte(lines), 0o644))
+	r, err := ReadRun(dir)
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, RenderRun(&b, r))
+	html := b.String()
+	require.Contains(t, html, "2 of 2 steps had no usable verdicts and trained on nothing")
+	require.Contains(t, html, `malformed 8 (plugin &#34;bad&#34;)`)
+	require.Contains(t, html, "no usable verdicts (8 unusable)")
+}

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -38,7 +39,7 @@ type Grade struct {
 func (r *Runner) grade(ctx context.Context, task *abi.Task, text string, steps []abi.Span) Grade {
 	v, err := r.verifier.Verify(ctx, &abi.VerifyRequest{Task: *task, Response: text, Steps: steps})
 	if err != nil {
-		return Grade{Verdict: abi.Verdict{Status: host.StatusOf(err), Detail: err.Error(), Plugin: v.Plugin, SHA256: v.SHA256}}
+		return Grade{Verdict: abi.Verdict{Status: host.StatusOf(err), Detail: err.Error(), Plugin: pluginOf(err, v.Plugin), SHA256: v.SHA256}}
 	}
 	if !v.Status.Usable() {
 		return Grade{Verdict: v}
@@ -52,12 +53,23 @@ func (r *Runner) grade(ctx context.Context, task *abi.Task, text string, steps [
 		if err != nil {
 			g.Verdict.Status = host.StatusOf(err)
 			g.Verdict.Detail = fmt.Sprintf("reward model %q: %v", rm.Name, err)
+			g.Verdict.Plugin = pluginOf(err, rm.Name) // the one that failed
 			return g
 		}
 		g.Rewards[rm.Name] = s[0]
 		g.Reward += rm.Weight * s[0]
 	}
 	return g
+}
+
+// pluginOf is the configured name of the plugin whose call failed with
+// err, else fallback.
+func pluginOf(err error, fallback string) string {
+	var pe *host.PluginError
+	if errors.As(err, &pe) && pe.Plugin != "" {
+		return pe.Plugin
+	}
+	return fallback
 }
 
 // pool runs grading work with bounded concurrency and records the time

@@ -55,6 +55,10 @@ type RunConfig struct {
 	MaxGeneratedTokens int `koanf:"max_generated_tokens" help:"budget of generated tokens: the run ends after the step at which the tokens it generated (fresh, parent, localization and reset, all counted) reach this, or after run.steps, whichever comes first; 0: no budget"`
 	EvalEvery          int `koanf:"eval_every" help:"evaluate greedy pass@1 on the first run.eval_tasks tasks of data.eval every N steps and after the last, into metrics.jsonl (eval); 0: never"`
 	EvalTasks          int `koanf:"eval_tasks" help:"tasks of data.eval (the first N) evaluated every run.eval_every steps; 0: all"`
+	// MaxUnusable and UnusableWindow stop a run that would train on
+	// (almost) nothing because its plugins fail: see loop.go.
+	MaxUnusable    float64 `koanf:"max_unusable" help:"the run stops with an error, naming the plugin and its most frequent failure, when more than this share of the verdicts of the last run.unusable_window steps are unusable (any status but ok: timeout, crash, malformed, invalid, abstain, ...); 1: never"`
+	UnusableWindow int     `koanf:"unusable_window" help:"steps over which run.max_unusable is measured (all of them in a shorter run)"`
 }
 
 // ModelConfig chooses the policy.
@@ -168,6 +172,10 @@ func (c *Config) Validate() error {
 	nonNeg("run.max_generated_tokens", r.MaxGeneratedTokens)
 	nonNeg("run.eval_every", r.EvalEvery)
 	nonNeg("run.eval_tasks", r.EvalTasks)
+	if r.MaxUnusable < 0 || r.MaxUnusable > 1 || math.IsNaN(r.MaxUnusable) {
+		bad("run.max_unusable", "%v is not a share: want 0 to 1 (1 never stops the run)", r.MaxUnusable)
+	}
+	positive("run.unusable_window", r.UnusableWindow)
 	if r.EvalEvery > 0 && c.Data.Eval == "" {
 		bad("run.eval_every", "evaluates on data.eval, which is not set: set data.eval to a held-out JSONL, or run.eval_every to 0")
 	}

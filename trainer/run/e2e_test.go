@@ -350,12 +350,17 @@ func TestFailingVerifier(t *testing.T) {
 	cfg.Run.Steps = 1
 	cfg.Plugins["boxed-wasm"] = map[string]any{"wasm": trap, "on_failure": map[string]any{"retry": 1, "action": "drop_sample"}}
 	_, err := Train(context.Background(), Options{Config: cfg})
-	require.NoError(t, err)
+	// Every sample dropped: the step trained on nothing, and the run
+	// stops rather than exit 0 (run.max_unusable).
+	require.ErrorIs(t, err, ErrTooManyUnusable)
+	require.ErrorContains(t, err, `plugin "boxed-wasm"`)
+	require.ErrorContains(t, err, "most frequent failure: trap")
 	for _, l := range readRollouts(t, dir)[1] {
 		require.Equal(t, abi.StatusTrap, l.Status)
 		require.Equal(t, algo.RoleDropped, l.Role)
 		require.Zero(t, l.Advantage)
 		require.Nil(t, l.Components)
+		require.Nil(t, l.Reward)
 	}
 	var m struct {
 		Update  *engine.UpdateStats       `json:"update"`
@@ -370,4 +375,5 @@ func TestFailingVerifier(t *testing.T) {
 	cfg.Plugins["boxed-wasm"] = map[string]any{"wasm": trap, "on_failure": map[string]any{"action": "fail_run"}}
 	_, err = Train(context.Background(), Options{Config: cfg})
 	require.ErrorIs(t, err, algo.ErrUnusable)
+	require.ErrorContains(t, err, `the verifier's on_failure.action is "fail_run"`, "name the config key, not an internal field")
 }

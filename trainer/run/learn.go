@@ -131,8 +131,9 @@ type RolloutLine struct {
 	// Seed is the trajectory's sampling seed.
 	Seed uint64 `json:"seed"`
 	// Reward is the trained reward; Components its parts ("verifier" and
-	// each reward model), absent when the verdict is unusable.
-	Reward     float64            `json:"reward"`
+	// each reward model). Both are absent (reward null) when the verdict
+	// is unusable: there is no reward, and 0 would read as a wrong answer.
+	Reward     *float64           `json:"reward"`
 	Components map[string]float64 `json:"reward_components,omitempty"`
 	Correct    bool               `json:"correct"`
 	// Status is the verdict's status (a host-assigned one when the call
@@ -163,10 +164,14 @@ func rolloutLines(step int, prompts []*algo.Prompt) []any {
 				Origin: t.Origin, Role: t.Role, Group: t.Group, Parent: t.Parent,
 				ResetStep: t.ResetStep, PrefixLen: t.PrefixLen,
 				Tokens: t.Tokens, Steps: t.Steps, Text: t.Text, Seed: t.Seed,
-				Reward: t.Reward, Components: t.Rewards, Correct: t.Correct,
+				Components: t.Rewards, Correct: t.Correct,
 				Status: t.Status, Detail: t.Verdict.Detail, FirstError: t.Verdict.FirstError,
 				Verifier: t.Verdict.Plugin, VerifierSHA256: t.Verdict.SHA256,
 				Advantage: t.Advantage, MaskStart: t.MaskStart, MaskEnd: t.MaskEnd,
+			}
+			if t.Usable() {
+				r := t.Reward
+				l.Reward = &r
 			}
 			if t.Group >= 0 && t.Group < len(p.Groups) {
 				l.GroupKind = p.Groups[t.Group].Kind

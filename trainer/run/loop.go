@@ -2,6 +2,7 @@ package run
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -51,7 +55,150 @@ type stepResult struct {
 	// counted (fresh, parent, localization, reset): what
 	// run.max_generated_tokens budgets.
 	tokens int
+	// verdicts tallies the step's verdicts, for run.max_unusable.
+	verdicts verdictTally
 }
+
+// verdictTally counts a step's verdicts: usable ones, and the unusable by
+// plugin and status with one example of each.
+type verdictTally struct {
+	usable   int
+	unusable map[failureKey]int
+	example  map[failureKey]string // a Detail of each failure
+}
+
+// failureKey is one kind of unusable verdict: the plugin that gave it and
+// its status.
+type failureKey struct {
+	plugin string
+	status string
+}
+
+func (v *verdictTally) addUnusable(plugin, status, detail string) {
+	if v.unusable == nil {
+		v.unusable, v.example = map[failureKey]int{}, map[failureKey]string{}
+	}
+	k := failureKey{plugin, status}
+	v.unusable[k]++
+	if _, ok := v.example[k]; !ok && detail != "" {
+		v.example[k] = detail
+	}
+}
+
+func (v *verdictTally) unusableCount() int {
+	n := 0
+	for _, c := range v.unusable {
+		n += c
+	}
+	return n
+}
+
+// add merges o into v.
+func (v *verdictTally) add(o verdictTally) {
+	v.usable += o.usable
+	for k, n := range o.unusable {
+		if v.unusable == nil {
+			v.unusable, v.example = map[failureKey]int{}, map[failureKey]string{}
+		}
+		v.unusable[k] += n
+		if _, ok := v.example[k]; !ok && o.example[k] != "" {
+			v.example[k] = o.example[k]
+		}
+	}
+}
+
+// worst returns the most frequent failure (ties broken by plugin, then
+// status, so the message is deterministic) and its count.
+func (v *verdictTally) worst() (failureKey, int) {
+	var best failureKey
+	n := 0
+	for k, c := range v.unusable {
+		if c > n || (c == n && (k.plugin < best.plugin || (k.plugin == best.plugin && k.status < best.status))) {
+			best, n = k, c
+		}
+	}
+	return best, n
+}
+
+// describe says what the failures were: "malformed 8 (plugin "boxed")".
+func (v *verdictTally) describe() string {
+	keys := make([]failureKey, 0, len(v.unusable))
+	for k := range v.unusable {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b failureKey) int {
+		if c := cmp.Compare(v.unusable[b], v.unusable[a]); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.plugin, b.plugin), cmp.Compare(a.status, b.status))
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k.status, v.unusable[k])
+		if k.plugin != "" {
+			parts[i] += fmt.Sprintf(" (plugin %q)", k.plugin)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// noUsable is the warning of a step whose verdicts are all unusable: it
+// trained on nothing. Empty when the step had a usable verdict (or none).
+func (v *verdictTally) noUsable() string {
+	n := v.unusableCount()
+	if v.usable > 0 || n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("no usable verdicts: all %d unusable (%s); nothing was trained on", n, v.describe())
+}
+
+// unusableWindow holds the tallies of the last run.unusable_window steps.
+type unusableWindow struct {
+	size  int
+	steps []verdictTally
+}
+
+func (w *unusableWindow) push(v verdictTally) {
+	w.steps = append(w.steps, v)
+	if len(w.steps) > w.size {
+		w.steps = w.steps[1:]
+	}
+}
+
+// check returns the error that stops the run when more than max of the
+// window's verdicts are unusable, once the window holds need steps.
+func (w *unusableWindow) check(max float64, need int) error {
+	if len(w.steps) < need || max >= 1 {
+		return nil
+	}
+	var sum verdictTally
+	for _, s := range w.steps {
+		sum.add(s)
+	}
+	bad := sum.unusableCount()
+	total := bad + sum.usable
+	if total == 0 || float64(bad) <= max*float64(total) {
+		return nil
+	}
+	k, n := sum.worst()
+	who := "the plugins"
+	if k.plugin != "" {
+		who = fmt.Sprintf("plugin %q", k.plugin)
+	}
+	msg := fmt.Sprintf("%s: %d of the %d verdicts of the last %d steps were unusable (%.0f%%, above run.max_unusable %v); most frequent failure: %s (%d)",
+		who, bad, total, len(w.steps), 100*float64(bad)/float64(total), max, k.status, n)
+	if ex := sum.example[k]; ex != "" {
+		if len(ex) > 300 {
+			ex = ex[:300] + "..."
+		}
+		msg += fmt.Sprintf(", e.g. %q", ex)
+	}
+	return fmt.Errorf("%s; the run stops rather than train on nothing: fix the plugin (rewind plugin test), or raise run.max_unusable: %w", msg, ErrTooManyUnusable)
+}
+
+// ErrTooManyUnusable is wrapped by the error of a run stopped by
+// run.max_unusable.
+var ErrTooManyUnusable = errors.New("too many unusable verdicts")
 
 // Options starts or resumes a run.
 type Options struct {
@@ -161,7 +308,8 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 	total := s.totalSteps()
 	started = true
 	prog := newProgress(cfg.Run.Log, opts.Progress, opts.Terminal, opts.Log, total, st.Step)
-	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: quietWhileBar(prog, opts.Log), tokens: st.GeneratedTokens}
+	l := &loop{cfg: cfg, dir: dir, st: s, rng: rng, now: opts.Now, log: quietWhileBar(prog, opts.Log), tokens: st.GeneratedTokens,
+		unusable: unusableWindow{size: max(cfg.Run.UnusableWindow, 1)}}
 	last, final, done, err := l.run(ctx, st.Step, total, prog)
 	prog.finish()
 	if err != nil {
@@ -186,6 +334,8 @@ type loop struct {
 	log *slog.Logger
 	// tokens counts the tokens generated so far (run.max_generated_tokens).
 	tokens int
+	// unusable holds the last steps' verdicts (run.max_unusable).
+	unusable unusableWindow
 }
 
 // budgetSpent says run.max_generated_tokens is set and reached.
@@ -221,6 +371,14 @@ func (l *loop) run(ctx context.Context, from, total int, prog progress) (last js
 		done = step + 1
 		lastStep := done == total || l.budgetSpent()
 		metrics := res.metrics
+		if w := res.verdicts.noUsable(); w != "" {
+			// The step trained on nothing: say so where a user looks,
+			// never just "reward 0".
+			l.log.Warn("step "+strconv.Itoa(done)+": "+w, "step", done)
+			if metrics, err = withField(metrics, "warning", w); err != nil {
+				return nil, "", 0, fmt.Errorf("step %d: metrics: %w", done, err)
+			}
+		}
 		if evalEvery > 0 && (done%evalEvery == 0 || lastStep) {
 			t1 := l.now()
 			ev, err := l.st.evaluate(ctx, done)
@@ -253,6 +411,10 @@ func (l *loop) run(ctx context.Context, from, total int, prog progress) (last js
 			}
 		}
 		prog.step(done, res.summary)
+		l.unusable.push(res.verdicts)
+		if err := l.unusable.check(l.cfg.Run.MaxUnusable, min(l.unusable.size, total-from)); err != nil {
+			return nil, "", 0, fmt.Errorf("step %d: %w", done, err)
+		}
 	}
 	if last == nil {
 		// Nothing left to do (a finished run resumed): the latest

@@ -79,6 +79,8 @@ func base() Config {
 			Log:             "auto",
 			LogRollouts:     true,
 			Concurrency:     8,
+			MaxUnusable:     0.5,
+			UnusableWindow:  5,
 		},
 		Model: ModelConfig{Engine: "cpu"},
 		Data: DataConfig{

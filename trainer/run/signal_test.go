@@ -127,7 +127,8 @@ func freshRewards(t *testing.T, dir string) []float64 {
 		sum, n := 0.0, 0
 		for _, l := range lines {
 			if l.Origin == algo.OriginFresh && l.Status.Usable() {
-				sum += l.Reward
+				require.NotNil(t, l.Reward, "a usable verdict's reward")
+				sum += *l.Reward
 				n++
 			}
 		}

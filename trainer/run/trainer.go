@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	"github.com/rewind-rl/rewind/host"
+	"github.com/rewind-rl/rewind/sdk/abi"
 
 	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/data"
@@ -40,6 +44,8 @@ type trainer struct {
 	held *heldOut
 	// aux is the auxiliary localization loss (nil when off).
 	aux *auxLoc
+	// gaveUp holds the first call to a plugin the host gave up on.
+	gaveUp gaveUpWatch
 }
 
 // heldOut is the fixed held-out subset evaluated during a run.
@@ -93,10 +99,16 @@ func newTrainer(ctx context.Context, cfg Config, runDir, policyDir string) (st s
 	if err != nil {
 		return nil, err
 	}
+	// A plugin the host gives up on stops the run (gaveUpWatch).
+	models := make([]rollout.RewardModel, len(t.plugins.rewardModels))
+	for i, rm := range t.plugins.rewardModels {
+		rm.Model = watchedRewardModel{rm.Model, &t.gaveUp}
+		models[i] = rm
+	}
 	opts := rollout.Options{
 		Policy:       t.pol,
-		Verifier:     t.plugins.verifier,
-		RewardModels: t.plugins.rewardModels,
+		Verifier:     watchedVerifier{t.plugins.verifier, &t.gaveUp},
+		RewardModels: models,
 		Segmenter:    t.plugins.segmenter,
 	}
 	if t.proc.Parents > 0 {
@@ -238,6 +250,11 @@ type stepMetrics struct {
 	Update  *engine.UpdateStats       `json:"update"` // null when nothing was trained
 	Batch   int                       `json:"sequences"`
 	Plugins map[string]map[string]int `json:"plugins"` // calls by plugin and status, this step
+	// UsableVerdicts and UnusableVerdicts count the step's graded
+	// trajectories (surplus excluded) by whether their verdict may be
+	// trained on; a step with none usable also gets a "warning".
+	UsableVerdicts   int `json:"usable_verdicts"`
+	UnusableVerdicts int `json:"unusable_verdicts"`
 	// KL is the KL penalty's statistics (algo.kl_coef > 0 only).
 	KL *algo.KLStats `json:"kl,omitempty"`
 	// AuxLoc is the auxiliary localization loss's (algo.aux_loc_coef > 0
@@ -260,6 +277,10 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	res, err := t.runner.Run(ctx, seed, step, rtasks)
 	if err != nil {
 		return stepResult{}, err
+	}
+	if err := t.gaveUp.err(); err != nil {
+		// Every later call fails too: stop rather than count failures.
+		return stepResult{}, fmt.Errorf("%w; the run stops: nothing more could be graded (rewind plugin test shows why the plugin fails)", err)
 	}
 	m := rollout.ComputeMetrics(res)
 	prompts := res.AlgoPrompts()
@@ -301,13 +322,86 @@ func (t *trainer) step(ctx context.Context, step int, seed uint64) (stepResult, 
 	sm.KL, sm.AuxLoc = l.kl, l.aux
 	lines := rolloutLines(step+1, prompts)
 	attachResets(lines, res)
+	tally := tallyVerdicts(prompts)
+	sm.UsableVerdicts, sm.UnusableVerdicts = tally.usable, tally.unusableCount()
 	summary := fmt.Sprintf("reward %.3f", m.Fresh.Reward)
+	if tally.usable == 0 {
+		summary = "no usable verdicts"
+	}
 	if l.updated {
 		summary += fmt.Sprintf(" loss %.4f", l.update.Loss)
 	}
 	tk := m.Tokens
 	return stepResult{metrics: sm, wall: wall, rollouts: lines, summary: summary,
-		tokens: tk.Fresh + tk.Parent + tk.Localize + tk.Reset}, nil
+		tokens: tk.Fresh + tk.Parent + tk.Localize + tk.Reset, verdicts: tally}, nil
+}
+
+// tallyVerdicts counts the graded trajectories of a step (surplus ones,
+// which the sequential procedure would not have sampled, excluded) by
+// whether their verdict is usable, the unusable by plugin and status.
+func tallyVerdicts(prompts []*algo.Prompt) verdictTally {
+	var v verdictTally
+	for _, p := range prompts {
+		for i := range p.Trajs {
+			t := &p.Trajs[i]
+			switch {
+			case t.Role == algo.RoleSurplus:
+			case t.Usable():
+				v.usable++
+			default:
+				v.addUnusable(t.Verdict.Plugin, string(t.Status), t.Verdict.Detail)
+			}
+		}
+	}
+	return v
+}
+
+// gaveUpWatch records the first call that failed because the host gave up
+// on its plugin (host.ErrFailedForGood): the rollout turns failed calls
+// into unusable verdicts, and this one must stop the run instead.
+type gaveUpWatch struct {
+	mu    sync.Mutex
+	first error
+}
+
+func (w *gaveUpWatch) note(err error) {
+	if err != nil && errors.Is(err, host.ErrFailedForGood) {
+		w.mu.Lock()
+		if w.first == nil {
+			w.first = err
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *gaveUpWatch) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first
+}
+
+// watchedVerifier and watchedRewardModel report their calls' errors to a
+// gaveUpWatch.
+type watchedVerifier struct {
+	host.Verifier
+	w *gaveUpWatch
+}
+
+func (v watchedVerifier) Verify(ctx context.Context, req *abi.VerifyRequest) (abi.Verdict, error) {
+	out, err := v.Verifier.Verify(ctx, req)
+	v.w.note(err)
+	return out, err
+}
+
+type watchedRewardModel struct {
+	host.RewardModel
+	w *gaveUpWatch
+}
+
+func (m watchedRewardModel) Score(ctx context.Context, reqs []abi.ScoreRequest) ([]float64, error) {
+	out, err := m.RewardModel.Score(ctx, reqs)
+	m.w.note(err)
+	return out, err
 }
 
 // withoutKey marshals v and drops one top-level key.

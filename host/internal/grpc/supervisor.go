@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rewind-rl/rewind/host"
 )
 
 // ErrRestarting is the cause of a call that found the plugin process dead
@@ -17,7 +19,8 @@ var ErrRestarting = errors.New("plugin process is restarting")
 // ErrFailed is the cause of every call to a plugin that the supervisor has
 // given up on (see RestartPolicy.MaxRestarts) or that cannot be restarted
 // (its executable fails its checksum).
-var ErrFailed = errors.New("plugin process failed for good")
+// It is host.ErrFailedForGood, which callers outside this package test.
+var ErrFailed = host.ErrFailedForGood
 
 // ErrClosed is the cause of a call after Close.
 var ErrClosed = errors.New("plugin is closed")
