@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,8 +42,9 @@ prints every key with its default and the changes each preset makes.
 The run directory (run.dir) receives config.yaml (the resolved config),
 metrics.jsonl (one line per step; wall-clock seconds under "time"),
 rollouts.jsonl, checkpoints/step-N (atomic) and summary.json.
---resume DIR continues a killed run from its latest complete checkpoint,
-with the config it was started with.`,
+--resume DIR continues a killed run from its newest intact checkpoint,
+with the config it was started with: -c, config flags and REWIND_*
+variables are refused. One process at a time owns a run directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if printKeys {
@@ -57,6 +59,9 @@ with the config it was started with.`,
 			if resume != "" {
 				if file != "" || anyConfigFlag(cmd) {
 					return errors.New("--resume continues a run with the config it started with; drop -c and config flags")
+				}
+				if env := run.EnvOverrides(os.Environ()); len(env) > 0 {
+					return fmt.Errorf("--resume continues a run with the config it started with, but the environment sets %s: unset it, or start a new run with it", strings.Join(env, ", "))
 				}
 				opts.Resume = resume
 			} else {

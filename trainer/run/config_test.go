@@ -289,3 +289,9 @@ func TestExampleConfigs(t *testing.T) {
 		})
 	}
 }
+
+func TestEnvOverrides(t *testing.T) {
+	got := EnvOverrides([]string{"REWIND_RUN_STEPS=5", "HOME=/x", "REWIND_BLAS=off", "REWIND_ALGO_LOS=clip", "REWIND_PRESET=grpo", "REWIND_REWARD_MODELS_LENGTH=0.5"})
+	require.Equal(t, []string{"REWIND_ALGO_LOS", "REWIND_PRESET", "REWIND_REWARD_MODELS_LENGTH", "REWIND_RUN_STEPS"}, got)
+	require.Empty(t, EnvOverrides([]string{"REWIND_BLAS=off", "PATH=/bin"}))
+}

@@ -311,6 +311,23 @@ func envLayer(environ []string) (map[string]any, []error) {
 	return out, errs
 }
 
+// EnvOverrides lists, sorted, the REWIND_* variables of environ that set
+// a config key or that would but match none (REWIND_ALGO_LOS): every
+// variable in a config section. A resumed run refuses them as it refuses
+// config flags, since it continues with the config it started with;
+// variables outside the sections (REWIND_BLAS) belong to other tools.
+func EnvOverrides(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, inConfig := envKey(name); inConfig {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // flagLayer takes the flags given on the command line.
 func flagLayer(fs *pflag.FlagSet) (map[string]any, []error) {
 	out := map[string]any{}
