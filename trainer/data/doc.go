@@ -11,7 +11,12 @@
 //     a null or absent `answer`, a non-object `meta`, unknown keys (a typo such as
 //     `promt` is an error: extra data belongs in `meta`), duplicate ids (naming the
 //     first line), invalid UTF-8, several JSON values on one line. Blank lines and CRLF
-//     endings are fine; lines may be up to 64 MiB.
+//     endings are fine; lines may be up to 64 MiB. `Dataset.SHA256` is the file's
+//     hash, which a resumed run compares with its checkpoint's. `Read` takes any
+//     bytes without panicking: `FuzzRead` checks that what it accepts is valid and
+//     writes back unchanged, and that what it refuses is reported by line (its seed
+//     corpus runs in `go test`; fuzz with
+//     `go test -run '^$' -fuzz FuzzRead -fuzztime 60s ./trainer/data`).
 //   - `Example.Task()` gives the `abi.Task` that verifiers receive.
 //   - `Sampler{Seed, N, Epoch, Pos}` draws indices epoch by epoch; epoch e is
 //     `Permutation(N, Seed, e)`, a Fisher-Yates shuffle driven by PCG-DXSM written out
