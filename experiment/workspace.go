@@ -169,7 +169,7 @@ func (w *Workspace) writeData(e Experiment) error {
 
 // writeLocData writes the warm start's localization examples.
 func (w *Workspace) writeLocData(e Experiment) error {
-	exs, err := sft.Examples(e.Family, e.SFT.Examples, e.SFT.Seed, e.Difficulty, e.SFT.ErrorRate, e.SFT.LocFraction)
+	exs, err := warmExamples(e)
 	if err != nil {
 		return err
 	}
@@ -194,11 +194,19 @@ func (w *Workspace) writeLocData(e Experiment) error {
 	return f.Close()
 }
 
+// warmExamples are the warm start's stage-1 examples, as sft.Train
+// builds them (mixed difficulties included).
+func warmExamples(e Experiment) ([]sft.Example, error) {
+	sc := e.SFT
+	sc.Family, sc.Difficulty = e.Family, e.Difficulty
+	return sc.TrainingExamples()
+}
+
 // warmPrompts is the set of problems the warm start was shown: the
 // prompts of its solve examples and the problem line of its localization
 // examples.
 func warmPrompts(e Experiment) (map[string]bool, error) {
-	exs, err := sft.Examples(e.Family, e.SFT.Examples, e.SFT.Seed, e.Difficulty, e.SFT.ErrorRate, e.SFT.LocFraction)
+	exs, err := warmExamples(e)
 	if err != nil {
 		return nil, err
 	}

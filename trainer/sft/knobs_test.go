@@ -140,3 +140,21 @@ func TestConfigValidateKnobs(t *testing.T) {
 	c.Stop, c.Self.Tasks = StopConfig{Accuracy: 0.3, Every: 5, Tasks: 10}, 2000
 	require.NoError(t, c.Validate())
 }
+
+// TestTrainingExamples: the config's examples are those Train uses, with
+// its difficulties mixed from min_difficulty.
+func TestTrainingExamples(t *testing.T) {
+	c := DefaultConfig()
+	c.Family, c.Difficulty, c.Examples = "walk", 3, 12
+	got, err := c.TrainingExamples()
+	require.NoError(t, err)
+	want, err := Examples("walk", 12, c.Seed, 3, c.ErrorRate, c.LocFraction)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	c.MinDifficulty = 2
+	got, err = c.TrainingExamples()
+	require.NoError(t, err)
+	mixed, err := examples("walk", 12, c.Seed, 2, 3, c.ErrorRate, c.LocFraction, data.TemplatePlain)
+	require.NoError(t, err)
+	require.Equal(t, mixed, got)
+}

@@ -142,11 +142,7 @@ func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 	}
 	rep := Report{Family: cfg.Family, Difficulty: cfg.Difficulty, Params: mc.NumParams(), Steps: cfg.Steps + cfg.Self.Steps}
 
-	lo := cfg.Difficulty
-	if cfg.MinDifficulty > 0 {
-		lo = cfg.MinDifficulty
-	}
-	exs, err := examples(cfg.Family, cfg.Examples, cfg.Seed, lo, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction, cfg.Template.Kind)
+	exs, err := cfg.TrainingExamples()
 	if err != nil {
 		return rep, err
 	}
@@ -210,6 +206,18 @@ func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 		return rep, err
 	}
 	return rep, os.WriteFile(filepath.Join(cfg.Out, "sft.json"), append(b, '\n'), 0o644)
+}
+
+// TrainingExamples returns the stage-1 examples that Train trains on:
+// Examples at the config's family, seed, error rate and localization
+// share, with difficulties mixed from MinDifficulty when it is set and
+// localization prompts for its template's kind.
+func (cfg Config) TrainingExamples() ([]Example, error) {
+	lo := cfg.Difficulty
+	if cfg.MinDifficulty > 0 {
+		lo = cfg.MinDifficulty
+	}
+	return examples(cfg.Family, cfg.Examples, cfg.Seed, lo, cfg.Difficulty, cfg.ErrorRate, cfg.LocFraction, cfg.Template.Kind)
 }
 
 // stageOne runs the stage-1 steps; with cfg.Stop.Accuracy set it checks
