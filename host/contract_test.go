@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -88,4 +89,16 @@ func TestCheckOtherResults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPluginErrorSaysThingsOnce: a cause that already names its status,
+// or the plugin and op, is not prefixed twice (issue 13: "malformed:
+// malformed:", `plugin "x" load: crash: plugin "x" load: crash:`).
+func TestPluginErrorSaysThingsOnce(t *testing.T) {
+	inner := &PluginError{Plugin: "x", Op: "load", Status: abi.StatusCrash, Err: errors.New("exit status 3")}
+	outer := &PluginError{Plugin: "x", Op: "load", Status: abi.StatusCrash, Err: inner}
+	require.Equal(t, `plugin "x" load: crash: exit status 3`, outer.Error())
+	wasmLike := &PluginError{Plugin: "bad", Op: "verify", Status: abi.StatusMalformed, Err: errors.New(`malformed: rewind_verify response "{": want a number`)}
+	require.Equal(t, `plugin "bad" verify: malformed: rewind_verify response "{": want a number`, wasmLike.Error())
+	require.ErrorIs(t, outer, ErrCrash)
 }

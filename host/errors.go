@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
@@ -38,7 +39,14 @@ func (e *PluginError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("plugin %q %s: %s", e.Plugin, e.Op, e.Status)
 	}
-	return fmt.Sprintf("plugin %q %s: %s: %v", e.Plugin, e.Op, e.Status, e.Err)
+	// A cause that already says which plugin, op or status it is (the
+	// Wasm host's errors start with their status, a process loader's
+	// with the plugin and op) is not prefixed twice.
+	msg := e.Err.Error()
+	prefix := fmt.Sprintf("plugin %q %s: ", e.Plugin, e.Op)
+	msg = strings.TrimPrefix(msg, prefix)
+	msg = strings.TrimPrefix(msg, string(e.Status)+": ")
+	return prefix + string(e.Status) + ": " + msg
 }
 
 func (e *PluginError) Unwrap() error { return e.Err }

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,23 +89,13 @@ when any case disagrees.`,
 	return cmd
 }
 
-// benchResult is what "plugin bench" reports. Latencies are per call, in
-// microseconds, measured around Verify (so they include the host's
-// encoding, pool and deadline handling).
+// benchResult is what "plugin bench" reports: plugintest.Bench's
+// measurement of the plugin.
 type benchResult struct {
-	Plugin        string  `json:"plugin"`
-	SHA256        string  `json:"sha256"`
-	Concurrency   int     `json:"concurrency"`
-	GOMAXPROCS    int     `json:"gomaxprocs"`
-	ResponseBytes int     `json:"response_bytes"`
-	Seconds       float64 `json:"seconds"`
-	Calls         int     `json:"calls"`
-	Errors        int     `json:"errors"`
-	PerSecond     float64 `json:"calls_per_second"`
-	P50           float64 `json:"p50_us"`
-	P90           float64 `json:"p90_us"`
-	P99           float64 `json:"p99_us"`
-	Max           float64 `json:"max_us"`
+	Plugin        string `json:"plugin"`
+	SHA256        string `json:"sha256"`
+	ResponseBytes int    `json:"response_bytes"`
+	plugintest.BenchResult
 }
 
 // benchRequest is a boxed-math request whose response is n bytes long:
@@ -122,60 +112,6 @@ func benchRequest(n int) *abi.VerifyRequest {
 		Task:     abi.Task{ID: "bench", Prompt: "What is 40 + 2?", Answer: json.RawMessage(`"42"`)},
 		Response: b.String(),
 	}
-}
-
-// bench calls v from conc goroutines for d and measures every call.
-func bench(ctx context.Context, v host.Verifier, reqs []*abi.VerifyRequest, conc int, d time.Duration) benchResult {
-	// One call per worker first: instances are created lazily.
-	var wg sync.WaitGroup
-	for w := range conc {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, _ = v.Verify(ctx, reqs[w%len(reqs)]) }()
-	}
-	wg.Wait()
-
-	lat := make([][]time.Duration, conc)
-	errs := make([]int, conc)
-	start := time.Now()
-	stop := start.Add(d)
-	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l := make([]time.Duration, 0, 1<<14)
-			for i := w; ; i += conc {
-				t := time.Now()
-				if !t.Before(stop) || ctx.Err() != nil {
-					break
-				}
-				if _, err := v.Verify(ctx, reqs[i%len(reqs)]); err != nil {
-					errs[w]++
-				}
-				l = append(l, time.Since(t))
-			}
-			lat[w] = l
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	r := benchResult{Concurrency: conc, GOMAXPROCS: runtime.GOMAXPROCS(0), Seconds: elapsed.Seconds(), Calls: len(all)}
-	for _, e := range errs {
-		r.Errors += e
-	}
-	if len(all) > 0 {
-		r.PerSecond = float64(len(all)) / elapsed.Seconds()
-		r.P50, r.P90, r.P99 = micros(quantile(all, 0.50)), micros(quantile(all, 0.90)), micros(quantile(all, 0.99))
-		r.Max = micros(all[len(all)-1])
-	}
-	return r
-}
-
-// quantile returns the nearest-rank q-quantile of sorted durations.
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
 func micros(d time.Duration) float64 { return math.Round(float64(d)/1e1) / 1e2 }
@@ -225,8 +161,7 @@ in turn. The host keeps one instance per goroutine.`,
 			if p.verifier == nil {
 				return fmt.Errorf("%s is a %s; plugin bench runs verifiers", args[0], p.kind)
 			}
-			r := bench(ctx, p.verifier, reqs, conc, duration)
-			r.Plugin, r.SHA256 = args[0], p.sha256
+			r := benchResult{Plugin: args[0], SHA256: p.sha256, BenchResult: plugintest.Bench(ctx, p.verifier, reqs, conc, duration)}
 			if casesPath == "" {
 				r.ResponseBytes = responseBytes
 			}
@@ -245,10 +180,18 @@ func printBench(w io.Writer, r benchResult, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(w).Encode(r)
 	}
-	_, err := fmt.Fprintf(w, "%s (sha256 %.12s): %d calls in %.2fs from %d goroutines (GOMAXPROCS %d), %d errors\n"+
-		"throughput %.0f calls/s; latency p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us\n",
-		r.Plugin, r.SHA256, r.Calls, r.Seconds, r.Concurrency, r.GOMAXPROCS, r.Errors,
-		r.PerSecond, r.P50, r.P90, r.P99, r.Max)
+	failed := "0 failed"
+	if n := r.Failed(); n > 0 {
+		parts := make([]string, 0, len(r.Failures))
+		for _, s := range slices.Sorted(maps.Keys(r.Failures)) {
+			parts = append(parts, fmt.Sprintf("%s %d", s, r.Failures[s]))
+		}
+		failed = fmt.Sprintf("%d failed (%s)", n, strings.Join(parts, ", "))
+	}
+	_, err := fmt.Fprintf(w, "%s (sha256 %.12s): %d calls in %.2fs from %d goroutines (GOMAXPROCS %d): %d ok, %s\n"+
+		"throughput %.0f verdicts/s (failed calls not counted); latency of the ok calls p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us\n",
+		r.Plugin, r.SHA256, r.Calls, r.Seconds, r.Concurrency, r.GOMAXPROCS, r.OK, failed,
+		r.OKPerSecond, micros(r.P50), micros(r.P90), micros(r.P99), micros(r.Max))
 	return err
 }
 

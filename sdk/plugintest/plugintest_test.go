@@ -2,11 +2,13 @@ package plugintest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -146,4 +148,24 @@ func fmtArgs(args []any) string {
 		}
 	}
 	return b.String()
+}
+
+// TestBenchCountsFailuresApart: failed calls are counted by status and
+// left out of the throughput and latencies (issue 13: plugin bench
+// counted them in its throughput).
+func TestBenchCountsFailuresApart(t *testing.T) {
+	req := &abi.VerifyRequest{Task: abi.Task{ID: "t", Answer: json.RawMessage(`"1"`)}, Response: `\boxed{1}`}
+	good := Bench(context.Background(), LoadWasm(t, envWasm, nil).Verifier(), []*abi.VerifyRequest{req}, 2, 100*time.Millisecond)
+	require.Positive(t, good.OK)
+	require.Equal(t, good.Calls, good.OK)
+	require.Zero(t, good.Failed())
+	require.Positive(t, good.OKPerSecond)
+	require.LessOrEqual(t, good.P50, good.P99)
+	require.LessOrEqual(t, good.P99, good.Max)
+
+	bad := Bench(context.Background(), LoadWasm(t, "../../host/testdata/hostile/badjson.wasm", nil).Verifier(), []*abi.VerifyRequest{req}, 2, 100*time.Millisecond)
+	require.Positive(t, bad.Calls)
+	require.Zero(t, bad.OK)
+	require.Zero(t, bad.OKPerSecond)
+	require.Equal(t, map[abi.Status]int{abi.StatusMalformed: bad.Calls}, bad.Failures)
 }
