@@ -117,6 +117,30 @@ type LocalizeRequest struct {
 	Verdict *Verdict `json:"verdict,omitempty"`
 	// Seed makes randomised localizers reproducible.
 	Seed uint64 `json:"seed"`
+	// StepStats, when present, has one entry per step: statistics of the
+	// step's tokens under the policy that sampled them. The trainer
+	// computes them from the log-probs (and entropies) it kept at
+	// sampling time; a request built by hand (rewind plugin test, a
+	// test) may leave them out. Added within ABI version 1: older guests
+	// ignore the key.
+	StepStats []StepStats `json:"step_stats,omitempty"`
+}
+
+// StepStats are statistics of one step's sampled tokens, at temperature 1
+// (before temperature, top-k and top-p, like the log-probs training uses).
+// Log-probs and entropies are in nats.
+type StepStats struct {
+	// Tokens is the number of tokens in the step (at least 1).
+	Tokens int `json:"tokens"`
+	// MeanLogProb is the mean over the step's tokens of log pi(token).
+	MeanLogProb float64 `json:"mean_logprob"`
+	// MinLogProb is the smallest log pi(token) of the step: its least
+	// likely token.
+	MinLogProb float64 `json:"min_logprob"`
+	// MeanEntropy is the mean over the step's tokens of the entropy of
+	// the distribution each was drawn from; nil when the engine reported
+	// no entropies.
+	MeanEntropy *float64 `json:"mean_entropy,omitempty"`
 }
 
 // Localization is a localizer's answer.

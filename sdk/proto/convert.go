@@ -115,6 +115,10 @@ func FromLocalizeRequest(r *abi.LocalizeRequest) *LocalizeRequest {
 	if r.Verdict != nil {
 		out.Verdict = FromVerdict(r.Verdict)
 	}
+	for i := range r.StepStats {
+		st := &r.StepStats[i]
+		out.StepStats = append(out.StepStats, &StepStats{Tokens: int64(st.Tokens), MeanLogprob: st.MeanLogProb, MinLogprob: st.MinLogProb, MeanEntropy: st.MeanEntropy})
+	}
 	return out
 }
 
@@ -124,6 +128,14 @@ func ToLocalizeRequest(r *LocalizeRequest) *abi.LocalizeRequest {
 	if r.Verdict != nil {
 		v := ToVerdict(r.Verdict)
 		out.Verdict = &v
+	}
+	for _, st := range r.GetStepStats() {
+		ss := abi.StepStats{Tokens: int(st.GetTokens()), MeanLogProb: st.GetMeanLogprob(), MinLogProb: st.GetMinLogprob()}
+		if st.MeanEntropy != nil {
+			h := st.GetMeanEntropy()
+			ss.MeanEntropy = &h
+		}
+		out.StepStats = append(out.StepStats, ss)
 	}
 	return out
 }

@@ -56,6 +56,11 @@ func TestConvertRoundTrip(t *testing.T) {
 		in := &abi.LocalizeRequest{Task: task, Response: "ab", Steps: []abi.Span{{Start: 0, End: 1}, {Start: 1, End: 2}}, Verdict: &v, Seed: 1 << 63}
 		got := ToLocalizeRequest(roundTrip(t, FromLocalizeRequest(in), &LocalizeRequest{}))
 		require.Equal(t, in, got)
+		// Step statistics: an entropy of 0 stays set, a missing one stays nil.
+		h := 0.0
+		in.StepStats = []abi.StepStats{{Tokens: 2, MeanLogProb: -0.5, MinLogProb: -1, MeanEntropy: &h}, {Tokens: 1, MeanLogProb: -0.25, MinLogProb: -0.25}}
+		got = ToLocalizeRequest(roundTrip(t, FromLocalizeRequest(in), &LocalizeRequest{}))
+		require.Equal(t, in, got)
 	})
 	t.Run("localization", func(t *testing.T) {
 		in := abi.Localization{Step: 3, Confidence: 0.25, Fallback: "last-step-mention", Detail: "d"}

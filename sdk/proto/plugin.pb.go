@@ -524,12 +524,15 @@ func (x *Spans) GetSpans() []*Span {
 }
 
 type LocalizeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Response      string                 `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
-	Steps         []*Span                `protobuf:"bytes,3,rep,name=steps,proto3" json:"steps,omitempty"`
-	Verdict       *Verdict               `protobuf:"bytes,4,opt,name=verdict,proto3" json:"verdict,omitempty"` // unset when the host has none
-	Seed          uint64                 `protobuf:"varint,5,opt,name=seed,proto3" json:"seed,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Task     *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Response string                 `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	Steps    []*Span                `protobuf:"bytes,3,rep,name=steps,proto3" json:"steps,omitempty"`
+	Verdict  *Verdict               `protobuf:"bytes,4,opt,name=verdict,proto3" json:"verdict,omitempty"` // unset when the host has none
+	Seed     uint64                 `protobuf:"varint,5,opt,name=seed,proto3" json:"seed,omitempty"`
+	// One entry per step when the trainer computed them (abi.StepStats);
+	// empty otherwise. Added within protocol version 1.
+	StepStats     []*StepStats `protobuf:"bytes,6,rep,name=step_stats,json=stepStats,proto3" json:"step_stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -599,6 +602,82 @@ func (x *LocalizeRequest) GetSeed() uint64 {
 	return 0
 }
 
+func (x *LocalizeRequest) GetStepStats() []*StepStats {
+	if x != nil {
+		return x.StepStats
+	}
+	return nil
+}
+
+// Statistics of one step's sampled tokens at temperature 1, in nats.
+type StepStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tokens        int64                  `protobuf:"varint,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	MeanLogprob   float64                `protobuf:"fixed64,2,opt,name=mean_logprob,json=meanLogprob,proto3" json:"mean_logprob,omitempty"`
+	MinLogprob    float64                `protobuf:"fixed64,3,opt,name=min_logprob,json=minLogprob,proto3" json:"min_logprob,omitempty"`
+	MeanEntropy   *float64               `protobuf:"fixed64,4,opt,name=mean_entropy,json=meanEntropy,proto3,oneof" json:"mean_entropy,omitempty"` // unset when the engine reported no entropies
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StepStats) Reset() {
+	*x = StepStats{}
+	mi := &file_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StepStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StepStats) ProtoMessage() {}
+
+func (x *StepStats) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StepStats.ProtoReflect.Descriptor instead.
+func (*StepStats) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StepStats) GetTokens() int64 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *StepStats) GetMeanLogprob() float64 {
+	if x != nil {
+		return x.MeanLogprob
+	}
+	return 0
+}
+
+func (x *StepStats) GetMinLogprob() float64 {
+	if x != nil {
+		return x.MinLogprob
+	}
+	return 0
+}
+
+func (x *StepStats) GetMeanEntropy() float64 {
+	if x != nil && x.MeanEntropy != nil {
+		return *x.MeanEntropy
+	}
+	return 0
+}
+
 type Localization struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Step          int64                  `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
@@ -611,7 +690,7 @@ type Localization struct {
 
 func (x *Localization) Reset() {
 	*x = Localization{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -623,7 +702,7 @@ func (x *Localization) String() string {
 func (*Localization) ProtoMessage() {}
 
 func (x *Localization) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -636,7 +715,7 @@ func (x *Localization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Localization.ProtoReflect.Descriptor instead.
 func (*Localization) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Localization) GetStep() int64 {
@@ -678,7 +757,7 @@ type Limits struct {
 
 func (x *Limits) Reset() {
 	*x = Limits{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +769,7 @@ func (x *Limits) String() string {
 func (*Limits) ProtoMessage() {}
 
 func (x *Limits) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +782,7 @@ func (x *Limits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Limits.ProtoReflect.Descriptor instead.
 func (*Limits) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Limits) GetMemoryMib() int32 {
@@ -743,7 +822,7 @@ type Manifest struct {
 
 func (x *Manifest) Reset() {
 	*x = Manifest{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +834,7 @@ func (x *Manifest) String() string {
 func (*Manifest) ProtoMessage() {}
 
 func (x *Manifest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +847,7 @@ func (x *Manifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Manifest.ProtoReflect.Descriptor instead.
 func (*Manifest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Manifest) GetAbi() int32 {
@@ -828,7 +907,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +919,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +932,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -893,13 +972,22 @@ const file_plugin_proto_rawDesc = "" +
 	"\x0eSegmentRequest\x12\x1a\n" +
 	"\bresponse\x18\x01 \x01(\tR\bresponse\"5\n" +
 	"\x05Spans\x12,\n" +
-	"\x05spans\x18\x01 \x03(\v2\x16.rewind.plugin.v1.SpanR\x05spans\"\xd0\x01\n" +
+	"\x05spans\x18\x01 \x03(\v2\x16.rewind.plugin.v1.SpanR\x05spans\"\x8c\x02\n" +
 	"\x0fLocalizeRequest\x12*\n" +
 	"\x04task\x18\x01 \x01(\v2\x16.rewind.plugin.v1.TaskR\x04task\x12\x1a\n" +
 	"\bresponse\x18\x02 \x01(\tR\bresponse\x12,\n" +
 	"\x05steps\x18\x03 \x03(\v2\x16.rewind.plugin.v1.SpanR\x05steps\x123\n" +
 	"\averdict\x18\x04 \x01(\v2\x19.rewind.plugin.v1.VerdictR\averdict\x12\x12\n" +
-	"\x04seed\x18\x05 \x01(\x04R\x04seed\"v\n" +
+	"\x04seed\x18\x05 \x01(\x04R\x04seed\x12:\n" +
+	"\n" +
+	"step_stats\x18\x06 \x03(\v2\x1b.rewind.plugin.v1.StepStatsR\tstepStats\"\xa0\x01\n" +
+	"\tStepStats\x12\x16\n" +
+	"\x06tokens\x18\x01 \x01(\x03R\x06tokens\x12!\n" +
+	"\fmean_logprob\x18\x02 \x01(\x01R\vmeanLogprob\x12\x1f\n" +
+	"\vmin_logprob\x18\x03 \x01(\x01R\n" +
+	"minLogprob\x12&\n" +
+	"\fmean_entropy\x18\x04 \x01(\x01H\x00R\vmeanEntropy\x88\x01\x01B\x0f\n" +
+	"\r_mean_entropy\"v\n" +
 	"\fLocalization\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\x03R\x04step\x12\x1e\n" +
 	"\n" +
@@ -945,7 +1033,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_plugin_proto_goTypes = []any{
 	(*Task)(nil),            // 0: rewind.plugin.v1.Task
 	(*Span)(nil),            // 1: rewind.plugin.v1.Span
@@ -957,10 +1045,11 @@ var file_plugin_proto_goTypes = []any{
 	(*SegmentRequest)(nil),  // 7: rewind.plugin.v1.SegmentRequest
 	(*Spans)(nil),           // 8: rewind.plugin.v1.Spans
 	(*LocalizeRequest)(nil), // 9: rewind.plugin.v1.LocalizeRequest
-	(*Localization)(nil),    // 10: rewind.plugin.v1.Localization
-	(*Limits)(nil),          // 11: rewind.plugin.v1.Limits
-	(*Manifest)(nil),        // 12: rewind.plugin.v1.Manifest
-	(*InfoRequest)(nil),     // 13: rewind.plugin.v1.InfoRequest
+	(*StepStats)(nil),       // 10: rewind.plugin.v1.StepStats
+	(*Localization)(nil),    // 11: rewind.plugin.v1.Localization
+	(*Limits)(nil),          // 12: rewind.plugin.v1.Limits
+	(*Manifest)(nil),        // 13: rewind.plugin.v1.Manifest
+	(*InfoRequest)(nil),     // 14: rewind.plugin.v1.InfoRequest
 }
 var file_plugin_proto_depIdxs = []int32{
 	0,  // 0: rewind.plugin.v1.VerifyRequest.task:type_name -> rewind.plugin.v1.Task
@@ -971,22 +1060,23 @@ var file_plugin_proto_depIdxs = []int32{
 	0,  // 5: rewind.plugin.v1.LocalizeRequest.task:type_name -> rewind.plugin.v1.Task
 	1,  // 6: rewind.plugin.v1.LocalizeRequest.steps:type_name -> rewind.plugin.v1.Span
 	3,  // 7: rewind.plugin.v1.LocalizeRequest.verdict:type_name -> rewind.plugin.v1.Verdict
-	11, // 8: rewind.plugin.v1.Manifest.limits:type_name -> rewind.plugin.v1.Limits
-	13, // 9: rewind.plugin.v1.Info.GetManifest:input_type -> rewind.plugin.v1.InfoRequest
-	2,  // 10: rewind.plugin.v1.Verifier.Verify:input_type -> rewind.plugin.v1.VerifyRequest
-	5,  // 11: rewind.plugin.v1.RewardModel.Score:input_type -> rewind.plugin.v1.ScoreBatch
-	7,  // 12: rewind.plugin.v1.Segmenter.Segment:input_type -> rewind.plugin.v1.SegmentRequest
-	9,  // 13: rewind.plugin.v1.Localizer.Localize:input_type -> rewind.plugin.v1.LocalizeRequest
-	12, // 14: rewind.plugin.v1.Info.GetManifest:output_type -> rewind.plugin.v1.Manifest
-	3,  // 15: rewind.plugin.v1.Verifier.Verify:output_type -> rewind.plugin.v1.Verdict
-	6,  // 16: rewind.plugin.v1.RewardModel.Score:output_type -> rewind.plugin.v1.Scores
-	8,  // 17: rewind.plugin.v1.Segmenter.Segment:output_type -> rewind.plugin.v1.Spans
-	10, // 18: rewind.plugin.v1.Localizer.Localize:output_type -> rewind.plugin.v1.Localization
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	10, // 8: rewind.plugin.v1.LocalizeRequest.step_stats:type_name -> rewind.plugin.v1.StepStats
+	12, // 9: rewind.plugin.v1.Manifest.limits:type_name -> rewind.plugin.v1.Limits
+	14, // 10: rewind.plugin.v1.Info.GetManifest:input_type -> rewind.plugin.v1.InfoRequest
+	2,  // 11: rewind.plugin.v1.Verifier.Verify:input_type -> rewind.plugin.v1.VerifyRequest
+	5,  // 12: rewind.plugin.v1.RewardModel.Score:input_type -> rewind.plugin.v1.ScoreBatch
+	7,  // 13: rewind.plugin.v1.Segmenter.Segment:input_type -> rewind.plugin.v1.SegmentRequest
+	9,  // 14: rewind.plugin.v1.Localizer.Localize:input_type -> rewind.plugin.v1.LocalizeRequest
+	13, // 15: rewind.plugin.v1.Info.GetManifest:output_type -> rewind.plugin.v1.Manifest
+	3,  // 16: rewind.plugin.v1.Verifier.Verify:output_type -> rewind.plugin.v1.Verdict
+	6,  // 17: rewind.plugin.v1.RewardModel.Score:output_type -> rewind.plugin.v1.Scores
+	8,  // 18: rewind.plugin.v1.Segmenter.Segment:output_type -> rewind.plugin.v1.Spans
+	11, // 19: rewind.plugin.v1.Localizer.Localize:output_type -> rewind.plugin.v1.Localization
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -995,13 +1085,14 @@ func file_plugin_proto_init() {
 		return
 	}
 	file_plugin_proto_msgTypes[3].OneofWrappers = []any{}
+	file_plugin_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

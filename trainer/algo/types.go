@@ -95,6 +95,11 @@ type Trajectory struct {
 	// prefix of a reset trajectory, the parent's values. Needed by the
 	// clipped loss only; len(LogProbs) == len(Tokens) when present.
 	LogProbs []float32 `json:"-"`
+	// Entropies[i] is the entropy (nats, at temperature 1) of the
+	// distribution Tokens[i] was drawn from, when the engine reported
+	// them (len(Entropies) == len(Tokens)); nil otherwise. Localizers
+	// read them through the step statistics.
+	Entropies []float32 `json:"-"`
 	// Text is the decoding of Tokens.
 	Text string `json:"text"`
 	// Steps are the step spans in token indices, ordered and disjoint.

@@ -64,7 +64,13 @@ type GenResult struct {
 	// LogProbs[i] is log pi(Tokens[i]) under the policy at temperature 1
 	// (before temperature, top-k or top-p), which is what training uses.
 	LogProbs []float32
-	Reason   StopReason
+	// Entropies[i] is the entropy, in nats, of the distribution Tokens[i]
+	// was drawn from, at temperature 1 (before temperature, top-k or
+	// top-p, like LogProbs): -sum_v pi(v) log pi(v). Both engines fill it
+	// (len(Entropies) == len(Tokens)); an engine that does not leaves it
+	// nil, and the trainer then gives localizers no entropies.
+	Entropies []float32
+	Reason    StopReason
 }
 
 // Sequence is one training sequence.

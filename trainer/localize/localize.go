@@ -29,6 +29,9 @@ type Request struct {
 	Verdict *abi.Verdict
 	// Seed makes the request reproducible.
 	Seed uint64
+	// Stats are the steps' sampling statistics (one per step), or nil
+	// (see abi.LocalizeRequest.StepStats).
+	Stats []abi.StepStats
 }
 
 // Fallback names. An empty Fallback means the localizer's primary answer

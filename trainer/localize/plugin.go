@@ -56,7 +56,7 @@ func (p *Plugin) one(ctx context.Context, r *Request) Result {
 		return Result{Step: 1, Answer: -1, Fallback: FallbackError, Status: abi.StatusError, Error: err.Error()}
 	}
 	loc, err := p.l.Localize(ctx, &abi.LocalizeRequest{
-		Task: r.Task, Response: r.Response, Steps: r.Spans, Verdict: r.Verdict, Seed: r.Seed,
+		Task: r.Task, Response: r.Response, Steps: r.Spans, Verdict: r.Verdict, Seed: r.Seed, StepStats: r.Stats,
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

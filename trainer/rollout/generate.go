@@ -13,11 +13,12 @@ import (
 )
 
 // job is one trajectory being generated. A reset job starts with the
-// parent's prefix in tokens, logps and steps.
+// parent's prefix in tokens, logps, ents and steps.
 type job struct {
 	prompt []int
 	tokens []int
 	logps  []float32
+	ents   []float32 // entropies; shorter than tokens once a call returned none
 	steps  []algo.Span // thought mode; whole mode: the prefix's steps
 	prefix int         // len(tokens) at the start
 	seed   uint64
@@ -87,6 +88,7 @@ func (r *Runner) generateThought(ctx context.Context, jobs []*job) (int, error) 
 			start := len(j.tokens)
 			j.tokens = append(j.tokens, g.Tokens...)
 			j.logps = append(j.logps, g.LogProbs...)
+			j.ents = append(j.ents, g.Entropies...)
 			j.reason = g.Reason
 			empty := strings.TrimSpace(strings.ReplaceAll(g.Text, c.Delimiter, "")) == ""
 			if !empty {
@@ -142,6 +144,7 @@ func (r *Runner) generateWhole(ctx context.Context, jobs []*job) (int, error) {
 			generated += len(res[i].Tokens)
 			j.tokens = append(j.tokens, res[i].Tokens...)
 			j.logps = append(j.logps, res[i].LogProbs...)
+			j.ents = append(j.ents, res[i].Entropies...)
 			j.reason = res[i].Reason
 			r.finish(j)
 		}

@@ -38,7 +38,8 @@ func (r *Runner) localizePhase(ctx context.Context, seed uint64, step int, tasks
 			v := t.Verdict
 			reqs = append(reqs, localize.Request{
 				Task: tasks[i].Task, Response: t.Text, Steps: texts, Spans: spans, Verdict: &v,
-				Seed: Seed(seed, step, i, streamLocalize, o, 0),
+				Seed:  Seed(seed, step, i, streamLocalize, o, 0),
+				Stats: StepStats(t),
 			})
 		}
 	}
@@ -89,6 +90,7 @@ func (r *Runner) resetPhase(ctx context.Context, seed uint64, step int, tasks []
 		prefix := &job{
 			tokens: parent.Tokens[:rs.PrefixLen],
 			logps:  parent.LogProbs[:min(rs.PrefixLen, len(parent.LogProbs))],
+			ents:   parent.Entropies[:min(rs.PrefixLen, len(parent.Entropies))],
 			steps:  parent.Steps[:rs.Step-1],
 			prefix: rs.PrefixLen,
 		}

@@ -269,6 +269,7 @@ func (r *Runner) newJob(ctx context.Context, pl *pool, task *Task, p *PromptResu
 		// Copies: the jobs of one reset group grow the same prefix.
 		j.tokens = append([]int(nil), from.tokens...)
 		j.logps = append([]float32(nil), from.logps...)
+		j.ents = append([]float32(nil), from.ents...)
 		j.steps = append([]algo.Span(nil), from.steps...)
 		j.prefix = from.prefix
 	}
@@ -282,6 +283,10 @@ func (r *Runner) newJob(ctx context.Context, pl *pool, task *Task, p *PromptResu
 // (segmenting the new text in ModeWhole) and grade.
 func (r *Runner) complete(ctx context.Context, task *abi.Task, t *algo.Trajectory, j *job) {
 	t.Tokens, t.LogProbs, t.Text = j.tokens, j.logps, j.text
+	if len(j.ents) == len(j.tokens) {
+		// Every call reported entropies (a policy may report none).
+		t.Entropies = j.ents
+	}
 	t.Steps = j.steps
 	if r.cfg.Mode == ModeWhole {
 		suffix := j.tokens[j.prefix:]

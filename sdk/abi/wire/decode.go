@@ -358,11 +358,46 @@ func decodeLocalizeRequest(s *scanner, r *abi.LocalizeRequest) error {
 			}
 		case "seed":
 			r.Seed = s.uint64()
+		case "step_stats":
+			r.StepStats = s.stepStats()
 		default:
 			s.skip(0)
 		}
 	}
 	return s.end()
+}
+
+func (s *scanner) stepStats() []abi.StepStats {
+	if !s.arrayStart() {
+		return nil
+	}
+	out := []abi.StepStats{}
+	first := true
+	for s.nextElem(&first) {
+		var st abi.StepStats
+		if s.objectStart() {
+			obj := object{first: true}
+			for k := s.nextKey(&obj); k != nil; k = s.nextKey(&obj) {
+				switch string(k) {
+				case "tokens":
+					st.Tokens = s.int()
+				case "mean_logprob":
+					st.MeanLogProb = s.float()
+				case "min_logprob":
+					st.MinLogProb = s.float()
+				case "mean_entropy":
+					if !s.null() {
+						h := s.float()
+						st.MeanEntropy = &h
+					}
+				default:
+					s.skip(0)
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // DecodeLocalization decodes a localizer's response. A response

@@ -230,6 +230,30 @@ func AppendLocalizeRequest(dst []byte, r *abi.LocalizeRequest) []byte {
 	}
 	dst = append(dst, `,"seed":`...)
 	dst = strconv.AppendUint(dst, r.Seed, 10)
+	if len(r.StepStats) > 0 {
+		dst = append(dst, `,"step_stats":[`...)
+		for i := range r.StepStats {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendStepStats(dst, &r.StepStats[i])
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
+}
+
+func appendStepStats(dst []byte, st *abi.StepStats) []byte {
+	dst = append(dst, `{"tokens":`...)
+	dst = strconv.AppendInt(dst, int64(st.Tokens), 10)
+	dst = append(dst, `,"mean_logprob":`...)
+	dst = AppendFloat(dst, st.MeanLogProb)
+	dst = append(dst, `,"min_logprob":`...)
+	dst = AppendFloat(dst, st.MinLogProb)
+	if st.MeanEntropy != nil {
+		dst = append(dst, `,"mean_entropy":`...)
+		dst = AppendFloat(dst, *st.MeanEntropy)
+	}
 	return append(dst, '}')
 }
 

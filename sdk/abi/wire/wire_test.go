@@ -148,6 +148,18 @@ func TestOtherMessagesRoundTrip(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &stdLR))
 	require.Equal(t, stdLR, gotLR)
 
+	// Step statistics (a minor addition): with and without entropies.
+	h := 1.25
+	lr.Steps = append(lr.Steps, abi.Span{Start: 1, End: 1})
+	lr.StepStats = []abi.StepStats{{Tokens: 3, MeanLogProb: -0.5, MinLogProb: -2.25, MeanEntropy: &h}, {Tokens: 1, MeanLogProb: -0.125, MinLogProb: -0.125}}
+	b = AppendLocalizeRequest(nil, &lr)
+	require.Contains(t, string(b), `"step_stats":[{"tokens":3,"mean_logprob":-0.5,"min_logprob":-2.25,"mean_entropy":1.25},{"tokens":1,`)
+	require.NoError(t, DecodeLocalizeRequest(b, &gotLR))
+	require.Equal(t, lr, gotLR)
+	stdLR = abi.LocalizeRequest{}
+	require.NoError(t, json.Unmarshal(b, &stdLR))
+	require.Equal(t, stdLR, gotLR)
+
 	loc := abi.Localization{Step: 2, Confidence: 0.75, Fallback: "last-step-mention", Detail: "d"}
 	var gotLoc abi.Localization
 	require.NoError(t, DecodeLocalization(AppendLocalization(nil, &loc), &gotLoc))

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0cplugin.proto\x12\x10rewind.plugin.v1\"J\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswer_json\x18\x03 \x01(\x0c\x12\x11\n\tmeta_json\x18\x04 \x01(\x0c\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\"n\n\rVerifyRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.rewind.plugin.v1.Task\x12\x10\n\x08response\x18\x02 \x01(\t\x12%\n\x05steps\x18\x03 \x03(\x0b\x32\x16.rewind.plugin.v1.Span\"x\n\x07Verdict\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0cstep_correct\x18\x03 \x03(\x08\x12\x18\n\x0b\x66irst_error\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\tB\x0e\n\x0c_first_error\"F\n\x0cScoreRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.rewind.plugin.v1.Task\x12\x10\n\x08response\x18\x02 \x01(\t\">\n\nScoreBatch\x12\x30\n\x08requests\x18\x01 \x03(\x0b\x32\x1e.rewind.plugin.v1.ScoreRequest\"\x18\n\x06Scores\x12\x0e\n\x06scores\x18\x01 \x03(\x01\"\"\n\x0eSegmentRequest\x12\x10\n\x08response\x18\x01 \x01(\t\".\n\x05Spans\x12%\n\x05spans\x18\x01 \x03(\x0b\x32\x16.rewind.plugin.v1.Span\"\xaa\x01\n\x0fLocalizeRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.rewind.plugin.v1.Task\x12\x10\n\x08response\x18\x02 \x01(\t\x12%\n\x05steps\x18\x03 \x03(\x0b\x32\x16.rewind.plugin.v1.Span\x12*\n\x07verdict\x18\x04 \x01(\x0b\x32\x19.rewind.plugin.v1.Verdict\x12\x0c\n\x04seed\x18\x05 \x01(\x04\"R\n\x0cLocalization\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x10\n\x08\x66\x61llback\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"H\n\x06Limits\x12\x12\n\nmemory_mib\x18\x01 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x02 \x01(\x05\x12\x16\n\x0emax_output_kib\x18\x03 \x01(\x05\"\x99\x01\n\x08Manifest\x12\x0b\n\x03\x61\x62i\x18\x01 \x01(\x05\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x06 \x03(\t\x12(\n\x06limits\x18\x07 \x01(\x0b\x32\x18.rewind.plugin.v1.Limits\"\r\n\x0bInfoRequest2P\n\x04Info\x12H\n\x0bGetManifest\x12\x1d.rewind.plugin.v1.InfoRequest\x1a\x1a.rewind.plugin.v1.Manifest2P\n\x08Verifier\x12\x44\n\x06Verify\x12\x1f.rewind.plugin.v1.VerifyRequest\x1a\x19.rewind.plugin.v1.Verdict2N\n\x0bRewardModel\x12?\n\x05Score\x12\x1c.rewind.plugin.v1.ScoreBatch\x1a\x18.rewind.plugin.v1.Scores2Q\n\tSegmenter\x12\x44\n\x07Segment\x12 .rewind.plugin.v1.SegmentRequest\x1a\x17.rewind.plugin.v1.Spans2Z\n\tLocalizer\x12M\n\x08Localize\x12!.rewind.plugin.v1.LocalizeRequest\x1a\x1e.rewind.plugin.v1.LocalizationB0Z.github.com/rewind-rl/rewind/sdk/proto;pluginpbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0cplugin.proto\x12\x10rewind.plugin.v1\"J\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x13\n\x0b\x61nswer_json\x18\x03 \x01(\x0c\x12\x11\n\tmeta_json\x18\x04 \x01(\x0c\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\"n\n\rVerifyRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.rewind.plugin.v1.Task\x12\x10\n\x08response\x18\x02 \x01(\t\x12%\n\x05steps\x18\x03 \x03(\x0b\x32\x16.rewind.plugin.v1.Span\"x\n\x07Verdict\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0cstep_correct\x18\x03 \x03(\x08\x12\x18\n\x0b\x66irst_error\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\tB\x0e\n\x0c_first_error\"F\n\x0cScoreRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.rewind.plugin.v1.Task\x12\x10\n\x08response\x18\x02 \x01(\t\">\n\nScoreBatch\x12\x30\n\x08requests\x18\x01 \x03(\x0b\x32\x1e.rewind.plugin.v1.ScoreRequest\"\x18\n\x06Scores\x12\x0e\n\x06scores\x18\x01 \x03(\x01\"\"\n\x0eSegmentRequest\x12\x10\n\x08response\x18\x01 \x01(\t\".\n\x05Spans\x12%\n\x05spans\x18\x01 \x03(\x0b\x32\x16.rewind.plugin.v1.Span\"\xdb\x01\n\x0fLocalizeRequest\x12$\n\x04task\x18\x01 \x01(\x0b\x32\x16.rewind.plugin.v1.Task\x12\x10\n\x08response\x18\x02 \x01(\t\x12%\n\x05steps\x18\x03 \x03(\x0b\x32\x16.rewind.plugin.v1.Span\x12*\n\x07verdict\x18\x04 \x01(\x0b\x32\x19.rewind.plugin.v1.Verdict\x12\x0c\n\x04seed\x18\x05 \x01(\x04\x12/\n\nstep_stats\x18\x06 \x03(\x0b\x32\x1b.rewind.plugin.v1.StepStats\"r\n\tStepStats\x12\x0e\n\x06tokens\x18\x01 \x01(\x03\x12\x14\n\x0cmean_logprob\x18\x02 \x01(\x01\x12\x13\n\x0bmin_logprob\x18\x03 \x01(\x01\x12\x19\n\x0cmean_entropy\x18\x04 \x01(\x01H\x00\x88\x01\x01\x42\x0f\n\r_mean_entropy\"R\n\x0cLocalization\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x10\n\x08\x66\x61llback\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"H\n\x06Limits\x12\x12\n\nmemory_mib\x18\x01 \x01(\x05\x12\x12\n\ntimeout_ms\x18\x02 \x01(\x05\x12\x16\n\x0emax_output_kib\x18\x03 \x01(\x05\"\x99\x01\n\x08Manifest\x12\x0b\n\x03\x61\x62i\x18\x01 \x01(\x05\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x06 \x03(\t\x12(\n\x06limits\x18\x07 \x01(\x0b\x32\x18.rewind.plugin.v1.Limits\"\r\n\x0bInfoRequest2P\n\x04Info\x12H\n\x0bGetManifest\x12\x1d.rewind.plugin.v1.InfoRequest\x1a\x1a.rewind.plugin.v1.Manifest2P\n\x08Verifier\x12\x44\n\x06Verify\x12\x1f.rewind.plugin.v1.VerifyRequest\x1a\x19.rewind.plugin.v1.Verdict2N\n\x0bRewardModel\x12?\n\x05Score\x12\x1c.rewind.plugin.v1.ScoreBatch\x1a\x18.rewind.plugin.v1.Scores2Q\n\tSegmenter\x12\x44\n\x07Segment\x12 .rewind.plugin.v1.SegmentRequest\x1a\x17.rewind.plugin.v1.Spans2Z\n\tLocalizer\x12M\n\x08Localize\x12!.rewind.plugin.v1.LocalizeRequest\x1a\x1e.rewind.plugin.v1.LocalizationB0Z.github.com/rewind-rl/rewind/sdk/proto;pluginpbb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plugin_pb2', globals())
@@ -40,23 +40,25 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _SPANS._serialized_start=578
   _SPANS._serialized_end=624
   _LOCALIZEREQUEST._serialized_start=627
-  _LOCALIZEREQUEST._serialized_end=797
-  _LOCALIZATION._serialized_start=799
-  _LOCALIZATION._serialized_end=881
-  _LIMITS._serialized_start=883
-  _LIMITS._serialized_end=955
-  _MANIFEST._serialized_start=958
-  _MANIFEST._serialized_end=1111
-  _INFOREQUEST._serialized_start=1113
-  _INFOREQUEST._serialized_end=1126
-  _INFO._serialized_start=1128
-  _INFO._serialized_end=1208
-  _VERIFIER._serialized_start=1210
-  _VERIFIER._serialized_end=1290
-  _REWARDMODEL._serialized_start=1292
-  _REWARDMODEL._serialized_end=1370
-  _SEGMENTER._serialized_start=1372
-  _SEGMENTER._serialized_end=1453
-  _LOCALIZER._serialized_start=1455
-  _LOCALIZER._serialized_end=1545
+  _LOCALIZEREQUEST._serialized_end=846
+  _STEPSTATS._serialized_start=848
+  _STEPSTATS._serialized_end=962
+  _LOCALIZATION._serialized_start=964
+  _LOCALIZATION._serialized_end=1046
+  _LIMITS._serialized_start=1048
+  _LIMITS._serialized_end=1120
+  _MANIFEST._serialized_start=1123
+  _MANIFEST._serialized_end=1276
+  _INFOREQUEST._serialized_start=1278
+  _INFOREQUEST._serialized_end=1291
+  _INFO._serialized_start=1293
+  _INFO._serialized_end=1373
+  _VERIFIER._serialized_start=1375
+  _VERIFIER._serialized_end=1455
+  _REWARDMODEL._serialized_start=1457
+  _REWARDMODEL._serialized_end=1535
+  _SEGMENTER._serialized_start=1537
+  _SEGMENTER._serialized_end=1618
+  _LOCALIZER._serialized_start=1620
+  _LOCALIZER._serialized_end=1710
 # @@protoc_insertion_point(module_scope)

@@ -39,7 +39,7 @@ func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engi
 	var logits []float32
 	var bufs [][]candidate // per worker
 	var toks []int
-	var lps []float32
+	var lps, ents []float32
 	for next < len(reqs) || len(active) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -75,16 +75,17 @@ func (p *Policy) Generate(ctx context.Context, reqs []engine.GenRequest) ([]engi
 		}
 		toks = append(toks[:0], make([]int, len(active))...)
 		lps = append(lps[:0], make([]float32, len(active))...)
+		ents = append(ents[:0], make([]float32, len(active))...)
 		parFor(len(active), 8, func(w, lo, hi int) {
 			for i := lo; i < hi; i++ {
 				st := active[i]
-				toks[i], lps[i], bufs[w] = sampleToken(logits[i*V:(i+1)*V], reqs[st.req].Sampling, st.Rand, bufs[w])
+				toks[i], lps[i], ents[i], bufs[w] = sampleToken(logits[i*V:(i+1)*V], reqs[st.req].Sampling, st.Rand, bufs[w])
 			}
 		})
 		kept := active[:0]
 		for i, st := range active {
 			tok := toks[i]
-			st.Add(tok, lps[i], p.tok.TokenBytes(tok))
+			st.Add(tok, lps[i], ents[i], p.tok.TokenBytes(tok))
 			if st.Done {
 				results[st.req] = st.Result(p.tok.Decode)
 				free = append(free, st.cache)

@@ -192,6 +192,29 @@ func logSumExp(row []float32) float64 {
 	return float64(m) + math.Log(s)
 }
 
+// logSumExpEntropy returns the log-sum-exp of row and the entropy, in
+// nats, of softmax(row), in one pass over the row after the maximum:
+// with e_i = exp(row_i - m) and Z = sum e_i, H = log Z - sum e_i (row_i -
+// m) / Z. Sampling calls it for every token, so it costs one
+// multiply-add per logit over logSumExp.
+func logSumExpEntropy(row []float32) (lse, ent float64) {
+	m := row[0]
+	for _, v := range row[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var s, t float64
+	for _, v := range row {
+		d := v - m
+		e := float64(expf(d))
+		s += e
+		t += e * float64(d)
+	}
+	ls := math.Log(s)
+	return float64(m) + ls, max(ls-t/s, 0)
+}
+
 // softmaxRow replaces row by softmax(row) and returns its log-sum-exp.
 func softmaxRow(row []float32) float32 {
 	m := row[0]

@@ -15,12 +15,13 @@ type candidate struct {
 }
 
 // sampleToken draws the next token from one row of logits and returns it
-// with its log-probability at temperature 1. Temperature 0 is greedy
+// with its log-probability and the entropy of the row's distribution, both
+// at temperature 1. Temperature 0 is greedy
 // (argmax, ties to the lowest id). Top-k and top-p keep the most probable
 // tokens (ties broken by lower id), then the kept probabilities are
 // renormalised. buf is reusable scratch.
-func sampleToken(logits []float32, s engine.Sampling, rng *rand.Rand, buf []candidate) (int, float32, []candidate) {
-	lse := logSumExp(logits)
+func sampleToken(logits []float32, s engine.Sampling, rng *rand.Rand, buf []candidate) (int, float32, float32, []candidate) {
+	lse, ent := logSumExpEntropy(logits)
 	if s.Temperature == 0 {
 		best := 0
 		for i, v := range logits {
@@ -28,7 +29,7 @@ func sampleToken(logits []float32, s engine.Sampling, rng *rand.Rand, buf []cand
 				best = i
 			}
 		}
-		return best, float32(float64(logits[best]) - lse), buf
+		return best, float32(float64(logits[best]) - lse), float32(ent), buf
 	}
 	inv := 1 / float64(s.Temperature)
 	buf = buf[:0]
@@ -83,5 +84,5 @@ func sampleToken(logits []float32, s engine.Sampling, rng *rand.Rand, buf []cand
 			break
 		}
 	}
-	return pick, float32(float64(logits[pick]) - lse), buf
+	return pick, float32(float64(logits[pick]) - lse), float32(ent), buf
 }

@@ -230,7 +230,9 @@ func Prefix(t *testing.T, open Factory) {
 }
 
 // GenerateLogProbs checks that the log-probs Generate reports equal those
-// LogProbs computes for the same sequence.
+// LogProbs computes for the same sequence, and, when the policy has Logits,
+// that each reported entropy is that of the softmax of the logits the
+// token was drawn from.
 func GenerateLogProbs(t *testing.T, open Factory) {
 	ctx := context.Background()
 	p := open(t, engine.Options{Dir: HFDir(), Optim: TestOptim})
@@ -252,7 +254,39 @@ func GenerateLogProbs(t *testing.T, open Factory) {
 		for j, lp := range r.LogProbs {
 			require.InDelta(t, lps[i][off+j], lp, LogProbTol, "request %d token %d", i, j)
 		}
+		require.Len(t, r.Entropies, len(r.Tokens), "request %d: one entropy per token", i)
 	}
+	lg, ok := p.(Logitser)
+	if !ok {
+		t.Log("policy has no Logits method: entropies not checked against logits")
+		return
+	}
+	logits, err := lg.Logits(ctx, seqs)
+	require.NoError(t, err)
+	for i, r := range res {
+		V := len(logits[i]) / len(seqs[i])
+		off := len(seqs[i]) - len(r.Tokens)
+		for j, h := range r.Entropies {
+			// Row off+j-1 holds the logits that predict token off+j.
+			row := logits[i][(off+j-1)*V : (off+j)*V]
+			require.InDelta(t, entropy(row), h, LogProbTol, "request %d token %d entropy", i, j)
+		}
+	}
+}
+
+// entropy is the entropy in nats of softmax(row), in float64.
+func entropy(row []float32) float64 {
+	m := math.Inf(-1)
+	for _, v := range row {
+		m = max(m, float64(v))
+	}
+	var z, s float64
+	for _, v := range row {
+		e := math.Exp(float64(v) - m)
+		z += e
+		s += e * (float64(v) - m)
+	}
+	return math.Log(z) - s/z
 }
 
 // SaveOpen checks that Save then Open gives the same model and optimiser:

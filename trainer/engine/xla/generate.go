@@ -19,7 +19,8 @@ import (
 // after the weights: tokens [B, T] (right-padded), lens [B], then the
 // sampling inputs u, temp, topK, topP [B]. Outputs: key and value caches
 // [L, B, S, KV, Dh] (positions at or past a row's length hold padding),
-// the first sampled token [B] and its log-prob [B].
+// the first sampled token [B], its log-prob [B] and its distribution's
+// entropy [B].
 func (p *Policy) prefillGraph(S int, filter bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		w, d := p.split(in)
@@ -42,8 +43,8 @@ func (p *Policy) prefillGraph(S int, filter bool) func([]*Node) []*Node {
 		h := p.arch.hidden(w, tokens, positions(g, B, T), io)
 		last := OneHot(AddScalar(lens, -1), T, h.DType()) // [B, T]
 		hl := Einsum("bt,btd->bd", last, h)
-		tok, lp := sampleRows(p.arch.logits(w, hl), d[2], d[3], d[4], d[5], filter)
-		return []*Node{Stack(ks, 0), Stack(vs, 0), tok, lp}
+		tok, lp, ent := sampleRows(p.arch.logits(w, hl), d[2], d[3], d[4], d[5], filter)
+		return []*Node{Stack(ks, 0), Stack(vs, 0), tok, lp, ent}
 	}
 }
 
@@ -83,8 +84,8 @@ func (p *Policy) decodeGraph(filter bool) func([]*Node) []*Node {
 			return p.arch.attendCached(q, layer(kc, l), layer(vc, l), krl, vrl, mainLen, ringPos)
 		}
 		h := p.arch.hidden(w, ExpandAxes(tokens, -1), ExpandAxes(pos, -1), io)
-		tok, lp := sampleRows(p.arch.logits(w, Squeeze(h, 1)), d[9], d[10], d[11], d[12], filter)
-		return []*Node{Stack(ks, 0), Stack(vs, 0), tok, lp}
+		tok, lp, ent := sampleRows(p.arch.logits(w, Squeeze(h, 1)), d[9], d[10], d[11], d[12], filter)
+		return []*Node{Stack(ks, 0), Stack(vs, 0), tok, lp, ent}
 	}
 }
 
@@ -270,11 +271,11 @@ func (d *decoder) sampling(rows []*row) []*tensors.Tensor {
 		tensors.FromFlatDataAndDimensions(topK, n), tensors.FromFlatDataAndDimensions(topP, n)}
 }
 
-// accept hands the sampled tokens tok and log-probs lp (indexed like
-// rows) to the live rows, and sets each one's slot inputs for the next
+// accept hands the sampled tokens tok, log-probs lp and entropies ent
+// (indexed like rows) to the live rows, and sets each one's slot inputs for the next
 // decoding step.
-func (d *decoder) accept(rows []*row, slotOf []int, tok, lp *tensors.Tensor) error {
-	defer free([]*tensors.Tensor{tok, lp})
+func (d *decoder) accept(rows []*row, slotOf []int, tok, lp, ent *tensors.Tensor) error {
+	defer free([]*tensors.Tensor{tok, lp, ent})
 	next, err := tensors.CopyFlatData[int32](tok)
 	if err != nil {
 		return err
@@ -283,12 +284,16 @@ func (d *decoder) accept(rows []*row, slotOf []int, tok, lp *tensors.Tensor) err
 	if err != nil {
 		return err
 	}
+	ents, err := toHost(ent)
+	if err != nil {
+		return err
+	}
 	for i, rw := range rows {
 		if rw == nil || rw.Done {
 			continue
 		}
 		t := int(next[i])
-		rw.Add(t, lps[i], d.p.tok.TokenBytes(t))
+		rw.Add(t, lps[i], ents[i], d.p.tok.TokenBytes(t))
 		s := slotOf[i]
 		d.next[s], d.pos[s] = next[i], int32(min(rw.CtxLen-1, d.S-1))
 	}
@@ -370,7 +375,7 @@ func (d *decoder) refill() error {
 		d.slots[slotOf[j]] = rows[j]
 		d.mainLen[slotOf[j]] = int32(rows[j].CtxLen)
 	}
-	return d.accept(rows, slotOf, res[2], res[3])
+	return d.accept(rows, slotOf, res[2], res[3], res[4])
 }
 
 // step runs one decoding step over every slot (free ones compute on
@@ -410,7 +415,7 @@ func (d *decoder) step() error {
 	d.ringUsed++
 	free([]*tensors.Tensor{d.kr, d.vr})
 	d.kr, d.vr = res[0], res[1]
-	return d.accept(d.slots, slotOf, res[2], res[3])
+	return d.accept(d.slots, slotOf, res[2], res[3], res[4])
 }
 
 // flush writes the rings' positions into the main caches (one full copy

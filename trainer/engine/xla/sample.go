@@ -16,7 +16,8 @@ import (
 const bisectSteps = 32
 
 // sampleRows draws one token per row of logits [B, V] (float32) on the
-// device and returns it (int32) with its log-probability at temperature 1.
+// device and returns it (int32) with its log-probability and the entropy
+// (nats) of the row's distribution, both at temperature 1.
 // Per row: u [B] is a uniform in [0, 1) drawn on the host from the
 // request's own random stream; temp [B] (0 = greedy: argmax, ties to the
 // lowest id), topK [B] (int32, 0 = off) and topP [B] (0 or 1 = off).
@@ -31,7 +32,7 @@ const bisectSteps = 32
 // probability, in id order, exceeds u times the kept total; the CPU engine
 // accumulates in probability order when it filters, so the two engines
 // draw the same distribution but not the same token for the same u.
-func sampleRows(logits, u, temp, topK, topP *Node, filter bool) (tok, lp *Node) {
+func sampleRows(logits, u, temp, topK, topP *Node, filter bool) (tok, lp, ent *Node) {
 	g := logits.Graph()
 	B := logits.Shape().Dimensions[0]
 	lse := logSumExp(logits)
@@ -50,7 +51,10 @@ func sampleRows(logits, u, temp, topK, topP *Node, filter bool) (tok, lp *Node) 
 	idx = Where(GreaterThan(picked, ZerosLike(picked)), idx, ArgMax(e, -1, dtypes.Int32))
 	tok = Where(GreaterThan(temp, ZerosLike(temp)), idx, greedy)
 	at := Gather(logits, Concatenate([]*Node{Iota(g, shapes.Make(dtypes.Int32, B, 1), 0), ExpandAxes(tok, -1)}, 1))
-	return tok, Sub(at, Reshape(lse, B))
+	// H = lse - sum_v softmax(logits)_v logits_v.
+	probs := Exp(Sub(logits, lse))
+	ent = MaxScalar(Sub(Reshape(lse, B), ReduceSum(Mul(probs, logits), -1)), 0)
+	return tok, Sub(at, Reshape(lse, B)), ent
 }
 
 // filterTopKP zeroes the weights e = exp(z - zmax) [B, V] of the tokens

@@ -41,12 +41,12 @@ type Stream struct {
 // Start begins the continuation of r on a model whose context holds
 // window tokens. A prompt+prefix that already fills the window is Done at
 // once with StopWindow and no tokens. Tokens and LogProbs start non-nil,
-// so an empty result encodes as [] rather than null.
+// so an empty result encodes as [] rather than null (Entropies too).
 func Start(r engine.GenRequest, window int) Stream {
 	s := Stream{
 		Rand:     rand.New(rand.NewPCG(r.Seed, seedStream)),
 		CtxLen:   len(r.Prompt) + len(r.Prefix),
-		Out:      engine.GenResult{Tokens: []int{}, LogProbs: []float32{}},
+		Out:      engine.GenResult{Tokens: []int{}, LogProbs: []float32{}, Entropies: []float32{}},
 		sampling: r.Sampling,
 		window:   window,
 	}
@@ -57,12 +57,13 @@ func Start(r engine.GenRequest, window int) Stream {
 }
 
 // Add records a sampled token (tokBytes is its decoding, lp its log-prob
-// at temperature 1) and applies the stop rules in this order: a stop token,
+// and ent the entropy of its distribution, both at temperature 1) and applies the stop rules in this order: a stop token,
 // a stop string ending in the new bytes (the stop text is kept), the
 // max_new_tokens budget, the context window.
-func (s *Stream) Add(tok int, lp float32, tokBytes []byte) {
+func (s *Stream) Add(tok int, lp, ent float32, tokBytes []byte) {
 	s.Out.Tokens = append(s.Out.Tokens, tok)
 	s.Out.LogProbs = append(s.Out.LogProbs, lp)
+	s.Out.Entropies = append(s.Out.Entropies, ent)
 	s.CtxLen++
 	old := len(s.text)
 	s.text = append(s.text, tokBytes...)

@@ -43,7 +43,7 @@ func TestStreamStops(t *testing.T) {
 				if s.Done {
 					break
 				}
-				s.Add(tok, -0.5, []byte(letters([]int{tok})))
+				s.Add(tok, -0.5, 1.25, []byte(letters([]int{tok})))
 				n++
 			}
 			require.True(t, s.Done)
@@ -53,6 +53,7 @@ func TestStreamStops(t *testing.T) {
 			require.Equal(t, tc.toks[:n], res.Tokens)
 			require.Equal(t, letters(tc.toks[:n]), res.Text, "the stop text is kept")
 			require.Len(t, res.LogProbs, n)
+			require.Len(t, res.Entropies, n)
 			require.Equal(t, tc.prompt+n, s.CtxLen)
 		})
 	}
@@ -62,7 +63,7 @@ func TestStartFullWindow(t *testing.T) {
 	s := Start(engine.GenRequest{Prompt: []int{1, 2}, Prefix: []int{3}, Sampling: engine.Sampling{MaxNewTokens: 5}}, 3)
 	require.True(t, s.Done)
 	res := s.Result(func([]int) string { panic("nothing to decode") })
-	require.Equal(t, engine.GenResult{Tokens: []int{}, LogProbs: []float32{}, Reason: engine.StopWindow}, res)
+	require.Equal(t, engine.GenResult{Tokens: []int{}, LogProbs: []float32{}, Entropies: []float32{}, Reason: engine.StopWindow}, res)
 }
 
 func TestStreamRandDependsOnSeedOnly(t *testing.T) {
