@@ -30,3 +30,25 @@ func TestLogSumExpEntropy(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSampleRow measures the per-token cost of the entropy on a large
+// vocabulary, where it matters most: logSumExp (before entropies were
+// reported) against the fused logSumExpEntropy that sampling now calls.
+//
+//	go test ./trainer/engine/cpu -run '^$' -bench SampleRow
+func BenchmarkSampleRow(b *testing.B) {
+	row := make([]float32, 32768)
+	for i := range row {
+		row[i] = float32(math.Sin(float64(i))) * 8
+	}
+	b.Run("logSumExp", func(b *testing.B) {
+		for range b.N {
+			_ = logSumExp(row)
+		}
+	})
+	b.Run("logSumExpEntropy", func(b *testing.B) {
+		for range b.N {
+			_, _ = logSumExpEntropy(row)
+		}
+	})
+}
