@@ -18,7 +18,7 @@ type job struct {
 	prompt []int
 	tokens []int
 	logps  []float32
-	ents   []float32 // entropies; shorter than tokens once a call returned none
+	ents   []float32   // entropies; shorter than tokens once a call returned none
 	steps  []algo.Span // thought mode; whole mode: the prefix's steps
 	prefix int         // len(tokens) at the start
 	seed   uint64
