@@ -24,6 +24,7 @@ type Factory func(options map[string]any) (any, error)
 type builtin struct {
 	kind    abi.Kind
 	factory Factory
+	compose ComposeFactory // instead of factory, for composite built-ins
 }
 
 var (
@@ -43,7 +44,7 @@ func RegisterBuiltin(kind abi.Kind, name string, f Factory) {
 	if _, dup := builtins[name]; dup {
 		panic(fmt.Sprintf("host: builtin plugin %q registered twice", name))
 	}
-	builtins[name] = builtin{kind, f}
+	builtins[name] = builtin{kind: kind, factory: f}
 }
 
 // NoOptions is the Factory of a built-in that takes no options: it returns
@@ -93,6 +94,11 @@ type Options struct {
 	// Generate serves the "generate" capability of Wasm plugins; nil
 	// refuses modules that ask for it.
 	Generate func(ctx context.Context, req []byte) ([]byte, error)
+	// Resolve returns the config of a plugin that a composite built-in
+	// (RegisterComposite) uses and that is not loaded yet, so that the
+	// registry can load it first; nil: such a plugin must have been
+	// loaded before the built-in that uses it.
+	Resolve func(name string) (PluginConfig, error)
 }
 
 // Registry holds the plugins of one run by configured name. Its methods
@@ -140,6 +146,10 @@ type Plugin struct {
 // Load starts the plugin described by cfg and registers it as name. It
 // validates cfg first and returns every problem with the plugin's name.
 func (r *Registry) Load(ctx context.Context, name string, cfg PluginConfig) error {
+	return r.loadAs(ctx, name, cfg, nil)
+}
+
+func (r *Registry) loadAs(ctx context.Context, name string, cfg PluginConfig, chain []string) error {
 	if name == "" {
 		return errors.New("plugin name is empty")
 	}
@@ -152,7 +162,7 @@ func (r *Registry) Load(ctx context.Context, name string, cfg PluginConfig) erro
 	if dup {
 		return fmt.Errorf("plugin %q is already loaded", name)
 	}
-	p, err := r.load(ctx, name, cfg)
+	p, err := r.load(ctx, name, cfg, chain)
 	if err != nil {
 		return &PluginError{Plugin: name, Op: "load", Status: StatusOf(err), Err: err}
 	}
@@ -174,7 +184,9 @@ func (r *Registry) Load(ctx context.Context, name string, cfg PluginConfig) erro
 	return nil
 }
 
-func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Plugin, error) {
+// load builds the plugin; chain names the composite built-ins whose
+// dependencies are being loaded (to refuse a cycle).
+func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig, chain []string) (*Plugin, error) {
 	p := &Plugin{Name: name, Config: cfg}
 	switch {
 	case cfg.Builtin != "":
@@ -188,7 +200,13 @@ func (r *Registry) load(ctx context.Context, name string, cfg PluginConfig) (*Pl
 			}
 			return nil, fmt.Errorf("no builtin plugin %q (have %v; is plugins/all imported?)", cfg.Builtin, names)
 		}
-		impl, err := b.factory(cfg.Options)
+		var impl any
+		var err error
+		if b.compose != nil {
+			impl, err = b.compose(cfg.Options, &deps{r: r, ctx: ctx, chain: append(slices.Clone(chain), name)})
+		} else {
+			impl, err = b.factory(cfg.Options)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("builtin %q: %w", cfg.Builtin, err)
 		}

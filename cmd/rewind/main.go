@@ -19,6 +19,7 @@ import (
 	// plugin and no engine of their own.
 	"github.com/rewind-rl/rewind/host/process"         // process: plugin sources (gRPC); KillAll on exit
 	_ "github.com/rewind-rl/rewind/plugins/all"        // builtin: plugin sources
+	_ "github.com/rewind-rl/rewind/plugins/procprm"    // builtin: procprm, an example process reward model for the prm localizer
 	_ "github.com/rewind-rl/rewind/plugins/procverify" // builtin: procverify, the task families' process verifier
 	_ "github.com/rewind-rl/rewind/trainer/engine/cpu" // engine: cpu
 	_ "github.com/rewind-rl/rewind/trainer/engine/xla" // engine: xla

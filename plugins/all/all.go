@@ -8,10 +8,13 @@ package all
 import (
 	_ "github.com/rewind-rl/rewind/host/process"
 	_ "github.com/rewind-rl/rewind/plugins/boxed"
+	_ "github.com/rewind-rl/rewind/plugins/confidence"
+	_ "github.com/rewind-rl/rewind/plugins/entropy"
 	_ "github.com/rewind-rl/rewind/plugins/exact"
 	_ "github.com/rewind-rl/rewind/plugins/first"
 	_ "github.com/rewind-rl/rewind/plugins/lines"
 	_ "github.com/rewind-rl/rewind/plugins/oracle"
+	_ "github.com/rewind-rl/rewind/plugins/prm"
 	_ "github.com/rewind-rl/rewind/plugins/random"
 	_ "github.com/rewind-rl/rewind/plugins/regex"
 	_ "github.com/rewind-rl/rewind/plugins/thought"

@@ -115,7 +115,7 @@ type SamplingConfig struct {
 
 // LocalizerConfig chooses how the reset step is picked.
 type LocalizerConfig struct {
-	Name        string  `koanf:"name" help:"self (the policy names its first wrong step: SRPO), or a localizer plugin: random (RRPO), oracle, first"`
+	Name        string  `koanf:"name" help:"self (the policy names its first wrong step: SRPO), or a localizer plugin: random (RRPO), oracle, first, entropy, confidence, prm (docs/localizers.md)"`
 	Temperature float64 `koanf:"temperature" help:"self: decoding temperature of the localization call"`
 	MaxTokens   int     `koanf:"max_tokens" help:"self: new tokens of the localization call at most"`
 	Template    string  `koanf:"template" help:"self: localization prompt: empty for docs/method.md's prompt, short for the compact prompt of tiny models (the warm-start data's), or a template with {{problem}}, {{steps}} and {{n}}"`

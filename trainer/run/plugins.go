@@ -61,6 +61,9 @@ func loadPlugins(ctx context.Context, cfg Config) (*pluginSet, error) {
 	if dir, err := os.UserCacheDir(); err == nil {
 		opts.CacheDir = filepath.Join(dir, "rewind", "wasm")
 	}
+	// A composite built-in (the prm localizer) loads the plugins it names
+	// from this run's plugins section, or the builtin of that name.
+	opts.Resolve = func(name string) (host.PluginConfig, error) { return pluginConfig(cfg, name) }
 	ps := &pluginSet{reg: host.NewRegistry(opts)}
 	if err := ps.load(ctx, cfg); err != nil {
 		return nil, errors.Join(err, ps.close())
