@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/internal/testtool"
 )
 
 func TestPluginNewWritesEachLanguage(t *testing.T) {
@@ -82,16 +84,13 @@ func TestTemplateSharedSourcesMatchTheExamples(t *testing.T) {
 }
 
 // TestScaffoldedCBuildsAndPasses builds the C scaffold with Debian's
-// toolchain (skipped when it is not installed) and runs its cases.
+// toolchain (skipped when it is not installed, failed under CI) and runs
+// its cases.
 func TestScaffoldedCBuildsAndPasses(t *testing.T) {
 	for _, tool := range []string{"clang", "wasm-ld", "llvm-objcopy"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 llvm)", tool)
-		}
+		testtool.LookPath(t, "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 llvm", tool)
 	}
-	if _, err := os.Stat("/usr/lib/wasm32-wasi/libc.a"); err != nil {
-		t.Skip("wasi-libc not installed")
-	}
+	testtool.Exists(t, "/usr/lib/wasm32-wasi/libc.a", "apt-get install wasi-libc")
 	dir := filepath.Join(t.TempDir(), "cbench")
 	_, err := runPlugin(t, "new", "verifier", "cbench", "--lang", "c", "--dir", dir)
 	require.NoError(t, err)
@@ -129,16 +128,13 @@ func TestScaffoldedGoBuildsAndPasses(t *testing.T) {
 
 // TestScaffoldedASBuildsAndPasses builds the AssemblyScript scaffold with
 // the compiler installed for examples/plugins/boxed-as (skipped when
-// "npm ci" has not been run there).
+// "npm ci" has not been run there, failed under CI).
 func TestScaffoldedASBuildsAndPasses(t *testing.T) {
 	modules, err := filepath.Abs("../../examples/plugins/boxed-as/node_modules")
 	require.NoError(t, err)
-	if _, err := os.Stat(filepath.Join(modules, ".bin", "asc")); err != nil {
-		t.Skip("AssemblyScript not installed: run npm ci in examples/plugins/boxed-as")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not installed")
-	}
+	testtool.Exists(t, filepath.Join(modules, ".bin", "asc"), "npm ci in examples/plugins/boxed-as")
+	testtool.LookPath(t, "apt-get install nodejs npm", "node")
+	testtool.LookPath(t, "apt-get install npm", "npm")
 	dir := filepath.Join(t.TempDir(), "asbench")
 	_, err = runPlugin(t, "new", "verifier", "asbench", "--lang", "as", "--dir", dir)
 	require.NoError(t, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/rewind-rl/rewind/host"
+	"github.com/rewind-rl/rewind/internal/testtool"
 	_ "github.com/rewind-rl/rewind/plugins/boxed"
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/sdk/plugintest"
@@ -172,13 +173,9 @@ func TestModulesImportNothing(t *testing.T) {
 // builds to.
 func TestCModuleIsUpToDate(t *testing.T) {
 	for _, tool := range []string{"clang", "wasm-ld", "llvm-objcopy"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 llvm", tool)
-		}
+		testtool.LookPath(t, "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 llvm", tool)
 	}
-	if _, err := os.Stat("/usr/lib/wasm32-wasi/libc.a"); err != nil {
-		t.Skip("wasi-libc not installed")
-	}
+	testtool.Exists(t, "/usr/lib/wasm32-wasi/libc.a", "apt-get install wasi-libc")
 	out := filepath.Join(t.TempDir(), "boxed-c.wasm")
 	cmd := exec.Command("sh", "boxed-c/build.sh", out)
 	msg, err := cmd.CombinedOutput()

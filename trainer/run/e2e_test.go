@@ -146,9 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
 	}
-	if _, err := os.Stat(e2eWasm); err != nil {
-		t.Skipf("no Wasm verifier: %v", err)
-	}
+	require.FileExists(t, e2eWasm, "the committed Wasm verifier is missing")
 	model := warmModel(t)
 	train := e2eData(t, 8)
 	nonZero, prefixed := 0, 0
@@ -210,9 +208,7 @@ func TestKillAndResumeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model in child processes")
 	}
-	if _, err := os.Stat(e2eWasm); err != nil {
-		t.Skipf("no Wasm verifier: %v", err)
-	}
+	require.FileExists(t, e2eWasm, "the committed Wasm verifier is missing")
 	model := warmModel(t)
 	train := e2eData(t, 8)
 	wasm, err := filepath.Abs(e2eWasm)
@@ -296,9 +292,7 @@ func TestEvalEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a model")
 	}
-	if _, err := os.Stat(e2eWasm); err != nil {
-		t.Skipf("no Wasm verifier: %v", err)
-	}
+	require.FileExists(t, e2eWasm, "the committed Wasm verifier is missing")
 	model := warmModel(t)
 	evalSet := e2eData(t, 6)
 	cfg := e2eConfig(t, "srpo", filepath.Join(t.TempDir(), "unused"), model, evalSet)
@@ -339,9 +333,7 @@ func TestFailingVerifier(t *testing.T) {
 		t.Skip("runs a model")
 	}
 	const trap = "../../host/testdata/hostile/trap.wasm"
-	if _, err := os.Stat(trap); err != nil {
-		t.Skipf("no hostile guest: %v", err)
-	}
+	require.FileExists(t, trap, "the committed hostile guest is missing")
 	model := warmModel(t)
 	train := e2eData(t, 4)
 

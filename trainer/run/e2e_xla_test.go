@@ -73,9 +73,7 @@ func trainXLA(t *testing.T, edit func(*Config)) (dir, policy string) {
 	if testing.Short() {
 		t.Skip("trains a model")
 	}
-	if _, err := os.Stat(e2eWasm); err != nil {
-		t.Skipf("no Wasm verifier: %v", err)
-	}
+	require.FileExists(t, e2eWasm, "the committed Wasm verifier is missing")
 	dir = filepath.Join(t.TempDir(), "xla")
 	cfg := e2eConfig(t, "srpo", dir, warmModel(t), e2eData(t, 8))
 	cfg.Model.Engine = "xla"

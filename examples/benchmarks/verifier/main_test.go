@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/internal/testtool"
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/sdk/guest"
 	"github.com/rewind-rl/rewind/tasks/taskstest"
@@ -52,10 +53,7 @@ func TestCommittedWasmIsCurrent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rebuilds the module")
 	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go toolchain on PATH")
-	}
+	gobin := testtool.LookPath(t, "https://go.dev/doc/install", "go")
 	out := filepath.Join(t.TempDir(), "verifier.wasm")
 	cmd := exec.Command(gobin, "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")

@@ -11,15 +11,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/internal/testtool"
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
 
 // pythonPlugin loads the Python example through the host, or skips when
-// /usr/bin/python3 lacks grpc or protobuf.
+// /usr/bin/python3 lacks grpc or protobuf (fails under CI).
 func pythonPlugin(t *testing.T) (*Plugin, string) {
 	t.Helper()
 	if out, err := exec.Command("/usr/bin/python3", "-c", "import grpc, google.protobuf").CombinedOutput(); err != nil {
-		t.Skipf("/usr/bin/python3 cannot import grpc and protobuf (install Debian's python3-grpcio python3-protobuf): %v\n%s", err, out)
+		testtool.Missing(t, "/usr/bin/python3 cannot import grpc and protobuf (install Debian's python3-grpcio python3-protobuf): %v\n%s", err, out)
 	}
 	script := filepath.Join(repoRoot(), "examples", "plugins", "python-grpc", "exact_verifier.py")
 	sum, err := fileSHA256(script)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/internal/testtool"
 	"github.com/rewind-rl/rewind/trainer/engine/cpu/internal/blas"
 )
 
@@ -34,10 +35,7 @@ func TestBuildsWithoutCgo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	gobin, err := osexec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command on PATH")
-	}
+	gobin := testtool.LookPath(t, "https://go.dev/doc/install", "go")
 	cmd := osexec.Command(gobin, "build", "-o", os.DevNull, "github.com/rewind-rl/rewind/cmd/rewind")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
