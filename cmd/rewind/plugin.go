@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/sdk/manifest"
 )
 
 // errDisagreements is returned by "plugin test" when a case disagrees, so
@@ -46,7 +46,7 @@ sha256 is computed and checked, so no --insecure is needed here).`,
 	}
 	cmd.PersistentFlags().BoolVar(&noAutoMTLS, "no-automtls", false,
 		"process plugins: turn off go-plugin's automatic mutual TLS (needed for Python plugins)")
-	cmd.AddCommand(newInspectCmd(parse), newTestCmd(parse), newBenchCmd(parse), newNewCmd())
+	cmd.AddCommand(newInspectCmd(parse), newTestCmd(parse), newBenchCmd(parse), newNewCmd(), newManifestCmd())
 	return cmd
 }
 
@@ -199,25 +199,17 @@ func inspectWasm(ctx context.Context, path string, info *moduleInfo) error {
 		}
 		info.Memory = mi
 	}
-	for _, cs := range mod.CustomSections() {
-		if cs.Name() != "rewind.manifest" {
-			continue
-		}
-		var m abi.Manifest
-		if err := json.Unmarshal(cs.Data(), &m); err != nil {
-			return fmt.Errorf("%s: custom section rewind.manifest is not a manifest: %w", path, err)
-		}
-		info.Manifest, info.ManifestSource = &m, "custom section rewind.manifest"
+	// The host's own rule (package sdk/manifest): the custom section,
+	// else the file beside the module.
+	m, src, err := manifest.Static(bin, path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	if info.Manifest == nil {
-		file := strings.TrimSuffix(path, filepath.Ext(path)) + ".manifest.json"
-		if b, err := os.ReadFile(file); err == nil {
-			var m abi.Manifest
-			if err := json.Unmarshal(b, &m); err != nil {
-				return fmt.Errorf("%s: not a manifest: %w", file, err)
-			}
-			info.Manifest, info.ManifestSource = &m, file
-		}
+	switch src {
+	case manifest.Section:
+		info.Manifest, info.ManifestSource = &m, "custom section "+manifest.SectionName
+	case manifest.File:
+		info.Manifest, info.ManifestSource = &m, manifest.FileFor(path)
 	}
 	return nil
 }

@@ -225,3 +225,34 @@ func TestPluginProcess(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Contains(t, out, "0 failed")
 }
+
+// TestPluginManifestSet embeds a manifest with rewind alone (issue 13: a
+// WAT author had no documented way to), which the host then reads.
+func TestPluginManifestSet(t *testing.T) {
+	dir := t.TempDir()
+	bin, err := os.ReadFile("../../host/testdata/hostile/env.wasm")
+	require.NoError(t, err)
+	mod := filepath.Join(dir, "env.wasm")
+	require.NoError(t, os.WriteFile(mod, bin, 0o644))
+	mf := filepath.Join(dir, "m.json")
+	require.NoError(t, os.WriteFile(mf, []byte(`{"abi":1,"kind":"verifier","name":"env","version":"2","limits":{"timeout_ms":250}}`), 0o644))
+
+	_, err = runPlugin(t, "manifest", "get", mod)
+	require.ErrorContains(t, err, "has no static manifest")
+	out, err := runPlugin(t, "manifest", "set", mod, mf)
+	require.NoError(t, err, out)
+	out, err = runPlugin(t, "manifest", "get", mod)
+	require.NoError(t, err, out)
+	require.JSONEq(t, `{"abi":1,"kind":"verifier","name":"env","version":"2","limits":{"timeout_ms":250}}`, out)
+	out, err = runPlugin(t, "inspect", mod, "--json")
+	require.NoError(t, err, out)
+	var info moduleInfo
+	require.NoError(t, json.Unmarshal([]byte(out), &info))
+	require.Equal(t, "custom section rewind.manifest", info.ManifestSource)
+	require.Equal(t, 250, info.Limits.TimeoutMillis, "the host applies the embedded manifest")
+	require.Empty(t, info.LoadError)
+
+	require.NoError(t, os.WriteFile(mf, []byte(`{"abi":1,"kind":"verifier","name":"a","name":"b"}`), 0o644))
+	_, err = runPlugin(t, "manifest", "set", mod, mf, "-o", filepath.Join(dir, "other.wasm"))
+	require.ErrorContains(t, err, `duplicate key "name"`)
+}

@@ -18,15 +18,12 @@
 package wasm
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -37,7 +34,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
-	"github.com/rewind-rl/rewind/sdk/abi/wire"
+	"github.com/rewind-rl/rewind/sdk/manifest"
 )
 
 // Defaults for zero Config fields.
@@ -267,65 +264,14 @@ func Load(ctx context.Context, cfg Config) (p *Plugin, err error) {
 }
 
 // staticManifest reads the manifest from the module's custom section
-// "rewind.manifest" or the file NAME.manifest.json beside path; the
-// rewind_manifest export is read later, from a live instance. It reads
-// the bytes itself so that the manifest's limits are known before the
-// runtime (whose memory cap is a runtime setting) is made.
+// "rewind.manifest" or the file NAME.manifest.json beside path (package
+// sdk/manifest holds the rule); the rewind_manifest export is read later,
+// from a live instance. It reads the bytes itself so that the manifest's
+// limits are known before the runtime (whose memory cap is a runtime
+// setting) is made.
 func staticManifest(bin []byte, path string) (abi.Manifest, error) {
-	var m abi.Manifest
-	if data, found := customSection(bin, "rewind.manifest"); found {
-		if err := strictJSON(data, &m); err != nil {
-			return m, fmt.Errorf("custom section rewind.manifest: %w", err)
-		}
-		return m, nil
-	}
-	if path != "" {
-		mf := strings.TrimSuffix(path, filepath.Ext(path)) + ".manifest.json"
-		if b, err := os.ReadFile(mf); err == nil {
-			if err := strictJSON(b, &m); err != nil {
-				return m, fmt.Errorf("%s: %w", mf, err)
-			}
-			return m, nil
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return m, err
-		}
-	}
-	return m, nil
-}
-
-// customSection returns the payload of the first custom section called
-// name. A binary it cannot walk is left for the compiler to refuse.
-func customSection(bin []byte, name string) (data []byte, found bool) {
-	if len(bin) < 8 || !bytes.Equal(bin[:4], []byte("\x00asm")) {
-		return nil, false
-	}
-	r := reader{b: bin, i: 8}
-	for r.i < len(r.b) {
-		id := r.byte()
-		body := r.bytes(int(r.u32()))
-		if r.err != nil {
-			return nil, false
-		}
-		if id != 0 {
-			continue
-		}
-		sr := reader{b: body}
-		if n := sr.name(); sr.err == nil && n == name {
-			return body[sr.i:], true
-		}
-	}
-	return nil, false
-}
-
-// strictJSON decodes plugin JSON (a manifest): unknown fields and
-// repeated keys are errors.
-func strictJSON(b []byte, v any) error {
-	if err := wire.Valid(b); err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
+	m, _, err := manifest.Static(bin, path)
+	return m, err
 }
 
 func sig(def api.FunctionDefinition) string {
@@ -463,7 +409,7 @@ func (p *Plugin) probe(ctx context.Context, in *instance) error {
 		if err != nil {
 			return fmt.Errorf("rewind_manifest: %w", err)
 		}
-		if err := strictJSON(b, &p.manifest); err != nil {
+		if err := manifest.Decode(b, &p.manifest); err != nil {
 			return fmt.Errorf("rewind_manifest returned %q: %w", b, err)
 		}
 		if _, ok := entries[p.manifest.Kind]; !ok {
