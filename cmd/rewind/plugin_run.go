@@ -50,7 +50,25 @@ func newTestCmd(parse sourceParser) *cobra.Command {
 		Long: `Run each case of a JSONL table through the plugin, via the host (so with
 its sandbox, limits and checks), and print every case whose verdict differs
 from the expected score and status: line, expected, got. Exits non-zero
-when any case disagrees.`,
+when any case disagrees.
+
+The cases file is JSON Lines, one case per line; blank lines and lines
+starting with # are skipped:
+
+  {"name": "fraction", "response": "so \\boxed{\\frac12}", "answer": "0.5", "score": 1, "status": "ok"}
+  {"name": "no answer", "response": "I do not know", "answer": "3", "score": 0}
+  {"name": "bad truth", "response": "\\boxed{1}", "answer": {"x": 1}, "status": "invalid"}
+  {"name": "whole task", "task": {"id": "t1", "prompt": "1+2=", "answer": "3", "meta": {"level": 1}},
+   "response": "\\boxed{3}", "steps": [{"start": 0, "end": 9}], "score": 1}
+
+(each case on one line). Keys: name (shown in reports); response (the text
+graded); answer (the task's ground truth, any JSON value) or task (the whole
+task: id, prompt, answer, meta); steps (optional step spans in bytes, sent
+to the verifier); score (expected score; absent: not checked); status
+(expected status, default ok; a host status such as timeout, trap, crash,
+malformed or error passes when the call fails that way). Unknown keys are
+errors. The same format is read by sdk/plugintest for Go tests; see
+examples/plugins/cases/boxed.jsonl.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if casesPath == "" {

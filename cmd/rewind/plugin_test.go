@@ -256,3 +256,24 @@ func TestPluginManifestSet(t *testing.T) {
 	_, err = runPlugin(t, "manifest", "set", mod, mf, "-o", filepath.Join(dir, "other.wasm"))
 	require.ErrorContains(t, err, `duplicate key "name"`)
 }
+
+// TestPluginTestHelpCasesPass: the cases file format shown in `rewind
+// plugin test --help` parses and passes on the boxed verifier, so the
+// documentation cannot drift from the parser.
+func TestPluginTestHelpCasesPass(t *testing.T) {
+	var lines []string
+	for _, l := range strings.Split(newTestCmd(nil).Long, "\n") {
+		switch {
+		case strings.HasPrefix(l, "  {"):
+			lines = append(lines, l[2:])
+		case strings.HasPrefix(l, "   \""):
+			lines[len(lines)-1] += " " + l[3:]
+		}
+	}
+	require.Len(t, lines, 4)
+	p := filepath.Join(t.TempDir(), "help.jsonl")
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	out, err := runPlugin(t, "test", "builtin:boxed", "--cases", p)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "4 cases, 4 passed, 0 disagreed")
+}
