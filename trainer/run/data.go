@@ -111,6 +111,6 @@ func checkPrompts(key string, ds *data.Dataset, exs []data.Example, tmpl data.Te
 	if n > len(bad) {
 		msg += fmt.Sprintf("\n... and %d more", n-len(bad))
 	}
-	return fmt.Errorf("%s: %d of %d prompts leave no room for a response in the model's context of %d tokens; shorten or remove them (or use a model with a longer context):\n%s",
+	return fmt.Errorf("%s: %d of %d prompts do not fit the model's context of %d tokens with room for a response; shorten or remove them (or use a model with a longer context):\n%s",
 		key, n, len(exs), ctxLen, msg)
 }

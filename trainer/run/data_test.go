@@ -32,7 +32,7 @@ func TestLongPromptRefusedAtStart(t *testing.T) {
 	c.Data.Train = train
 	c.Data.Template.Kind, c.Data.Template.AssistantPrefix = "plain", "{"
 	_, err = Train(context.Background(), Options{Config: c})
-	require.ErrorContains(t, err, "data.train: 2 of 6 prompts leave no room for a response in the model's context of 64 tokens")
+	require.ErrorContains(t, err, "data.train: 2 of 6 prompts do not fit the model's context of 64 tokens with room for a response")
 	require.ErrorContains(t, err, train+`:3: prompt "add-2" is 83 tokens with the template`)
 	require.ErrorContains(t, err, train+`:5: prompt "add-4" is 83 tokens with the template`)
 	require.NoDirExists(t, c.Run.Dir)
