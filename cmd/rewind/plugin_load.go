@@ -61,12 +61,13 @@ func parseSource(arg string) (pluginSource, error) {
 
 // loadedPlugin is a plugin loaded through a private host registry.
 type loadedPlugin struct {
-	reg      *host.Registry
-	kind     abi.Kind
-	manifest *abi.Manifest
-	limits   host.Limits // what the host applies (host.ResolveLimits)
-	sha256   string
-	verifier host.Verifier // nil unless kind is verifier
+	reg       *host.Registry
+	kind      abi.Kind
+	manifest  *abi.Manifest
+	limits    host.Limits // what the host applies (host.ResolveLimits)
+	sha256    string
+	verifier  host.Verifier  // nil unless kind is verifier
+	localizer host.Localizer // nil unless kind is localizer
 }
 
 func (p *loadedPlugin) Close() error { return p.reg.Close() }
@@ -121,6 +122,12 @@ func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin,
 	}
 	if p.Kind == abi.KindVerifier {
 		if lp.verifier, err = reg.Verifier(name); err != nil {
+			_ = reg.Close()
+			return nil, err
+		}
+	}
+	if p.Kind == abi.KindLocalizer {
+		if lp.localizer, err = reg.Localizer(name); err != nil {
 			_ = reg.Close()
 			return nil, err
 		}

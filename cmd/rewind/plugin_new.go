@@ -106,6 +106,15 @@ func scaffold(kind, name, lang, dir string) ([]string, error) {
 		}
 	}
 	langRoot := path.Join(root, lang)
+	if _, err := fs.Stat(templates, langRoot); err != nil {
+		var have []string
+		for _, e := range shared {
+			if e.IsDir() {
+				have = append(have, e.Name())
+			}
+		}
+		return nil, fmt.Errorf("--lang %q: no %s template in that language; choose %s", lang, kind, strings.Join(have, " or "))
+	}
 	err = fs.WalkDir(templates, langRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

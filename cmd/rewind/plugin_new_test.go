@@ -43,6 +43,30 @@ func TestPluginNewWritesEachLanguage(t *testing.T) {
 	}
 }
 
+func TestPluginNewLocalizer(t *testing.T) {
+	for lang, files := range map[string][]string{
+		"go": {"README.md", "cases.jsonl", "main.go"},
+		"c":  {"README.md", "build.sh", "cases.jsonl", "json.c", "json.h", "main.c", "manifest.json"},
+	} {
+		t.Run(lang, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "myloc")
+			out, err := runPlugin(t, "new", "localizer", "myloc", "--lang", lang, "--dir", dir)
+			require.NoError(t, err, out)
+			var got []string
+			require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					rel, _ := filepath.Rel(dir, p)
+					got = append(got, filepath.ToSlash(rel))
+				}
+				return err
+			}))
+			require.ElementsMatch(t, files, got)
+		})
+	}
+	_, err := runPlugin(t, "new", "localizer", "x", "--lang", "as", "--dir", filepath.Join(t.TempDir(), "x"))
+	require.ErrorContains(t, err, `--lang "as": no localizer template in that language; choose c or go`)
+}
+
 func TestPluginNewRefusals(t *testing.T) {
 	full := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(full, "x"), nil, 0o644))
@@ -91,10 +115,14 @@ func TestScaffoldedCBuildsAndPasses(t *testing.T) {
 		testtool.LookPath(t, "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 llvm", tool)
 	}
 	testtool.Exists(t, "/usr/lib/wasm32-wasi/libc.a", "apt-get install wasi-libc")
-	dir := filepath.Join(t.TempDir(), "cbench")
-	_, err := runPlugin(t, "new", "verifier", "cbench", "--lang", "c", "--dir", dir)
-	require.NoError(t, err)
-	buildAndTest(t, exec.Command("./build.sh"), dir, "cbench")
+	for _, kind := range []string{"verifier", "localizer"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "cbench")
+			_, err := runPlugin(t, "new", kind, "cbench", "--lang", "c", "--dir", dir)
+			require.NoError(t, err)
+			buildAndTest(t, exec.Command("./build.sh"), dir, "cbench")
+		})
+	}
 }
 
 // buildAndTest runs build in the scaffold dir, then `rewind plugin test`
@@ -115,15 +143,19 @@ func TestScaffoldedGoBuildsAndPasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a wasip1 module")
 	}
-	dir, err := os.MkdirTemp(".", "scaffold-test-")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	dir = filepath.Join(dir, "gobench")
-	_, err = runPlugin(t, "new", "verifier", "gobench", "--lang", "go", "--dir", dir)
-	require.NoError(t, err)
-	build := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", "gobench.wasm", ".")
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	buildAndTest(t, build, dir, "gobench")
+	for _, kind := range []string{"verifier", "localizer"} {
+		t.Run(kind, func(t *testing.T) {
+			dir, err := os.MkdirTemp(".", "scaffold-test-")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = os.RemoveAll(dir) })
+			dir = filepath.Join(dir, "gobench")
+			_, err = runPlugin(t, "new", kind, "gobench", "--lang", "go", "--dir", dir)
+			require.NoError(t, err)
+			build := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", "gobench.wasm", ".")
+			build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			buildAndTest(t, build, dir, "gobench")
+		})
+	}
 }
 
 // TestScaffoldedASBuildsAndPasses builds the AssemblyScript scaffold with

@@ -46,11 +46,11 @@ func newTestCmd(parse sourceParser) *cobra.Command {
 	var casesPath string
 	cmd := &cobra.Command{
 		Use:   "test PATH --cases FILE.jsonl",
-		Short: "Run a verifier on a table of cases and report every disagreement",
+		Short: "Run a verifier or localizer on a table of cases and report every disagreement",
 		Long: `Run each case of a JSONL table through the plugin, via the host (so with
-its sandbox, limits and checks), and print every case whose verdict differs
-from the expected score and status: line, expected, got. Exits non-zero
-when any case disagrees.
+its sandbox, limits and checks), and print every case whose result differs
+from the expected one (a verifier's score and status, a localizer's step):
+line, expected, got. Exits non-zero when any case disagrees.
 
 The cases file is JSON Lines, one case per line; blank lines and lines
 starting with # are skipped:
@@ -68,15 +68,23 @@ to the verifier); score (expected score; absent: not checked); status
 (expected status, default ok; a host status such as timeout, trap, crash,
 malformed or error passes when the call fails that way). Unknown keys are
 errors. The same format is read by sdk/plugintest for Go tests; see
-examples/plugins/cases/boxed.jsonl.`,
+examples/plugins/cases/boxed.jsonl.
+
+A localizer's cases give the request and the step it must answer:
+
+  {"name": "one step", "response": "\\boxed{7}", "steps": [{"start": 0, "end": 9}],
+   "step_stats": [{"tokens": 9, "mean_logprob": -0.3, "min_logprob": -1.2}], "step": 1}
+
+Keys: name; response; steps (required: the step spans in bytes);
+step_stats (optional, one per step: tokens, mean_logprob, min_logprob,
+mean_entropy); verdict; seed; answer or task; step (the expected answer, 0
+for none; required unless status expects a failure); fallback (the expected
+fallback, "" for none; absent: not checked); status. See
+sdk/plugintest.LocalizerCase and examples/plugins/surprise-go/cases.jsonl.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if casesPath == "" {
 				return errors.New("--cases FILE.jsonl is required")
-			}
-			cases, err := plugintest.ParseCases(casesPath)
-			if err != nil {
-				return err
 			}
 			ctx := orBackground(cmd.Context())
 			src, err := parse(args[0])
@@ -88,8 +96,15 @@ examples/plugins/cases/boxed.jsonl.`,
 				return err
 			}
 			defer p.Close()
+			if p.localizer != nil {
+				return testLocalizer(ctx, cmd.OutOrStdout(), args[0], p.localizer, casesPath)
+			}
 			if p.verifier == nil {
-				return fmt.Errorf("%s is a %s; plugin test runs verifiers", args[0], p.kind)
+				return fmt.Errorf("%s is a %s; plugin test runs verifiers and localizers", args[0], p.kind)
+			}
+			cases, err := plugintest.ParseCases(casesPath)
+			if err != nil {
+				return err
 			}
 			bad := runCases(ctx, p.verifier, cases)
 			w := cmd.OutOrStdout()

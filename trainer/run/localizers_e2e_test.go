@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -67,7 +68,14 @@ func TestLocalizerStrategiesEndToEnd(t *testing.T) {
 			}
 			require.Equal(t, longest+1, l.Reset.Step, l.Reset.Localization.Text)
 		}},
+		// The example localizers of examples/plugins, one per language.
+		{"surprise-go", map[string]map[string]any{"surprise-go": {"wasm": "../../examples/plugins/surprise-go/surprise.wasm"}}, checkSurprise},
+		{"surprise-c", map[string]map[string]any{"surprise-c": {"wasm": "../../examples/plugins/surprise-c/surprise.wasm"}}, checkSurprise},
+		{"surprise-py", pythonSurprise(t), checkSurprise},
 	} {
+		if tc.plugins == nil && tc.name == "surprise-py" {
+			continue // logged by pythonSurprise
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), tc.name)
 			cfg := e2eConfig(t, "rrpo", dir, model, train)
@@ -91,4 +99,23 @@ func TestLocalizerStrategiesEndToEnd(t *testing.T) {
 			require.Positive(t, parents, "no parent to localize")
 		})
 	}
+}
+
+// checkSurprise: the example localizers answer the step of lowest
+// min_logprob, which needs the step statistics (no "last-step" fallback).
+func checkSurprise(t *testing.T, l RolloutLine) {
+	require.Empty(t, l.Reset.Localization.Fallback, l.Reset.Localization.Text)
+	require.Contains(t, l.Reset.Localization.Text, "min_logprob")
+}
+
+// pythonSurprise is the plugins section of the Python example localizer,
+// or nil when /usr/bin/python3 cannot import grpc.
+func pythonSurprise(t *testing.T) map[string]map[string]any {
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import grpc, google.protobuf").CombinedOutput(); err != nil {
+		t.Logf("surprise-py skipped: /usr/bin/python3 cannot import grpc and protobuf: %v\n%s", err, out)
+		return nil
+	}
+	script, err := filepath.Abs("../../examples/plugins/python-grpc/surprise_localizer.py")
+	require.NoError(t, err)
+	return map[string]map[string]any{"surprise-py": {"process": script, "insecure": true, "disable_automtls": true}}
 }

@@ -1,0 +1,71 @@
+package experiment
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/host"
+	_ "github.com/rewind-rl/rewind/plugins/procprm"
+	"github.com/rewind-rl/rewind/trainer/run"
+)
+
+// TestLocalizerComparisons checks the head-to-head configs of the
+// localization strategies (examples/benchmarks/*/localizers.yaml, issue
+// 14): each loads over the default experiment, every arm's train config
+// loads and validates, every arm has the same budgets, the arms differ in
+// their localizer only, and every localizer plugin an arm names loads with
+// its options (prm with its reward model), as in a run.
+func TestLocalizerComparisons(t *testing.T) {
+	for _, family := range []string{"walk", "cups"} {
+		t.Run(family, func(t *testing.T) {
+			e, err := Load(filepath.Join("..", "examples", "benchmarks", family, "localizers.yaml"))
+			require.NoError(t, err)
+			require.NoError(t, e.Validate())
+			require.Equal(t, family, e.Family)
+			require.Len(t, e.Compare.Seeds, 5)
+
+			dir := t.TempDir()
+			ws := &Workspace{Dir: dir, TrainData: "train.jsonl", EvalData: "eval.jsonl", Model: "model", LocData: "loc.jsonl", TrainConfig: filepath.Join(dir, "train.yaml")}
+			require.NoError(t, ws.writeTrainConfig(e))
+			_, _, steps, err := plan(e, ws)
+			require.NoError(t, err)
+			require.Positive(t, steps)
+
+			names := map[string]string{}
+			for _, a := range e.Compare.Arms {
+				cfg, err := ArmConfig(ws, a, 1, filepath.Join(dir, a.Name))
+				require.NoError(t, err, a.Name)
+				require.Equal(t, 250000, cfg.Run.MaxGeneratedTokens, a.Name)
+				names[a.Name] = cfg.Localizer.Name
+				if a.Name == "grpo" || cfg.Localizer.Name == "self" {
+					continue
+				}
+				loadLocalizer(t, cfg)
+			}
+			require.Equal(t, map[string]string{"grpo": "", "self": "self", "random": "random", "oracle": "oracle",
+				"entropy": "entropy", "confidence": "confidence", "prm": "prm"}, names)
+		})
+	}
+}
+
+// loadLocalizer loads cfg's localizer as a run does: from its plugins
+// entry or the builtin of that name, other plugins resolved the same way.
+func loadLocalizer(t *testing.T, cfg run.Config) {
+	t.Helper()
+	pc := func(name string) (host.PluginConfig, error) {
+		if m, ok := cfg.Plugins[name]; ok {
+			return host.DecodePluginConfig(m, "plugins."+name)
+		}
+		return host.PluginConfig{Builtin: name}, nil
+	}
+	reg := host.NewRegistry(host.Options{Resolve: pc})
+	defer reg.Close()
+	c, err := pc(cfg.Localizer.Name)
+	require.NoError(t, err)
+	require.NoError(t, reg.Load(context.Background(), cfg.Localizer.Name, c))
+	_, err = reg.Localizer(cfg.Localizer.Name)
+	require.NoError(t, err)
+}
