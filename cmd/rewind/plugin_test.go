@@ -270,10 +270,15 @@ func TestPluginTestHelpCasesPass(t *testing.T) {
 			lines[len(lines)-1] += " " + l[3:]
 		}
 	}
-	require.Len(t, lines, 4)
+	require.Len(t, lines, 5, "four verifier cases, then a localizer's")
 	p := filepath.Join(t.TempDir(), "help.jsonl")
-	require.NoError(t, os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(lines[:4], "\n")+"\n"), 0o644))
 	out, err := runPlugin(t, "test", "builtin:boxed", "--cases", p)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "4 cases, 4 passed, 0 disagreed")
+
+	require.NoError(t, os.WriteFile(p, []byte(lines[4]+"\n"), 0o644))
+	out, err = runPlugin(t, "test", "builtin:confidence", "--cases", p)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "1 cases, 1 passed, 0 disagreed")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rewind-rl/rewind/host"
 	_ "github.com/rewind-rl/rewind/host/process"
+	"github.com/rewind-rl/rewind/internal/testtool"
 	"github.com/rewind-rl/rewind/sdk/plugintest"
 )
 
@@ -25,15 +26,14 @@ const surpriseCases = "surprise-go/cases.jsonl"
 
 func TestExampleLocalizersAgree(t *testing.T) {
 	cases := plugintest.ReadLocalizerCases(t, surpriseCases)
-	impls := map[string]host.PluginConfig{
-		"go-wasm": {Wasm: "surprise-go/surprise.wasm"},
-		"c-wasm":  {Wasm: "surprise-c/surprise.wasm"},
+	impls := map[string]func(t *testing.T) host.PluginConfig{
+		"go-wasm":     func(*testing.T) host.PluginConfig { return host.PluginConfig{Wasm: "surprise-go/surprise.wasm"} },
+		"c-wasm":      func(*testing.T) host.PluginConfig { return host.PluginConfig{Wasm: "surprise-c/surprise.wasm"} },
+		"python-grpc": pythonLocalizer,
 	}
-	if py, ok := pythonLocalizer(t); ok {
-		impls["python-grpc"] = py
-	}
-	for name, cfg := range impls {
+	for name, config := range impls {
 		t.Run(name, func(t *testing.T) {
+			cfg := config(t)
 			reg := host.NewRegistry(host.Options{})
 			defer reg.Close()
 			require.NoError(t, reg.Load(context.Background(), name, cfg))
@@ -44,19 +44,18 @@ func TestExampleLocalizersAgree(t *testing.T) {
 	}
 }
 
-// pythonLocalizer is the Python example's process config, or false (with
-// a logged reason) when /usr/bin/python3 cannot import grpc.
-func pythonLocalizer(t *testing.T) (host.PluginConfig, bool) {
+// pythonLocalizer is the Python example's process config; it skips the
+// test (fails it under CI) when /usr/bin/python3 cannot import grpc.
+func pythonLocalizer(t *testing.T) host.PluginConfig {
 	if out, err := exec.Command("/usr/bin/python3", "-c", "import grpc, google.protobuf").CombinedOutput(); err != nil {
-		t.Logf("python-grpc skipped: /usr/bin/python3 cannot import grpc and protobuf (install Debian's python3-grpcio python3-protobuf): %v\n%s", err, out)
-		return host.PluginConfig{}, false
+		testtool.Missing(t, "/usr/bin/python3 cannot import grpc and protobuf (install Debian's python3-grpcio python3-protobuf): %v\n%s", err, out)
 	}
 	script, err := filepath.Abs("python-grpc/surprise_localizer.py")
 	require.NoError(t, err)
 	b, err := os.ReadFile(script)
 	require.NoError(t, err)
 	sum := sha256.Sum256(b)
-	return host.PluginConfig{Process: script, SHA256: hex.EncodeToString(sum[:]), DisableAutoMTLS: true}, true
+	return host.PluginConfig{Process: script, SHA256: hex.EncodeToString(sum[:]), DisableAutoMTLS: true}
 }
 
 // TestExampleLocalizersAreTheScaffold: surprise-go and surprise-c are
