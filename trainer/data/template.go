@@ -24,17 +24,17 @@ const PromptPlaceholder = "{prompt}"
 type Template struct {
 	// Kind is TemplatePlain or TemplateChat. Required: there is no default,
 	// because the right one depends on how the model was trained.
-	Kind string `json:"kind" koanf:"kind"`
+	Kind string `json:"kind" koanf:"kind" help:"prompt template: chat (ChatML turns) or plain"`
 	// Format is the user text with PromptPlaceholder where the prompt goes.
 	// Default (empty): the prompt alone.
-	Format string `json:"format,omitempty" koanf:"format"`
+	Format string `json:"format,omitempty" koanf:"format" help:"user text with {prompt} where the dataset's prompt goes; empty: the prompt alone"`
 	// System is the system turn of a chat template; empty means none.
 	// Must be empty for a plain template.
-	System string `json:"system,omitempty" koanf:"system"`
+	System string `json:"system,omitempty" koanf:"system" help:"chat: system turn; empty for none"`
 	// AssistantPrefix is appended after the open assistant turn (chat) or
 	// after the formatted prompt (plain), for example "<thought>". Default
 	// empty.
-	AssistantPrefix string `json:"assistant_prefix,omitempty" koanf:"assistant_prefix"`
+	AssistantPrefix string `json:"assistant_prefix,omitempty" koanf:"assistant_prefix" help:"text after the open assistant turn (chat) or the prompt (plain), e.g. <thought>"`
 }
 
 // Validate reports every bad field at once.

@@ -12,15 +12,15 @@ import (
 
 // Optim configures the optimiser and its schedule.
 type Optim struct {
-	LR          float64 `koanf:"lr" json:"lr"`                     // peak learning rate
-	WeightDecay float64 `koanf:"weight_decay" json:"weight_decay"` // AdamW decoupled decay
-	Beta1       float64 `koanf:"beta1" json:"beta1"`
-	Beta2       float64 `koanf:"beta2" json:"beta2"`
-	Eps         float64 `koanf:"eps" json:"eps"`
-	GradClip    float64 `koanf:"grad_clip" json:"grad_clip"` // global L2 norm; 0 = off
-	Schedule    string  `koanf:"schedule" json:"schedule"`   // constant | linear | cosine
-	WarmupSteps int     `koanf:"warmup_steps" json:"warmup_steps"`
-	TotalSteps  int     `koanf:"total_steps" json:"total_steps"` // for linear and cosine decay
+	LR          float64 `koanf:"lr" json:"lr" help:"peak learning rate (AdamW)"`                       // peak learning rate
+	WeightDecay float64 `koanf:"weight_decay" json:"weight_decay" help:"AdamW decoupled weight decay"` // AdamW decoupled decay
+	Beta1       float64 `koanf:"beta1" json:"beta1" help:"AdamW beta1"`
+	Beta2       float64 `koanf:"beta2" json:"beta2" help:"AdamW beta2"`
+	Eps         float64 `koanf:"eps" json:"eps" help:"AdamW epsilon"`
+	GradClip    float64 `koanf:"grad_clip" json:"grad_clip" help:"clip the global gradient L2 norm to this; 0 turns clipping off"` // global L2 norm; 0 = off
+	Schedule    string  `koanf:"schedule" json:"schedule" help:"learning-rate schedule: constant, linear or cosine"`               // constant | linear | cosine
+	WarmupSteps int     `koanf:"warmup_steps" json:"warmup_steps" help:"linear warm-up steps"`
+	TotalSteps  int     `koanf:"total_steps" json:"total_steps" help:"steps of the linear or cosine decay; 0 uses the run's steps"` // for linear and cosine decay
 }
 
 // Options opens a policy.

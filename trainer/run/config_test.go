@@ -248,8 +248,8 @@ func TestConfigDocIsCurrent(t *testing.T) {
 	have, err := os.ReadFile(path)
 	require.NoError(t, err, "run `go test ./trainer/run -run TestConfigDocIsCurrent -update`")
 	require.Equal(t, doc, string(have), "docs/config.md is stale: run `go test ./trainer/run -run TestConfigDocIsCurrent -update`")
-	for _, k := range configKeys {
-		require.True(t, strings.Contains(doc, "`"+k.path+"`"), k.path)
+	for _, k := range schema.Keys() {
+		require.True(t, strings.Contains(doc, "`"+k.Path+"`"), k.Path)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/rewind-rl/rewind/internal/config"
 )
 
 // ConfigDoc renders the reference of every config key as Markdown: key,
@@ -21,25 +23,9 @@ func ConfigDoc() string {
 	b.WriteString("`REWIND_*` environment variables, then flags (`--algo.loss clip`, or\n")
 	b.WriteString("`--set KEY=VALUE` for any key including map entries). Unknown keys are\n")
 	b.WriteString("errors in every layer. Defaults below are the `srpo` preset's.\n\n")
-	b.WriteString("| key | type | default | environment | description |\n")
-	b.WriteString("|---|---|---|---|---|\n")
 	def, _ := Preset(DefaultPreset)
 	dv := reflect.ValueOf(def)
-	for _, k := range configKeys {
-		path := strings.TrimSuffix(k.path, ".*")
-		v := fieldByPath(dv, path)
-		typ := k.typ.String()
-		env := "`" + envName(k.path) + "`"
-		switch {
-		case k.open:
-			typ = "map of plugin configs"
-			env = "file only"
-		case strings.HasSuffix(k.path, ".*"):
-			typ = "map of " + k.typ.String()
-			env = "`" + envName(path) + "_NAME`"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", k.path, typ, docValue(v), env, escapePipes(k.help))
-	}
+	b.WriteString(schema.DocTable(def, "map of plugin configs"))
 	b.WriteString("\n## Presets\n\n")
 	b.WriteString("Each preset is `srpo` (docs/method.md's release settings) with these changes\n")
 	b.WriteString("(`run.dir` defaults to `runs/PRESET` in every preset):\n\n")
@@ -48,14 +34,14 @@ func ConfigDoc() string {
 		p, _ := Preset(name)
 		pv := reflect.ValueOf(p)
 		var changes []string
-		for _, k := range configKeys {
-			path := strings.TrimSuffix(k.path, ".*")
+		for _, k := range schema.Keys() {
+			path := strings.TrimSuffix(k.Path, ".*")
 			if path == "preset" || path == "run.dir" {
 				continue
 			}
-			a, b := fieldByPath(dv, path), fieldByPath(pv, path)
+			a, b := config.FieldByPath(dv, path), config.FieldByPath(pv, path)
 			if !reflect.DeepEqual(a.Interface(), b.Interface()) {
-				changes = append(changes, fmt.Sprintf("`%s: %s`", path, strings.Trim(docValue(b), "`")))
+				changes = append(changes, fmt.Sprintf("`%s: %s`", path, strings.Trim(config.DocValue(b), "`")))
 			}
 		}
 		if len(changes) == 0 {
@@ -65,20 +51,3 @@ func ConfigDoc() string {
 	}
 	return b.String()
 }
-
-func docValue(v reflect.Value) string {
-	switch v.Kind() {
-	case reflect.Map:
-		if v.Len() == 0 {
-			return "(none)"
-		}
-	case reflect.String:
-		if v.String() == "" {
-			return `""`
-		}
-		return "`" + escapePipes(v.String()) + "`"
-	}
-	return fmt.Sprintf("`%v`", v.Interface())
-}
-
-func escapePipes(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
