@@ -52,30 +52,30 @@ const ZeroStd = 1e-8
 type Config struct {
 	// Loss is engine.LossPG (plain policy gradient, the release default)
 	// or engine.LossClip (PPO surrogate). Default pg.
-	Loss engine.LossKind `koanf:"loss" json:"loss"`
+	Loss engine.LossKind
 	// ClipLow and ClipHigh bound the ratio for LossClip: [1-ClipLow,
 	// 1+ClipHigh]. Default 0.2 and 0.2; DAPO's clip-higher sets ClipHigh
 	// 0.28.
-	ClipLow  float32 `koanf:"clip_low" json:"clip_low"`
-	ClipHigh float32 `koanf:"clip_high" json:"clip_high"`
+	ClipLow  float32
+	ClipHigh float32
 	// Norm is the loss normaliser. Default seq-mean.
-	Norm Norm `koanf:"norm" json:"norm"`
+	Norm Norm
 	// MaxLen is the constant divisor of NormSeqSum, normally the response
 	// token limit. Default 5120.
-	MaxLen int `koanf:"max_len" json:"max_len"`
+	MaxLen int
 	// NoStd turns off the division by the group's std (Dr.GRPO):
 	// A = r - mean. Default false. Groups with std < ZeroStd still get
 	// A = 0.
-	NoStd bool `koanf:"no_std" json:"no_std"`
+	NoStd bool
 	// SkipZeroVar leaves groups with std < ZeroStd out of the batch, so
 	// they do not count in N. Default false.
-	SkipZeroVar bool `koanf:"skip_zero_var" json:"skip_zero_var"`
+	SkipZeroVar bool
 	// NoMask trains reset trajectories on their copied prefix too (the
 	// no-mask ablation). Default false: suffix only.
-	NoMask bool `koanf:"no_mask" json:"no_mask"`
+	NoMask bool
 	// OnUnusable is the failure policy for unusable verdicts. Default
 	// drop_sample.
-	OnUnusable FailPolicy `koanf:"on_unusable" json:"on_unusable"`
+	OnUnusable FailPolicy
 }
 
 // DefaultConfig returns the released settings: plain policy gradient,

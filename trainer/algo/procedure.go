@@ -47,16 +47,16 @@ func ResetVariants() []Variant {
 // exactly GroupSize trajectories (GRPO).
 type Procedure struct {
 	// Parents is the number of failures to reset from (0 for GRPO).
-	Parents int `json:"parents"`
+	Parents int
 	// BaseSize is the size of the base group (4 in 1x4, 0 in 2x4/1x8).
-	BaseSize int `json:"base_size"`
+	BaseSize int
 	// ResetSize is the size of each reset group.
-	ResetSize int `json:"reset_size"`
+	ResetSize int
 	// MaxFresh bounds the fresh phase (12 as released).
-	MaxFresh int `json:"max_fresh"`
+	MaxFresh int
 	// GroupSize is the size of the GRPO group, and of the fallback group
 	// when no failure is found within MaxFresh samples (8).
-	GroupSize int `json:"group_size"`
+	GroupSize int
 }
 
 // NewProcedure returns the released settings of a variant.

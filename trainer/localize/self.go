@@ -49,19 +49,19 @@ const ChatML = "<|im_start|>user\n{{content}}<|im_end|>\n<|im_start|>assistant\n
 type SelfConfig struct {
 	// Template is the prompt with the placeholders {{problem}}, {{steps}}
 	// and {{n}}. Default DefaultTemplate.
-	Template string `koanf:"template" json:"template"`
+	Template string
 	// Chat wraps the rendered template; it must contain {{content}}.
 	// Default "{{content}}" (no wrapping); ChatML for Qwen-style models.
-	Chat string `koanf:"chat" json:"chat"`
+	Chat string
 	// Delimiters are removed from each step's text before it is shown.
 	// Default ["<thought>", "</thought>"].
-	Delimiters []string `koanf:"delimiters" json:"delimiters"`
+	Delimiters []string
 	// Temperature of the localization sample. Default 0.3 (0 for 1x8).
-	Temperature float32 `koanf:"temperature" json:"temperature"`
+	Temperature float32
 	// TopP; default 1 (off).
-	TopP float32 `koanf:"top_p" json:"top_p"`
+	TopP float32
 	// MaxNewTokens bounds the localization. Default 4096.
-	MaxNewTokens int `koanf:"max_new_tokens" json:"max_new_tokens"`
+	MaxNewTokens int
 }
 
 // DefaultSelfConfig returns docs/method.md's settings.

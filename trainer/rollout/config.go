@@ -23,47 +23,47 @@ const (
 // Config configures a rollout. Start from DefaultConfig.
 type Config struct {
 	// Procedure is the fresh-phase rule and group layout.
-	Procedure algo.Procedure `koanf:"procedure" json:"procedure"`
+	Procedure algo.Procedure
 	// Algo is the advantage and mask configuration used by Assemble.
-	Algo algo.Config `koanf:"algo" json:"algo"`
+	Algo algo.Config
 
 	// Temperature, TopP and TopK of every trajectory. Defaults 0.7, 0.95,
 	// 0 (off).
-	Temperature float32 `koanf:"temperature" json:"temperature"`
-	TopP        float32 `koanf:"top_p" json:"top_p"`
-	TopK        int     `koanf:"top_k" json:"top_k"`
+	Temperature float32
+	TopP        float32
+	TopK        int
 
 	// Mode is thought (default) or whole.
-	Mode Mode `koanf:"mode" json:"mode"`
+	Mode Mode
 	// MaxSteps bounds the steps of a thought-by-thought response
 	// (default 20).
-	MaxSteps int `koanf:"max_steps" json:"max_steps"`
+	MaxSteps int
 	// StepTokens bounds each step (default 256).
-	StepTokens int `koanf:"step_tokens" json:"step_tokens"`
+	StepTokens int
 	// MaxTokens bounds a whole response, prefix included (default 5120).
-	MaxTokens int `koanf:"max_tokens" json:"max_tokens"`
+	MaxTokens int
 	// Delimiter ends a step (default "</thought>"); it is kept in the
 	// output.
-	Delimiter string `koanf:"delimiter" json:"delimiter"`
+	Delimiter string
 	// AnswerMarker in a step ends a thought-by-thought response (default
 	// `\boxed{`).
-	AnswerMarker string `koanf:"answer_marker" json:"answer_marker"`
+	AnswerMarker string
 
 	// Rounds are the minimum sizes of the fresh rounds: round r samples
 	// max(Rounds[r], what the procedure still needs) per prompt that has
 	// not stopped, capped at MaxFresh; rounds past the list sample
 	// everything that may still be needed. Default [5, 7].
-	Rounds []int `koanf:"rounds" json:"rounds"`
+	Rounds []int
 	// GenChunk splits a whole-response generation into calls of at most
 	// this many requests so that verification overlaps generation; 0
 	// sends one call. Default 0.
-	GenChunk int `koanf:"gen_chunk" json:"gen_chunk"`
+	GenChunk int
 	// VerifyConcurrency bounds the verifier and segmenter calls in
 	// flight (default 8).
-	VerifyConcurrency int `koanf:"verify_concurrency" json:"verify_concurrency"`
+	VerifyConcurrency int
 	// CorrectAt is the verifier score at or above which an answer counts
 	// as correct; other usable answers are failures. Default 1.
-	CorrectAt float64 `koanf:"correct_at" json:"correct_at"`
+	CorrectAt float64
 }
 
 // DefaultConfig returns docs/method.md's released settings for variant.
