@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rewind-rl/rewind/internal/config"
 
 	// Drivers are chosen by programs and tests, never by this package.
 	_ "github.com/rewind-rl/rewind/plugins/all"
@@ -26,7 +30,7 @@ sft:
   examples: 60
   steps: 3
   batch: 8
-  warmup: 1
+  optim: {warmup_steps: 1}
   eval_tasks: 0
   eval_chains: 0
   model: {preset: nano, max_positions: 160}
@@ -293,4 +297,50 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	_, err = Demo(context.Background(), DemoOptions{Experiment: e, Dir: dir, Arm: "nope"})
 	require.ErrorContains(t, err, `no arm "nope" (have [grpo srpo])`)
+}
+
+var update = flag.Bool("update", false, "rewrite docs/experiment-config.md")
+
+// docs/experiment-config.md documents every key of the experiment file;
+// rewind compare --print-config-keys prints it.
+func TestConfigDocIsCurrent(t *testing.T) {
+	path := filepath.Join("..", "docs", "experiment-config.md")
+	doc := ConfigDoc()
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
+	}
+	have, err := os.ReadFile(path)
+	require.NoError(t, err, "run `go test ./experiment -run TestConfigDocIsCurrent -update`")
+	require.Equal(t, doc, string(have), "docs/experiment-config.md is stale: run `go test ./experiment -run TestConfigDocIsCurrent -update`")
+	for _, k := range Schema().Keys() {
+		require.Contains(t, doc, "`"+k.Path+"`")
+	}
+}
+
+// The experiment loads like the other configs: environment variables and
+// flags over the file, lists replaced whole, unknown keys named with the
+// key meant, and the resolved experiment reads back to itself.
+func TestLoadSources(t *testing.T) {
+	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
+	AddFlags(fs)
+	require.NoError(t, fs.Parse([]string{"--sft.steps", "11", "--set", "compare.seeds=8,9"}))
+	e, err := LoadSources(config.Sources{File: writeExperiment(t, "compare:\n  seeds: [7]\n  smooth: 3\n"), Flags: fs,
+		Environ: []string{"REWIND_EXPERIMENT_SFT_OPTIM_LR=0.5", "REWIND_SFT_STEPS=99"}}) // rewind sft's variables are not the experiment's
+	require.NoError(t, err)
+	require.Equal(t, 11, e.SFT.Steps)
+	require.Equal(t, 0.5, e.SFT.Optim.LR)
+	require.Equal(t, []uint64{8, 9}, e.Compare.Seeds)
+	require.Equal(t, 3, e.Compare.Smooth)
+	require.Equal(t, Default().Compare.Arms, e.Compare.Arms)
+
+	y, err := e.YAML()
+	require.NoError(t, err)
+	again, err := LoadSources(config.Sources{File: writeExperiment(t, string(y))})
+	require.NoError(t, err)
+	require.Equal(t, e, again)
+
+	_, err = LoadSources(config.Sources{Environ: []string{"REWIND_EXPERIMENT_SFT_LR=1"}})
+	require.ErrorContains(t, err, "unknown variable REWIND_EXPERIMENT_SFT_LR (did you mean REWIND_EXPERIMENT_SFT_OPTIM_LR?)")
+	_, err = Load(writeExperiment(t, "compare:\n  arms:\n    - {name: a, preset: grpo, sett: {}}\n"))
+	require.ErrorContains(t, err, "sett")
 }

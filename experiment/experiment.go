@@ -20,13 +20,12 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/spf13/pflag"
 
+	"github.com/rewind-rl/rewind/internal/config"
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/trainer/run"
 	"github.com/rewind-rl/rewind/trainer/sft"
@@ -39,117 +38,118 @@ var defaultYAML []byte
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
 // Experiment is a comparison's whole description. Start from Default (or
-// Load); every default is in default.yaml.
+// Load); every default is in default.yaml. It loads through the commands'
+// one config dialect (internal/config), like rewind train and rewind sft.
 type Experiment struct {
-	Family     string     `yaml:"family"`
-	Difficulty int        `yaml:"difficulty"`
-	Data       DataSizes  `yaml:"data"`
-	SFT        sftSection `yaml:"sft"`
+	Family     string    `koanf:"family" help:"task family (rewind data gen --help lists them)"`
+	Difficulty int       `koanf:"difficulty" help:"task difficulty of the data and the warm start"`
+	Data       DataSizes `koanf:"data"`
+	// SFT is the warm start; its family, difficulty and out are the
+	// experiment's.
+	SFT sft.Config `koanf:"sft"`
 	// Train is a rewind train config (nested keys as in a YAML file).
 	// run.dir, run.seed, model.path, data.train and data.eval are set by
 	// the workspace and the arm.
-	Train   map[string]any `yaml:"train"`
-	Compare Settings       `yaml:"compare"`
+	Train   map[string]any `koanf:"train" help:"a rewind train config (docs/config.md), checked when the arms are built; run.dir, run.seed, model.path, data.train and data.eval are filled in"`
+	Compare Settings       `koanf:"compare"`
 }
 
 // DataSizes says how the datasets are generated.
 type DataSizes struct {
-	Seed  uint64 `yaml:"seed"`
-	Train int    `yaml:"train"`
-	Eval  int    `yaml:"eval"`
+	Seed  uint64 `koanf:"seed" help:"generator seed of the training set (the held-out set uses seed+1); must differ from sft.seed and sft.seed-1"`
+	Train int    `koanf:"train" help:"training tasks (no prompt of the warm start)"`
+	Eval  int    `koanf:"eval" help:"held-out tasks (no prompt of the training set or the warm start)"`
 }
-
-// sftSection is sft.Config; family, difficulty and out are the
-// experiment's.
-type sftSection = sft.Config
 
 // Settings are the comparison's own keys.
 type Settings struct {
-	Seeds     []uint64 `yaml:"seeds"`
-	Parallel  int      `yaml:"parallel"`
-	EvalLimit int      `yaml:"eval_limit"`
-	Smooth    int      `yaml:"smooth"`
-	Arms      []Arm    `yaml:"arms"`
+	Seeds     []uint64 `koanf:"seeds" help:"run.seed of each repetition"`
+	Parallel  int      `koanf:"parallel" help:"runs at once (each run already uses every core)"`
+	EvalLimit int      `koanf:"eval_limit" help:"held-out tasks evaluated greedily per run; 0: all"`
+	Smooth    int      `koanf:"smooth" help:"moving-mean window (steps) of the curves and the final accuracy"`
+	Arms      []Arm    `koanf:"arms" help:"the arms: name, preset, and set (train keys set on top, as run.Sources overrides)"`
 }
 
 // Arm is one config under comparison: a preset and keys set over the
 // experiment's train config (dotted keys, e.g. localizer.name).
 type Arm struct {
-	Name   string         `yaml:"name"`
-	Preset string         `yaml:"preset"`
-	Set    map[string]any `yaml:"set"`
+	Name   string         `koanf:"name" yaml:"name"`
+	Preset string         `koanf:"preset" yaml:"preset"`
+	Set    map[string]any `koanf:"set" yaml:"set,omitempty"`
 }
+
+// EnvPrefix starts the environment variables of the experiment
+// (REWIND_EXPERIMENT_COMPARE_SEEDS=1,2 sets compare.seeds): apart from
+// rewind train's REWIND_* and rewind sft's REWIND_SFT_*, so that a variable
+// meant for one command never changes another's config.
+const EnvPrefix = "REWIND_EXPERIMENT_"
+
+// schema is the experiment's keys.
+var schema = config.New(Experiment{}, config.Options{EnvPrefix: EnvPrefix, EnvOwned: true, ListHint: "`rewind compare --print-config-keys`"})
+
+// Schema is the experiment's keys, for the commands' flags.
+func Schema() *config.Schema { return schema }
 
 // Default returns the default experiment.
 func Default() Experiment {
-	e, err := decode(defaultYAML, "default.yaml")
+	e, err := LoadSources(config.Sources{})
 	if err != nil {
-		panic(fmt.Sprintf("compare: embedded default.yaml: %v", err)) // a programming error
+		panic(fmt.Sprintf("experiment: embedded default.yaml: %v", err)) // a programming error
 	}
 	return e
 }
 
 // Load returns the default experiment with the YAML file at path merged
-// over it key by key (lists are replaced whole). Unknown keys are errors.
-func Load(path string) (Experiment, error) {
-	if path == "" {
-		return Default(), nil
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return Experiment{}, err
-	}
-	var base, over map[string]any
-	if err := yaml.Unmarshal(defaultYAML, &base); err != nil {
-		return Experiment{}, err
-	}
-	if err := yaml.Unmarshal(raw, &over); err != nil {
-		return Experiment{}, fmt.Errorf("%s: %w", path, err)
-	}
-	merged, err := yaml.Marshal(merge(base, over))
-	if err != nil {
-		return Experiment{}, err
-	}
-	e, err := decode(merged, path)
-	if err != nil {
-		return Experiment{}, err
-	}
-	return e, nil
-}
+// over it ("" for none).
+func Load(path string) (Experiment, error) { return LoadSources(config.Sources{File: path}) }
 
-// merge returns over merged into base: maps recursively, anything else
-// (lists included) replaced.
-func merge(base, over map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range base {
-		out[k] = v
+// LoadSources returns the default experiment (default.yaml) with the
+// layers of src merged over it key by key (maps merged, lists replaced
+// whole): a YAML file, REWIND_EXPERIMENT_* variables, flags added by
+// AddFlags. Unknown keys are errors naming where they are; an arm's set
+// and the train section are checked when the arms are built. It does not
+// validate.
+func LoadSources(src config.Sources) (Experiment, error) {
+	base, err := schema.YAMLLayer("default.yaml", defaultYAML)
+	if err != nil {
+		return Experiment{}, err
 	}
-	for k, v := range over {
-		bm, ok1 := out[k].(map[string]any)
-		om, ok2 := v.(map[string]any)
-		if ok1 && ok2 {
-			out[k] = merge(bm, om)
-		} else {
-			out[k] = v
+	layers, err := schema.Layers(src)
+	if err != nil {
+		return Experiment{}, err
+	}
+	var e Experiment
+	if err := schema.Decode(Experiment{SFT: sft.DefaultConfig()}, append([]map[string]any{base}, layers...), &e); err != nil {
+		if src.File != "" {
+			return Experiment{}, fmt.Errorf("%s: %w", src.File, err)
 		}
-	}
-	return out
-}
-
-// decode decodes an experiment strictly onto the SFT defaults.
-func decode(raw []byte, name string) (Experiment, error) {
-	e := Experiment{SFT: sft.DefaultConfig()}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&e); err != nil && !errors.Is(err, io.EOF) {
-		return Experiment{}, fmt.Errorf("%s: %w", name, err)
+		return Experiment{}, err
 	}
 	e.SFT.Family, e.SFT.Difficulty = e.Family, e.Difficulty
 	return e, nil
 }
 
-// YAML is the experiment as a YAML document.
-func (e Experiment) YAML() ([]byte, error) { return yaml.Marshal(e) }
+// AddFlags adds one --KEY flag per scalar key of the experiment (e.g.
+// --sft.steps) and --set KEY=VALUE to fs.
+func AddFlags(fs *pflag.FlagSet) { schema.AddFlags(fs, Default()) }
+
+// ConfigDoc renders the reference of every key as Markdown.
+func ConfigDoc() string {
+	var b strings.Builder
+	b.WriteString("# Experiment (rewind demo, rewind compare) configuration keys\n\n")
+	b.WriteString("Generated by `rewind compare --print-config-keys` from `experiment.Experiment`\n")
+	b.WriteString("and `experiment/default.yaml`; do not edit by hand.\n\n")
+	b.WriteString("Layers, lowest precedence first: `experiment/default.yaml` (`rewind compare\n")
+	b.WriteString("--print-config`), the YAML file (`-c FILE`; maps merged key by key, lists\n")
+	b.WriteString("replaced whole), `REWIND_EXPERIMENT_*` environment variables, then flags\n")
+	b.WriteString("(`--sft.steps 100`, or `--set KEY=VALUE`). Unknown keys are errors in every\n")
+	b.WriteString("layer. The `sft.*` keys are those of `rewind sft` (docs/sft-config.md).\n\n")
+	b.WriteString(schema.DocTable(Default(), "map (a rewind train config)"))
+	return b.String()
+}
+
+// YAML is the experiment as a YAML document; LoadSources reads it back.
+func (e Experiment) YAML() ([]byte, error) { return schema.YAML(e) }
 
 // Validate reports every bad field at once. The train config of each arm
 // is checked by Arms when the workspace paths are known.

@@ -254,10 +254,29 @@ func (w *Workspace) writeTrainConfig(e Experiment) error {
 	if err != nil {
 		return fmt.Errorf("experiment train section: %w", err)
 	}
-	if got, want := cfg.Data.Template, e.SFT.Template.Data(); got != want {
+	if got, want := cfg.Data.Template, e.SFT.Template; got != want {
 		return fmt.Errorf("experiment: train.data.template %+v differs from sft.template %+v: the policy must see the prompts it was warm-started on", got, want)
 	}
 	return nil
+}
+
+// merge returns over merged into base: maps recursively, anything else
+// (lists included) replaced.
+func merge(base, over map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		bm, ok1 := out[k].(map[string]any)
+		om, ok2 := v.(map[string]any)
+		if ok1 && ok2 {
+			out[k] = merge(bm, om)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func abs(p string) string {
@@ -273,9 +292,7 @@ func (w *Workspace) warmStart(ctx context.Context, e Experiment, out io.Writer) 
 	sc := e.SFT
 	sc.Out = filepath.Join(w.Dir, "warmstart")
 	sc.Family, sc.Difficulty = e.Family, e.Difficulty
-	keyRaw, err := yaml.Marshal(struct {
-		SFT sft.Config
-	}{sc})
+	keyRaw, err := sc.YAML()
 	if err != nil {
 		return err
 	}

@@ -6,34 +6,44 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/rewind-rl/rewind/experiment"
+	"github.com/rewind-rl/rewind/internal/config"
 )
 
 // experimentFlags are the flags shared by compare and demo.
 type experimentFlags struct {
-	file  string
-	out   string
-	print bool
+	file      string
+	out       string
+	print     bool
+	printKeys bool
 }
 
 func (f *experimentFlags) register(cmd *cobra.Command, defaultOut string) {
 	cmd.Flags().StringVarP(&f.file, "config", "c", "", "experiment YAML merged over the default one (see --print-config)")
 	cmd.Flags().StringVar(&f.out, "out", defaultOut, "workspace and output directory")
-	cmd.Flags().BoolVar(&f.print, "print-config", false, "print the default experiment (with comments), or the resolved one with -c, and exit")
+	cmd.Flags().BoolVar(&f.print, "print-config", false, "print the default experiment (with comments), or the resolved one with -c or key flags, and exit")
+	cmd.Flags().BoolVar(&f.printKeys, "print-config-keys", false, "print every experiment key with its default as Markdown (docs/experiment-config.md) and exit")
+	experiment.AddFlags(cmd.Flags())
 }
 
 // load returns the experiment, or nil after printing it.
 func (f *experimentFlags) load(cmd *cobra.Command) (*experiment.Experiment, error) {
-	if f.print && f.file == "" {
+	if f.printKeys {
+		_, err := fmt.Fprint(cmd.OutOrStdout(), experiment.ConfigDoc())
+		return nil, err
+	}
+	if f.print && f.file == "" && !anyExperimentKey(cmd) && !hasExperimentEnv() {
 		_, err := cmd.OutOrStdout().Write(experiment.DefaultYAML())
 		return nil, err
 	}
-	e, err := experiment.Load(f.file)
+	e, err := experiment.LoadSources(config.Sources{File: f.file, Environ: os.Environ(), Flags: cmd.Flags()})
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +56,27 @@ func (f *experimentFlags) load(cmd *cobra.Command) (*experiment.Experiment, erro
 		return nil, err
 	}
 	return &e, e.Validate()
+}
+
+// anyExperimentKey reports whether an experiment key flag was given.
+func anyExperimentKey(cmd *cobra.Command) bool {
+	found := false
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if _, ok := experiment.Schema().Lookup(fl.Name); ok || fl.Name == config.SetFlag {
+			found = true
+		}
+	})
+	return found
+}
+
+// hasExperimentEnv reports whether a REWIND_EXPERIMENT_* variable is set.
+func hasExperimentEnv() bool {
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, experiment.EnvPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func init() {

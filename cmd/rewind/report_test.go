@@ -46,7 +46,7 @@ func TestReportCommand(t *testing.T) {
 const tinyDemo = `
 difficulty: 1
 data: {seed: 3, train: 12, eval: 4}
-sft: {examples: 60, steps: 3, batch: 8, warmup: 1, eval_tasks: 0, eval_chains: 0, model: {preset: nano, max_positions: 160}, self: {steps: 0}}
+sft: {examples: 60, steps: 3, batch: 8, optim: {warmup_steps: 1}, eval_tasks: 0, eval_chains: 0, model: {preset: nano, max_positions: 160}, self: {steps: 0}}
 train:
   run: {steps: 2, checkpoint_every: 0}
   data: {batch_prompts: 2}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/internal/config"
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/trainer/run"
@@ -45,7 +46,7 @@ func jsonEq(t *testing.T, want, got []abi.Task) {
 func TestBenchmarkFolders(t *testing.T) {
 	for _, family := range tasks.Families() {
 		t.Run(family, func(t *testing.T) {
-			sc, err := sft.LoadConfig(filepath.Join(family, "sft.yaml"))
+			sc, err := sft.Load(config.Sources{File: filepath.Join(family, "sft.yaml")})
 			require.NoError(t, err)
 			require.NoError(t, sc.Validate())
 			require.Equal(t, family, sc.Family)
@@ -75,7 +76,7 @@ func TestBenchmarkFolders(t *testing.T) {
 			cfg, err := run.Load(run.Sources{File: filepath.Join("examples", "benchmarks", family, "train.yaml")})
 			require.NoError(t, err)
 			require.Equal(t, "short", cfg.Localizer.Template)
-			require.Equal(t, sc.Template.Data(), cfg.Data.Template)
+			require.Equal(t, sc.Template, cfg.Data.Template)
 			require.Equal(t, "runs/sft-"+family+"/model", cfg.Model.Path)
 			require.Equal(t, filepath.Join(sc.Out, "model"), cfg.Model.Path)
 		})

@@ -56,7 +56,7 @@ func decode(ctx context.Context, pol engine.Policy, maxPos int, prompts []string
 func greedyAccuracy(ctx context.Context, pol engine.Policy, cfg Config, ts []abi.Task) (float64, error) {
 	prompts := make([]string, len(ts))
 	for i, t := range ts {
-		prompts[i] = cfg.Template.Data().Render(t.Prompt)
+		prompts[i] = cfg.Template.Render(t.Prompt)
 	}
 	outs, err := greedy(ctx, pol, cfg.Model.MaxPositions, prompts)
 	if err != nil {
@@ -118,7 +118,7 @@ func evaluate(ctx context.Context, pol engine.Policy, cfg Config, seen map[strin
 	solveTasks := ts[:cfg.EvalTasks]
 	prompts := make([]string, len(solveTasks))
 	for i, t := range solveTasks {
-		prompts[i] = cfg.Template.Data().Render(t.Prompt)
+		prompts[i] = cfg.Template.Render(t.Prompt)
 	}
 	outs, err := greedy(ctx, pol, maxPos, prompts)
 	if err != nil {

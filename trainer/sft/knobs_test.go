@@ -99,7 +99,7 @@ func TestStopAtAccuracy(t *testing.T) {
 	require.NoError(t, err)
 	pol := &learner{tok: tok, byText: map[string]abi.Task{}, after: 25}
 	for _, t := range val {
-		pol.byText[cfg.Template.Data().Render(t.Prompt)] = t
+		pol.byText[cfg.Template.Render(t.Prompt)] = t
 	}
 	var rep Report
 	tr := &trainLoop{pol: pol, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), rep: &rep}

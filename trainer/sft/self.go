@@ -33,7 +33,7 @@ func selfExamples(ctx context.Context, pol engine.Policy, cfg Config, tok tokeni
 	var owners []abi.Task
 	for _, t := range ts {
 		for range cfg.Self.Samples {
-			prompts = append(prompts, cfg.Template.Data().Render(t.Prompt))
+			prompts = append(prompts, cfg.Template.Render(t.Prompt))
 			owners = append(owners, t)
 		}
 	}

@@ -48,7 +48,7 @@ func TestSelfExamples(t *testing.T) {
 	var wantFirst []int
 	wantCorrect := 0
 	for i, tk := range ts {
-		prompt := cfg.Template.Data().Render(tk.Prompt)
+		prompt := cfg.Template.Render(tk.Prompt)
 		switch i % 3 {
 		case 0:
 			sol, err := tasks.Solution(tk)

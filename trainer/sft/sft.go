@@ -130,11 +130,8 @@ func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 	mc.MaxPositions = cfg.Model.MaxPositions
 	mc.EOS = tok.EOS()
 	pol, err := engine.Open(cfg.Model.Engine, engine.Options{
-		Init: &engine.Init{Config: mc, Tokenizer: tok, Weights: model.InitWeights(mc, cfg.Seed)},
-		Optim: engine.Optim{
-			LR: cfg.LR, WeightDecay: cfg.WeightDecay, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, GradClip: cfg.GradClip,
-			Schedule: cfg.Schedule, WarmupSteps: cfg.Warmup, TotalSteps: cfg.Steps + cfg.Self.Steps,
-		},
+		Init:  &engine.Init{Config: mc, Tokenizer: tok, Weights: model.InitWeights(mc, cfg.Seed)},
+		Optim: cfg.TrainOptim(),
 		Extra: cfg.Model.Extra,
 	})
 	if err != nil {
@@ -259,7 +256,7 @@ func stageOne(ctx context.Context, tr *trainLoop, next func() engine.Sequence, s
 // weight 1 on the completion and EOS positions, dropping those longer than
 // the context. It returns the sequences and the task prompts seen.
 func encodeExamples(tok tokenizer.Tokenizer, cfg Config, exs []Example, rep *Report) ([]engine.Sequence, map[string]bool) {
-	tmpl := cfg.Template.Data()
+	tmpl := cfg.Template
 	seen := map[string]bool{}
 	var seqs []engine.Sequence
 	for _, ex := range exs {

@@ -22,7 +22,7 @@ func TestSFTEndToEnd(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Family, cfg.Difficulty = "sum", 1
 	cfg.Model.Preset = "nano"
-	cfg.Examples, cfg.Steps, cfg.Batch, cfg.Warmup, cfg.LogEvery = 40, 4, 4, 1, 2
+	cfg.Examples, cfg.Steps, cfg.Batch, cfg.Optim.WarmupSteps, cfg.LogEvery = 40, 4, 4, 1, 2
 	cfg.EvalTasks, cfg.EvalChains, cfg.EvalSamples = 4, 4, 2
 	cfg.Self = SelfConfig{Steps: 2, Tasks: 8, Samples: 1, Mix: 0.5}
 	cfg.Out = t.TempDir()
@@ -60,7 +60,11 @@ func TestSFTConfigValidate(t *testing.T) {
 	c := Config{}
 	err := c.Validate()
 	require.Error(t, err)
-	for _, field := range []string{"family", "difficulty", "examples", "steps", "batch", "lr", "schedule", "template", "model.preset", "out"} {
+	for _, field := range []string{"family", "difficulty", "examples", "steps", "batch", "optim.lr", "template", "model.engine", "model.preset", "out"} {
 		require.ErrorContains(t, err, `field "`+field+`"`)
 	}
+	require.ErrorContains(t, err, "optim.eps = 0: must be > 0", "the optimiser is checked as the engine checks it")
+	c = DefaultConfig()
+	c.Family, c.Out, c.Optim.WarmupSteps = "mul", "x", c.Steps
+	require.ErrorContains(t, c.Validate(), "optim.total_steps = 400: schedule \"cosine\" needs total_steps > warmup_steps = 400")
 }

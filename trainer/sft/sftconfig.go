@@ -1,69 +1,68 @@
 package sft
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"slices"
+	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/spf13/pflag"
 
+	"github.com/rewind-rl/rewind/internal/config"
 	"github.com/rewind-rl/rewind/tasks"
 	"github.com/rewind-rl/rewind/trainer/data"
+	"github.com/rewind-rl/rewind/trainer/engine"
 	"github.com/rewind-rl/rewind/trainer/model"
 )
 
 // Config configures a warm start: a model trained from scratch on
-// Examples, then evaluated on held-out tasks. Start from DefaultConfig;
-// every default is written on its field.
+// Examples, then evaluated on held-out tasks. Start from DefaultConfig
+// (or Load); every default is written there. The keys are those of
+// `rewind sft --print-config-keys` (docs/sft-config.md), the same
+// dialect as the train config's: the optimiser is the trainer's optim
+// section, the template its data.template.
 type Config struct {
-	Family     string `yaml:"family"`     // task family; required
-	Difficulty int    `yaml:"difficulty"` // default tasks.DefaultDifficulty
+	Family     string `koanf:"family" help:"task family (rewind data gen --help lists them); required"`
+	Difficulty int    `koanf:"difficulty" help:"task difficulty, tasks.MinDifficulty..tasks.MaxDifficulty; evaluation is at this difficulty"`
 	// MinDifficulty, when set, mixes the training tasks' difficulties:
 	// example i has difficulty MinDifficulty + i mod (Difficulty -
 	// MinDifficulty + 1), so a model sees short chains as well as the
 	// evaluated ones (a model trained on one chain length does not carry
-	// a walk further than it). Evaluation stays at Difficulty. Default 0:
-	// every example at Difficulty.
-	MinDifficulty int     `yaml:"min_difficulty"`
-	Seed          uint64  `yaml:"seed"`         // data, initialisation and order; default 1
-	Examples      int     `yaml:"examples"`     // training examples; default 6000
-	ErrorRate     float64 `yaml:"error_rate"`   // per-step slip probability of demonstrations; default 0.1
-	LocFraction   float64 `yaml:"loc_fraction"` // share of localization examples; default 0.3
+	// a walk further than it). Evaluation stays at Difficulty.
+	MinDifficulty int     `koanf:"min_difficulty" help:"mix training difficulties min_difficulty..difficulty (example i at min_difficulty + i mod span); 0: every example at difficulty"`
+	Seed          uint64  `koanf:"seed" help:"seed of the data, the initialisation and the order"`
+	Examples      int     `koanf:"examples" help:"training examples"`
+	ErrorRate     float64 `koanf:"error_rate" help:"per-step slip probability of the demonstrations"`
+	LocFraction   float64 `koanf:"loc_fraction" help:"share of localization examples"`
 	// Template renders solve prompts; it must equal the RL run's
-	// data.template. Default plain, "{prompt}\n". Localization prompts
-	// are those of the run's self localizer with localizer.template: short.
-	Template    Template    `yaml:"template"`
-	Model       ModelConfig `yaml:"model"`
-	Steps       int         `yaml:"steps"`        // optimiser steps; default 400
-	Batch       int         `yaml:"batch"`        // sequences per step; default 32
-	LR          float64     `yaml:"lr"`           // peak AdamW learning rate; default 3e-3
-	Warmup      int         `yaml:"warmup"`       // linear warm-up steps; default 20
-	Schedule    string      `yaml:"schedule"`     // constant, linear or cosine; default cosine
-	WeightDecay float64     `yaml:"weight_decay"` // default 0.01
-	GradClip    float64     `yaml:"grad_clip"`    // default 1
+	// data.template. Localization prompts are those of the run's self
+	// localizer with localizer.template: short.
+	Template data.Template `koanf:"template"`
+	Model    ModelConfig   `koanf:"model"`
+	Steps    int           `koanf:"steps" help:"optimiser steps of stage 1"`
+	Batch    int           `koanf:"batch" help:"sequences per optimiser step"`
+	// Optim is the optimiser; TotalSteps 0 spans both stages (steps +
+	// self.steps).
+	Optim engine.Optim `koanf:"optim"`
 	// EvalTasks held-out tasks are solved greedily to measure accuracy,
 	// and the failed ones are localized by the model (precision against
-	// the process verifier's first error); default 200.
-	EvalTasks int `yaml:"eval_tasks"`
-	// EvalChains held-out synthetic flawed chains are localized too;
-	// default 200.
-	EvalChains int `yaml:"eval_chains"`
+	// the process verifier's first error).
+	EvalTasks int `koanf:"eval_tasks" help:"held-out tasks solved greedily (accuracy) whose failures the model localizes"`
+	// EvalChains held-out synthetic flawed chains are localized too.
+	EvalChains int `koanf:"eval_chains" help:"held-out synthetic flawed chains the model localizes"`
 	// EvalSamples solutions are sampled per held-out task at the RL
 	// sampling settings (temperature 0.7, top-p 0.95) to measure sample
 	// accuracy, pass@EvalSamples and the share of tasks whose group of
 	// samples is mixed (some right, some wrong: the groups GRPO learns
-	// from); the sampled failures are localized too. Default 8; 0 skips.
-	EvalSamples int `yaml:"eval_samples"`
+	// from); the sampled failures are localized too.
+	EvalSamples int `koanf:"eval_samples" help:"solutions sampled per held-out task at the RL settings (pass@k, mixed groups); 0 skips"`
 	// Self is the optional second stage on the model's own failures.
-	Self SelfConfig `yaml:"self"`
+	Self SelfConfig `koanf:"self"`
 	// Stop ends stage-1 training early once the model is competent enough.
-	Stop     StopConfig `yaml:"stop"`
-	LogEvery int        `yaml:"log_every"` // steps between progress lines; default 25
-	Out      string     `yaml:"out"`       // output folder; default runs/sft-FAMILY
+	Stop     StopConfig `koanf:"stop"`
+	LogEvery int        `koanf:"log_every" help:"steps between progress lines"`
+	Out      string     `koanf:"out" help:"output folder (model/, sft.json, sft.log); rewind sft defaults it to runs/sft-FAMILY"`
 }
 
 // SelfConfig configures the second SFT stage: after Steps optimiser steps on
@@ -76,19 +75,18 @@ type Config struct {
 // propagate consistently and can be told apart from the model's own
 // mistakes (docs/tasks.md). The learning-rate schedule spans both stages.
 type SelfConfig struct {
-	Steps int `yaml:"steps"` // optimiser steps of the second stage; default 0: no second stage
+	Steps int `koanf:"steps" help:"optimiser steps of the second stage, on the model's own failures; 0: no second stage"`
 	// Tasks training tasks (the first of the stage-1 tasks, so no
-	// held-out prompt is seen) are solved Samples times each; default
-	// 2000 and 1.
-	Tasks   int `yaml:"tasks"`
-	Samples int `yaml:"samples"`
+	// held-out prompt is seen) are solved Samples times each.
+	Tasks   int `koanf:"tasks" help:"stage 2: training tasks (the first of stage 1's) the model solves"`
+	Samples int `koanf:"samples" help:"stage 2: solutions sampled per task"`
 	// Mix is the share of each second-stage batch drawn from the own
-	// failures, the rest from the stage-1 examples; default 0.5.
-	Mix float64 `yaml:"mix"`
+	// failures, the rest from the stage-1 examples.
+	Mix float64 `koanf:"mix" help:"stage 2: share of each batch drawn from the own failures (the rest from stage 1)"`
 	// Balance draws the own failures with their first error uniform over
 	// the steps that have any (instead of as the model makes them), so
-	// the majority step is not learnt as a prior; default false.
-	Balance bool `yaml:"balance"`
+	// the majority step is not learnt as a prior.
+	Balance bool `koanf:"balance" help:"stage 2: draw the own failures with their first error uniform over the steps"`
 }
 
 // StopConfig stops stage 1 once greedy pass@1 on validation tasks (drawn
@@ -98,36 +96,22 @@ type SelfConfig struct {
 // some tasks and fails others instead of one at chance or one that
 // solves everything, which leaves RL nothing to learn. Default: off.
 type StopConfig struct {
-	Accuracy float64 `yaml:"accuracy"` // target greedy pass@1 in (0, 1]; 0: never stop early
-	Every    int     `yaml:"every"`    // steps between checks; default 25
-	Tasks    int     `yaml:"tasks"`    // validation tasks; default 100
-}
-
-// Template mirrors trainer/data.Template with the keys of the run
-// config's data.template.
-type Template struct {
-	Kind            string `yaml:"kind"`
-	Format          string `yaml:"format"`
-	System          string `yaml:"system"`
-	AssistantPrefix string `yaml:"assistant_prefix"`
-}
-
-// Data is the trainer/data template.
-func (t Template) Data() data.Template {
-	return data.Template{Kind: t.Kind, Format: t.Format, System: t.System, AssistantPrefix: t.AssistantPrefix}
+	Accuracy float64 `koanf:"accuracy" help:"stop stage 1 once greedy pass@1 on validation tasks reaches this; 0: never stop early"`
+	Every    int     `koanf:"every" help:"steps between the early-stop checks"`
+	Tasks    int     `koanf:"tasks" help:"validation tasks of the early-stop check"`
 }
 
 // ModelConfig is the from-scratch model.
 type ModelConfig struct {
-	// Engine is the registered compute engine that trains it (cpu or
-	// xla; the program links it); default "cpu".
-	Engine string            `yaml:"engine"`
-	Extra  map[string]string `yaml:"extra"`  // engine-specific settings passed through to the engine
-	Preset string            `yaml:"preset"` // trainer/model preset; default "tiny"
+	// Engine is the registered compute engine that trains it (the
+	// program links it).
+	Engine string            `koanf:"engine" help:"compute engine: cpu or xla"`
+	Extra  map[string]string `koanf:"extra" help:"engine-specific settings passed through to the engine"`
+	Preset string            `koanf:"preset" help:"trainer/model preset initialised from seed (e.g. nano, tiny)"`
 	// MaxPositions overrides the preset's context length; localization
 	// prompts need about 200 characters at the default difficulty, more
-	// than the tiny preset's 128. Default 256.
-	MaxPositions int `yaml:"max_positions"`
+	// than the tiny preset's 128.
+	MaxPositions int `koanf:"max_positions" help:"context length (overrides the preset's); examples longer than it are dropped"`
 }
 
 // DefaultConfig returns the defaults, which train a tiny model in a
@@ -135,8 +119,9 @@ type ModelConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Difficulty: tasks.DefaultDifficulty, Seed: 1, Examples: 6000, ErrorRate: 0.1, LocFraction: 0.3,
-		Template: Template{Kind: data.TemplatePlain, Format: data.PromptPlaceholder + "\n"}, Model: ModelConfig{Engine: "cpu", Preset: "tiny", MaxPositions: 256},
-		Steps: 400, Batch: 32, LR: 3e-3, Warmup: 20, Schedule: "cosine", WeightDecay: 0.01, GradClip: 1,
+		Template: data.Template{Kind: data.TemplatePlain, Format: data.PromptPlaceholder + "\n"}, Model: ModelConfig{Engine: "cpu", Preset: "tiny", MaxPositions: 256},
+		Steps: 400, Batch: 32,
+		Optim:     engine.Optim{LR: 3e-3, WeightDecay: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, GradClip: 1, Schedule: "cosine", WarmupSteps: 20},
 		EvalTasks: 200, EvalChains: 200, EvalSamples: 8, LogEvery: 25,
 		Self: SelfConfig{Tasks: 2000, Samples: 1, Mix: 0.5},
 		Stop: StopConfig{Every: 25, Tasks: 100},
@@ -175,7 +160,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"warmup", c.Warmup}, {"eval_tasks", c.EvalTasks}, {"eval_chains", c.EvalChains}, {"eval_samples", c.EvalSamples}, {"self.steps", c.Self.Steps}} {
+	}{{"eval_tasks", c.EvalTasks}, {"eval_chains", c.EvalChains}, {"eval_samples", c.EvalSamples}, {"self.steps", c.Self.Steps}} {
 		if f.v < 0 {
 			bad(f.name, "%d must be >= 0", f.v)
 		}
@@ -201,19 +186,13 @@ func (c Config) Validate() error {
 			bad("self.samples", "%d must be > 0", c.Self.Samples)
 		}
 	}
-	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
-		bad("lr", "%v must be a positive number", c.LR)
+	if !(c.Optim.LR > 0) || math.IsInf(c.Optim.LR, 0) {
+		bad("optim.lr", "%v must be a positive number", c.Optim.LR)
 	}
-	if !(c.WeightDecay >= 0) || !(c.GradClip >= 0) {
-		bad("weight_decay", "weight_decay and grad_clip must be >= 0 (got %v, %v)", c.WeightDecay, c.GradClip)
+	if err := c.TrainOptim().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("sft config: %w", err))
 	}
-	if !slices.Contains([]string{"constant", "linear", "cosine"}, c.Schedule) {
-		bad("schedule", "%q is not constant, linear or cosine", c.Schedule)
-	}
-	if c.Schedule != "constant" && c.Warmup >= c.Steps+c.Self.Steps {
-		bad("warmup", "%d must be below steps + self.steps = %d for a %s schedule", c.Warmup, c.Steps+c.Self.Steps, c.Schedule)
-	}
-	if err := c.Template.Data().Validate(); err != nil {
+	if err := c.Template.Validate(); err != nil {
 		bad("template", "%v (use the RL run's data.template)", err)
 	}
 	if c.Model.Engine == "" {
@@ -231,18 +210,60 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LoadConfig decodes a YAML file strictly (an unknown key is an error
-// naming its line) onto DefaultConfig. It does not validate: Train does.
-func LoadConfig(path string) (Config, error) {
-	cfg := DefaultConfig()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, err
+// TrainOptim is the optimiser of the whole warm start: Optim, with
+// TotalSteps spanning both stages when it is 0.
+func (c Config) TrainOptim() engine.Optim {
+	o := c.Optim
+	if o.TotalSteps == 0 {
+		o.TotalSteps = c.Steps + c.Self.Steps
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && err != io.EOF {
-		return cfg, fmt.Errorf("%s: %w", path, err)
+	return o
+}
+
+// schema is the warm start's keys in the commands' one config dialect.
+var schema = config.New(Config{}, config.Options{EnvPrefix: EnvPrefix, EnvOwned: true, ListHint: "`rewind sft --print-config-keys`"})
+
+// EnvPrefix starts the environment variables of the sft config
+// (REWIND_SFT_OPTIM_LR sets optim.lr): apart from the train config's
+// REWIND_*, so that a variable meant for rewind train never changes a
+// warm start, and the other way round.
+const EnvPrefix = "REWIND_SFT_"
+
+// Schema is the sft config's keys: the experiment file embeds them as its
+// sft section, rewind sft adds them as flags.
+func Schema() *config.Schema { return schema }
+
+// Load builds a config from DefaultConfig and the layers of src (a YAML
+// file, REWIND_SFT_* variables, flags added by AddFlags, overrides),
+// each decoded strictly: an unknown key is an error naming where it is,
+// with the closest known key. It does not validate: Train does.
+func Load(src config.Sources) (Config, error) {
+	var c Config
+	if err := schema.Load(DefaultConfig(), src, &c); err != nil {
+		return Config{}, err
 	}
-	return cfg, nil
+	return c, nil
+}
+
+// AddFlags adds one --KEY flag per scalar key and --set KEY=VALUE to fs.
+func AddFlags(fs *pflag.FlagSet) { schema.AddFlags(fs, DefaultConfig()) }
+
+// YAML renders the config with its keys in field order; Load reads it
+// back to the same Config.
+func (c Config) YAML() ([]byte, error) { return schema.YAML(c) }
+
+// ConfigDoc renders the reference of every key as Markdown;
+// docs/sft-config.md is this output (a test keeps it current).
+func ConfigDoc() string {
+	var b strings.Builder
+	b.WriteString("# Warm-start (rewind sft) configuration keys\n\n")
+	b.WriteString("Generated by `rewind sft --print-config-keys` from `trainer/sft.Config`;\n")
+	b.WriteString("do not edit by hand.\n\n")
+	b.WriteString("Layers, lowest precedence first: the defaults below, the YAML file\n")
+	b.WriteString("(`-c FILE`), `REWIND_SFT_*` environment variables, then flags\n")
+	b.WriteString("(`--optim.lr 0.001`, or `--set KEY=VALUE` for any key including map\n")
+	b.WriteString("entries). Unknown keys are errors in every layer. The `sft` section of an\n")
+	b.WriteString("experiment file (`rewind compare --print-config`) has these keys too.\n\n")
+	b.WriteString(schema.DocTable(DefaultConfig(), "map"))
+	return b.String()
 }
