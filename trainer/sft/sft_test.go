@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rewind-rl/rewind/trainer/engine"
 	_ "github.com/rewind-rl/rewind/trainer/engine/cpu"
+	_ "github.com/rewind-rl/rewind/trainer/engine/xla"
 )
 
 // TestSFTEndToEnd runs a very small warm start of both stages: it trains, saves a
@@ -53,6 +55,27 @@ func TestSFTEndToEnd(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, []int{id}, tok.Encode("</thought>"), "the delimiter is one token")
 	require.Equal(t, "Add 1+2\n", tok.Decode(tok.Encode("Add 1+2\n")))
+}
+
+// The warm start runs on any registered engine: a stage-1 warm start on
+// the xla engine (its pure-Go backend) trains, saves a checkpoint the cpu
+// engine opens, and evaluates.
+func TestSFTOnXLA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles XLA graphs")
+	}
+	cfg := DefaultConfig()
+	cfg.Family, cfg.Difficulty = "sum", 1
+	cfg.Model.Engine, cfg.Model.Preset = "xla", "nano"
+	cfg.Examples, cfg.Steps, cfg.Batch, cfg.Optim.WarmupSteps, cfg.LogEvery = 16, 2, 4, 1, 1
+	cfg.EvalTasks, cfg.EvalChains, cfg.EvalSamples = 2, 2, 0
+	cfg.Out = t.TempDir()
+	rep, err := Train(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Steps)
+	require.Positive(t, rep.FinalLoss)
+	_, err = engine.Open("cpu", engine.Options{Dir: rep.Model, WeightsOnly: true})
+	require.NoError(t, err, "the xla engine's checkpoint opens on the cpu engine, as rewind train opens a warm start")
 }
 
 func TestSFTConfigValidate(t *testing.T) {
