@@ -116,17 +116,6 @@ func (s *Schema) Lookup(key string) (Key, bool) {
 	return Key{}, false
 }
 
-// isOpenRoot reports whether key names an open key's map itself (such as
-// "train" for "train.*").
-func (s *Schema) isOpenRoot(key string) bool {
-	for _, k := range s.keys {
-		if k.Open && strings.TrimSuffix(k.Path, ".*") == key {
-			return true
-		}
-	}
-	return false
-}
-
 // suggest returns the known key closest to key, or "" when none is close.
 func (s *Schema) suggest(key string) string {
 	last := key[strings.LastIndex(key, ".")+1:]
