@@ -256,6 +256,14 @@ func TestMeterRefuses(t *testing.T) {
 		"\x02\x18\x01\x0brewind_host\x0acheckpoint\x00\x00")
 	_, err = meter(bin)
 	require.ErrorContains(t, err, `imports from "rewind_host"`)
+	// A module that exports the name the start function is moved to.
+	bin = []byte("\x00asm\x01\x00\x00\x00" +
+		"\x01\x04\x01\x60\x00\x00" + // type 0: () -> ()
+		"\x03\x02\x01\x00" + // function 0: type 0
+		"\x07\x15\x01\x11rewind_host.start\x00\x00" + // export "rewind_host.start" = func 0
+		"\x0a\x04\x01\x02\x00\x0b") // code: empty body
+	_, err = meter(bin)
+	require.ErrorContains(t, err, `exports "rewind_host.start", which the host reserves`)
 }
 
 // TestMeterPreservesSemantics runs a module that uses every construct the
