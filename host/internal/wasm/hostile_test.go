@@ -234,12 +234,16 @@ func TestFailingCallsDoNotLeak(t *testing.T) {
 	}
 	run(300)
 	runLoops(10)
+	p.closing.Wait()
+	loop.closing.Wait()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	g0 := runtime.NumGoroutine()
 	run(10000)
 	runLoops(100)
+	p.closing.Wait() // dead instances are closed in the background
+	loop.closing.Wait()
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
