@@ -72,6 +72,7 @@ func TestLocalizerStrategiesEndToEnd(t *testing.T) {
 		// The example localizers of examples/plugins, one per language.
 		{"surprise-go", map[string]map[string]any{"surprise-go": {"wasm": "../../examples/plugins/surprise-go/surprise.wasm"}}, checkSurprise},
 		{"surprise-c", map[string]map[string]any{"surprise-c": {"wasm": "../../examples/plugins/surprise-c/surprise.wasm"}}, checkSurprise},
+		{"surprise-as", map[string]map[string]any{"surprise-as": {"wasm": "../../examples/plugins/surprise-as/surprise.wasm"}}, checkSurprise},
 		{"surprise-py", nil, checkSurprise}, // plugins: pythonSurprise
 	} {
 		t.Run(tc.name, func(t *testing.T) {
