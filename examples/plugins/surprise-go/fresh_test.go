@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/rewind-rl/rewind/internal/testtool"
 )
 
 // builtWith is the toolchain that built the committed surprise.wasm. Go builds
@@ -28,15 +30,12 @@ func TestCommittedModuleIsUpToDate(t *testing.T) {
 	}
 	// go test puts its own toolchain's bin first on PATH, so this is the
 	// go command that built the test.
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build with GOOS=wasip1")
-	}
+	goBin := testtool.LookPath(t, "https://go.dev/doc/install", "go")
 	out := filepath.Join(t.TempDir(), "surprise.wasm")
 	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("cannot build for GOOS=wasip1 here (%v): %s", err, msg)
+		testtool.Missing(t, "cannot build for GOOS=wasip1 here (%v): %s", err, msg)
 	}
 	fresh, err := os.ReadFile(out)
 	if err != nil {
