@@ -14,7 +14,10 @@ type Error struct {
 	Err    error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Status, e.Err) }
+// Error is the cause alone: the host reports the status itself
+// (host.PluginError prints "plugin NAME OP: STATUS: cause"), and a cause
+// wrapped on its way ("wasm module PATH: ...") would repeat it otherwise.
+func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
 // PluginStatus reports the verdict status of the failure (it makes Error a

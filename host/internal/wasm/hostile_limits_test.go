@@ -111,3 +111,15 @@ func TestTrapsNameTheAuthorsFunctions(t *testing.T) {
 	require.True(t, strings.Contains(msg, ".$3()\n"), "%s", msg)
 	require.NotContains(t, msg, ".$4()")
 }
+
+// TestErrorSaysItsStatusOnce: the status is a field the host prints; the
+// message is the cause alone, so wrapping it ("wasm module PATH: ...")
+// and printing it through host.PluginError does not repeat the status
+// (issue 13: "malformed: malformed:", "timeout: ... timeout:").
+func TestErrorSaysItsStatusOnce(t *testing.T) {
+	_, err := Load(context.Background(), Config{Name: "startloop", Path: hostileDir + "startloop.wasm", Timeout: 20 * time.Millisecond})
+	var we *Error
+	require.True(t, errors.As(err, &we), "%v", err)
+	require.Equal(t, abi.StatusTimeout, we.Status)
+	require.Equal(t, "the start function: ran past its deadline: context deadline exceeded", err.Error())
+}
