@@ -32,14 +32,7 @@ type Deps interface {
 // plugins. Like RegisterBuiltin it panics on a duplicate name or an
 // unknown kind.
 func RegisterComposite(kind abi.Kind, name string, f ComposeFactory) {
-	RegisterBuiltin(kind, name, func(map[string]any) (any, error) {
-		return nil, fmt.Errorf("builtin %q uses other plugins: load it through a Registry", name)
-	})
-	builtinMu.Lock()
-	defer builtinMu.Unlock()
-	b := builtins[name]
-	b.compose = f
-	builtins[name] = b
+	register(name, builtin{kind: kind, compose: f})
 }
 
 // deps loads the dependencies of the composite built-in chain[len-1].
@@ -66,7 +59,16 @@ func (d *deps) use(name string) error {
 	if err != nil {
 		return fmt.Errorf("plugin %q: %w", name, err)
 	}
-	return d.r.loadAs(d.ctx, name, cfg, d.chain)
+	if err := d.r.loadAs(d.ctx, name, cfg, d.chain); err != nil {
+		d.r.mu.RLock()
+		_, loaded := d.r.plugins[name]
+		d.r.mu.RUnlock()
+		if !loaded {
+			return err
+		}
+		// Another composite loaded it meanwhile: use that one.
+	}
+	return nil
 }
 
 func (d *deps) Verifier(name string) (Verifier, error) {

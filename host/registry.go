@@ -36,15 +36,21 @@ var (
 // `builtin: NAME`. It is called from init functions and panics on a
 // duplicate name or an unknown kind (programming errors).
 func RegisterBuiltin(kind abi.Kind, name string, f Factory) {
+	register(name, builtin{kind: kind, factory: f})
+}
+
+// register adds b to the table of built-ins (RegisterBuiltin,
+// RegisterComposite).
+func register(name string, b builtin) {
 	builtinMu.Lock()
 	defer builtinMu.Unlock()
-	if _, ok := kindIface[kind]; !ok {
-		panic(fmt.Sprintf("host: RegisterBuiltin(%q, %q): unknown kind", kind, name))
+	if _, ok := kindIface[b.kind]; !ok {
+		panic(fmt.Sprintf("host: registering builtin %q: unknown kind %q", name, b.kind))
 	}
 	if _, dup := builtins[name]; dup {
 		panic(fmt.Sprintf("host: builtin plugin %q registered twice", name))
 	}
-	builtins[name] = builtin{kind: kind, factory: f}
+	builtins[name] = b
 }
 
 // NoOptions is the Factory of a built-in that takes no options: it returns
