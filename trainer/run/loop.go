@@ -405,16 +405,20 @@ func (l *loop) run(ctx context.Context, from, total int, prog progress) (last js
 			}
 		}
 		last = body
+		// Checked before the step's checkpoint: a resume redoes the step
+		// that stopped the run (and stops again while the plugin fails)
+		// rather than find a finished run.
+		l.unusable.push(res.verdicts)
+		if err := l.unusable.check(l.cfg.Run.MaxUnusable, min(l.unusable.size, total-from)); err != nil {
+			prog.step(done, res.summary)
+			return nil, "", 0, fmt.Errorf("step %d: %w", done, err)
+		}
 		if (every > 0 && done%every == 0) || lastStep {
 			if final, err = l.checkpoint(done); err != nil {
 				return nil, "", 0, err
 			}
 		}
 		prog.step(done, res.summary)
-		l.unusable.push(res.verdicts)
-		if err := l.unusable.check(l.cfg.Run.MaxUnusable, min(l.unusable.size, total-from)); err != nil {
-			return nil, "", 0, fmt.Errorf("step %d: %w", done, err)
-		}
 	}
 	if last == nil {
 		// Nothing left to do (a finished run resumed): the latest

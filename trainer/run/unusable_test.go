@@ -71,6 +71,13 @@ func TestAllUnusableRunStops(t *testing.T) {
 	require.Contains(t, log.String(), "no usable verdicts")
 	_, statErr := os.Stat(filepath.Join(dir, "summary.json"))
 	require.True(t, errors.Is(statErr, os.ErrNotExist), "a stopped run writes no summary")
+
+	// The stopping step was not checkpointed: a resume redoes it and,
+	// the plugin failing still, stops again instead of finding a
+	// finished run and exiting 0.
+	_, err = train(context.Background(), Options{Resume: dir},
+		newUnusableFake(func(int) verdictTally { return tally(0, "badjson", "malformed", 8) }))
+	require.ErrorIs(t, err, ErrTooManyUnusable)
 }
 
 // TestUnusableShareThreshold: the window's share, not one step, decides;
