@@ -134,7 +134,7 @@ func buildAndTest(t *testing.T, build *exec.Cmd, dir, name string) {
 	require.NoError(t, err, "%s", msg)
 	out, err := runPlugin(t, "test", filepath.Join(dir, name+".wasm"), "--cases", filepath.Join(dir, "cases.jsonl"))
 	require.NoError(t, err, out)
-	require.Contains(t, out, "7 cases, 7 passed, 0 disagreed")
+	require.Regexp(t, `(?m)^\d+ cases, \d+ passed, 0 disagreed$`, out)
 }
 
 // TestScaffoldedGoBuildsAndPasses builds the Go scaffold for wasip1 inside
