@@ -109,3 +109,34 @@ func FuzzDecodeVerdict(f *testing.F) {
 		require.Equal(t, v, again)
 	})
 }
+
+// FuzzDecodeLocalizeRequest: whatever the bytes, decoding a localize
+// request never panics, and what decodes re-encodes to the same steps,
+// seed and step statistics (step_stats is the minor addition of ABI 1 that
+// localizer guests read).
+func FuzzDecodeLocalizeRequest(f *testing.F) {
+	h := 0.75
+	f.Add(AppendLocalizeRequest(nil, &abi.LocalizeRequest{Response: "ab", Steps: []abi.Span{{Start: 0, End: 1}, {Start: 1, End: 2}}, Seed: 3,
+		StepStats: []abi.StepStats{{Tokens: 2, MeanLogProb: -0.5, MinLogProb: -1e-05, MeanEntropy: &h}, {Tokens: 0}}}))
+	f.Add([]byte(`{"steps":[{"start":0,"end":1}],"step_stats":[{"tokens":1,"mean_entropy":null,"x":[{}]}],"seed":18446744073709551615}`))
+	f.Add([]byte(`{"step_stats":null,"steps":null}`))
+	f.Add([]byte(`{"step_stats":[{"min_logprob":-1e400}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got abi.LocalizeRequest
+		if err := DecodeLocalizeRequest(b, &got); err != nil {
+			return
+		}
+		var again abi.LocalizeRequest
+		require.NoError(t, DecodeLocalizeRequest(AppendLocalizeRequest(nil, &got), &again))
+		if len(got.Steps) == 0 { // the encoder writes an empty list for none
+			got.Steps, again.Steps = nil, nil
+		}
+		if len(got.StepStats) == 0 { // and omits empty statistics
+			got.StepStats, again.StepStats = nil, nil
+		}
+		require.Equal(t, got.Steps, again.Steps)
+		require.Equal(t, got.Seed, again.Seed)
+		require.Equal(t, got.StepStats, again.StepStats)
+		require.Equal(t, got.Response, again.Response)
+	})
+}
