@@ -97,3 +97,20 @@ func TestCarriedStateDerails(t *testing.T) {
 		}
 	}
 }
+
+// TestCarriedFitsTheTinyContext: at every difficulty a walk or cups task's
+// prompt, the plain template's newline, its solution and the end-of-text
+// token fit the 256 positions the warm start gives the tiny model
+// (`</thought>` is one token of its character tokenizer).
+func TestCarriedFitsTheTinyContext(t *testing.T) {
+	for _, family := range []string{"walk", "cups"} {
+		ts, err := Generate(family, 50, 5, MaxDifficulty)
+		require.NoError(t, err)
+		for _, tk := range ts {
+			sol, err := Solution(tk)
+			require.NoError(t, err)
+			tokens := len(tk.Prompt) + 1 + len(sol) - (len(Delimiter)-1)*strings.Count(sol, Delimiter) + 1
+			require.LessOrEqual(t, tokens, 256, "%s: %s", family, tk.Prompt)
+		}
+	}
+}
