@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,6 +57,7 @@ type learner struct {
 	byText  map[string]abi.Task
 	updates int
 	after   int
+	saved   map[string]int // updates at the last Save into each folder
 }
 
 func (p *learner) Tokenizer() tokenizer.Tokenizer { return p.tok }
@@ -84,41 +87,72 @@ func (p *learner) Update(context.Context, engine.Batch) (engine.UpdateStats, err
 	p.updates++
 	return engine.UpdateStats{Loss: 1}, nil
 }
-func (p *learner) Save(string) error { return nil }
+func (p *learner) Save(dir string) error {
+	if p.saved == nil {
+		p.saved = map[string]int{}
+	}
+	p.saved[dir] = p.updates
+	return nil
+}
+
+// open reopens what Save wrote into dir.
+func (p *learner) open(dir string) (engine.Policy, error) {
+	n, ok := p.saved[dir]
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	return &learner{tok: p.tok, byText: p.byText, updates: n, after: p.after}, nil
+}
 
 // TestStopAtAccuracy: stage 1 checks validation pass@1 every stop.every
-// steps and stops at the first check that reaches the target; the
-// validation prompts are kept out of the held-out evaluation.
+// steps and stops at the first check that reaches the target, keeping the
+// check before when it was closer to the target; the validation prompts
+// are kept out of the held-out evaluation.
 func TestStopAtAccuracy(t *testing.T) {
 	tok, err := tokenizer.NewChar(Alphabet, Specials)
 	require.NoError(t, err)
 	cfg := DefaultConfig()
 	cfg.Family, cfg.Difficulty, cfg.Steps, cfg.Batch, cfg.LogEvery = "walk", 2, 100, 2, 10
-	cfg.Stop = StopConfig{Accuracy: 0.5, Every: 10, Tasks: 20}
+	cfg.Out = t.TempDir()
 	val, err := tasks.Generate("walk", 200, cfg.Seed+2_000_003, cfg.Difficulty)
 	require.NoError(t, err)
-	pol := &learner{tok: tok, byText: map[string]abi.Task{}, after: 25}
+	byText := map[string]abi.Task{}
 	for _, t := range val {
-		pol.byText[cfg.Template.Render(t.Prompt)] = t
+		byText[cfg.Template.Render(t.Prompt)] = t
 	}
-	var rep Report
-	tr := &trainLoop{pol: pol, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), rep: &rep}
 	seq := engine.Sequence{Tokens: []int{1, 2}, Weights: []float32{0, 1}}
-	seen := map[string]bool{}
-	require.NoError(t, stageOne(context.Background(), tr, func() engine.Sequence { return seq }, seen))
+	run := func(target float64) (*learner, Report, *trainLoop, map[string]bool) {
+		cfg.Stop = StopConfig{Accuracy: target, Every: 10, Tasks: 20}
+		pol := &learner{tok: tok, byText: byText, after: 25}
+		var rep Report
+		tr := &trainLoop{pol: pol, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), rep: &rep}
+		seen := map[string]bool{}
+		require.NoError(t, stageOne(context.Background(), tr, func() engine.Sequence { return seq }, seen, pol.open))
+		return pol, rep, tr, seen
+	}
+
+	// The learner jumps from 0 to 1 at its 25th update: a target of 0.5
+	// is reached at the check of step 30, and 1 is no farther from it
+	// than 0 was, so the check of step 30 stays.
+	pol, rep, tr, seen := run(0.5)
 	require.Equal(t, 30, rep.StoppedAt, "the first check after 25 updates")
 	require.Equal(t, []StopCheck{{10, 0}, {20, 0}, {30, 1}}, rep.StopChecks)
 	require.Equal(t, 30, pol.updates)
+	require.Same(t, pol, tr.pol)
 	require.Len(t, seen, 20)
 	for p := range seen {
 		require.True(t, strings.HasPrefix(p, "Walk from "))
 	}
+	require.NoDirExists(t, filepath.Join(cfg.Out, "stop-previous"))
+
+	// A target of 0.3 is overshot: 0 at step 20 was closer to it than 1
+	// at step 30, so the weights of step 20 are reopened.
+	_, rep, tr, _ = run(0.3)
+	require.Equal(t, 20, rep.StoppedAt)
+	require.Equal(t, 20, tr.pol.(*learner).updates)
 
 	// Off: every step runs and nothing is checked.
-	rep, pol.updates = Report{}, 0
-	cfg.Stop.Accuracy = 0
-	tr = &trainLoop{pol: pol, cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil)), rep: &rep}
-	require.NoError(t, stageOne(context.Background(), tr, func() engine.Sequence { return seq }, map[string]bool{}))
+	pol, rep, _, _ = run(0)
 	require.Equal(t, 100, pol.updates)
 	require.Zero(t, rep.StoppedAt)
 	require.Empty(t, rep.StopChecks)

@@ -154,9 +154,13 @@ func Train(ctx context.Context, cfg Config, log *slog.Logger) (Report, error) {
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x5f7))
 	tr := &trainLoop{pol: pol, cfg: cfg, log: log, rep: &rep, start: start}
 	stage1 := newShuffler(seqs, r)
-	if err := stageOne(ctx, tr, stage1.next, seen); err != nil {
+	open := func(dir string) (engine.Policy, error) {
+		return engine.Open(cfg.Model.Engine, engine.Options{Dir: dir, Extra: cfg.Model.Extra})
+	}
+	if err := stageOne(ctx, tr, stage1.next, seen, open); err != nil {
 		return rep, err
 	}
+	pol = tr.pol
 	if rep.StoppedAt > 0 {
 		rep.Steps = rep.StoppedAt + cfg.Self.Steps
 	}
@@ -219,9 +223,13 @@ func (cfg Config) TrainingExamples() ([]Example, error) {
 
 // stageOne runs the stage-1 steps; with cfg.Stop.Accuracy set it checks
 // greedy pass@1 on validation tasks every cfg.Stop.Every steps and stops
-// once it reaches the target. The validation prompts join seen, so the
-// held-out evaluation does not reuse them.
-func stageOne(ctx context.Context, tr *trainLoop, next func() engine.Sequence, seen map[string]bool) error {
+// once it reaches the target. Competence can jump past the target between
+// two checks, so the check before is kept on disk (under cfg.Out, removed
+// at the end) and, when its pass@1 was closer to the target, its weights
+// and optimiser state are reopened with open and replace tr.pol. The
+// validation prompts join seen, so the held-out evaluation does not reuse
+// them.
+func stageOne(ctx context.Context, tr *trainLoop, next func() engine.Sequence, seen map[string]bool, open func(dir string) (engine.Policy, error)) error {
 	cfg := tr.cfg
 	if cfg.Stop.Accuracy == 0 {
 		return tr.steps(ctx, 1, cfg.Steps, next)
@@ -233,6 +241,9 @@ func stageOne(ctx context.Context, tr *trainLoop, next func() engine.Sequence, s
 	for _, t := range val {
 		seen[t.Prompt] = true
 	}
+	prevDir := filepath.Join(cfg.Out, "stop-previous")
+	defer os.RemoveAll(prevDir)
+	var prev *StopCheck
 	for from := 1; from <= cfg.Steps; from += cfg.Stop.Every {
 		to := min(from+cfg.Stop.Every-1, cfg.Steps)
 		if err := tr.steps(ctx, from, to, next); err != nil {
@@ -242,12 +253,26 @@ func stageOne(ctx context.Context, tr *trainLoop, next func() engine.Sequence, s
 		if err != nil {
 			return err
 		}
-		tr.rep.StopChecks = append(tr.rep.StopChecks, StopCheck{Step: to, Accuracy: acc})
+		check := StopCheck{Step: to, Accuracy: acc}
+		tr.rep.StopChecks = append(tr.rep.StopChecks, check)
 		tr.log.Info("sft: validation", "step", to, "greedy_pass1", fmt.Sprintf("%.3f", acc), "target", cfg.Stop.Accuracy)
-		if acc >= cfg.Stop.Accuracy {
-			tr.rep.StoppedAt = to
-			return nil
+		if acc < cfg.Stop.Accuracy {
+			if err := tr.pol.Save(prevDir); err != nil {
+				return fmt.Errorf("sft: keeping the check of step %d: %w", to, err)
+			}
+			prev = &check
+			continue
 		}
+		tr.rep.StoppedAt = to
+		if prev != nil && cfg.Stop.Accuracy-prev.Accuracy < acc-cfg.Stop.Accuracy {
+			pol, err := open(prevDir)
+			if err != nil {
+				return fmt.Errorf("sft: reopening the check of step %d: %w", prev.Step, err)
+			}
+			tr.pol, tr.rep.StoppedAt = pol, prev.Step
+			tr.log.Info("sft: validation overshot the target; keeping the check before", "step", prev.Step, "greedy_pass1", fmt.Sprintf("%.3f", prev.Accuracy))
+		}
+		return nil
 	}
 	return nil
 }
