@@ -94,9 +94,11 @@ type SelfConfig struct {
 // checked every Every steps. Competence at a carried-state task arrives
 // as a jump (docs/probe.md): stopping on it lands a warm start that solves
 // some tasks and fails others instead of one at chance or one that
-// solves everything, which leaves RL nothing to learn. Default: off.
+// solves everything, which leaves RL nothing to learn. A jump can also
+// pass the target between two checks: the check before is then kept when
+// its pass@1 was closer to the target. Default: off.
 type StopConfig struct {
-	Accuracy float64 `koanf:"accuracy" help:"stop stage 1 once greedy pass@1 on validation tasks reaches this; 0: never stop early"`
+	Accuracy float64 `koanf:"accuracy" help:"stop stage 1 once greedy pass@1 on validation tasks reaches this (keeping the check before when it was closer); 0: never stop early"`
 	Every    int     `koanf:"every" help:"steps between the early-stop checks"`
 	Tasks    int     `koanf:"tasks" help:"validation tasks of the early-stop check"`
 }
