@@ -201,6 +201,9 @@ func plan(e Experiment, ws *Workspace) (jobs []job, budget, steps int, err error
 				errs = append(errs, fmt.Errorf("arm %s: %w", a.Name, err))
 				break
 			}
+			if n := e.Compare.MaxGeneratedTokens; n > 0 {
+				cfg.Run.MaxGeneratedTokens = n
+			}
 			b := trainedPerPrompt(cfg)
 			if len(jobs) == 0 {
 				budget, steps, tokens = b, cfg.Run.Steps, cfg.Run.MaxGeneratedTokens

@@ -143,7 +143,7 @@ func TestExperimentValidate(t *testing.T) {
 	require.NoError(t, Default().Validate())
 	d := Default()
 	require.Equal(t, []string{"grpo", "rrpo", "srpo", "srpo-oracle"}, armNames(d))
-	require.Equal(t, []uint64{1, 2, 3}, d.Compare.Seeds)
+	require.Equal(t, []uint64{1, 2, 3, 4, 5}, d.Compare.Seeds)
 
 	e, err := Load(writeExperiment(t, `
 family: nope
@@ -172,8 +172,8 @@ compare:
 	require.Equal(t, []uint64{7}, e.Compare.Seeds)
 	run := e.Train["run"].(map[string]any)
 	require.Equal(t, 5, run["steps"])
-	require.Equal(t, 25, run["checkpoint_every"])
-	require.Equal(t, "srpo", e.Train["preset"])
+	require.Equal(t, 50, run["checkpoint_every"])
+	require.Equal(t, "srpo-tiny", e.Train["preset"])
 }
 
 // TestWorkspaceData: the default experiment's training set repeats no
@@ -242,9 +242,18 @@ func TestPlanRefusesUnequalBudgets(t *testing.T) {
 	e, err = Load(writeExperiment(t, tinyExperiment+`    - {name: srpo-more, preset: srpo, set: {localizer.name: self, run.max_generated_tokens: 5000}}
 `))
 	require.NoError(t, err)
+	e.Compare.MaxGeneratedTokens = 0
 	require.NoError(t, ws.writeTrainConfig(e))
 	_, _, _, err = plan(e, ws)
 	require.ErrorContains(t, err, "arm srpo-more: run.max_generated_tokens must be equal in every arm")
+
+	// compare.max_generated_tokens gives every run the same budget.
+	e.Compare.MaxGeneratedTokens = 7000
+	jobs, _, _, err := plan(e, ws)
+	require.NoError(t, err)
+	for _, j := range jobs {
+		require.Equal(t, 7000, j.cfg.Run.MaxGeneratedTokens, j.arm.Name)
+	}
 }
 
 func armNames(e Experiment) []string {

@@ -67,6 +67,8 @@ type Settings struct {
 	Parallel  int      `koanf:"parallel" help:"runs at once (each run already uses every core)"`
 	EvalLimit int      `koanf:"eval_limit" help:"held-out tasks evaluated greedily per run; 0: all"`
 	Smooth    int      `koanf:"smooth" help:"moving-mean window (steps) of the curves and the final accuracy"`
+	// MaxGeneratedTokens is every compared run's run.max_generated_tokens.
+	MaxGeneratedTokens int `koanf:"max_generated_tokens" help:"budget of generated tokens (all phases) of every compared run, set as its run.max_generated_tokens so that every arm gets the same; 0: the train section's run.steps decide (rewind demo ignores it)"`
 	Arms      []Arm    `koanf:"arms" help:"the arms: name, preset, and set (train keys set on top, as run.Sources overrides)"`
 }
 
@@ -197,6 +199,9 @@ func (e Experiment) Validate() error {
 	}
 	if c.Smooth < 1 {
 		bad("compare.smooth", "must be >= 1, got %d", c.Smooth)
+	}
+	if c.MaxGeneratedTokens < 0 {
+		bad("compare.max_generated_tokens", "must be >= 0, got %d", c.MaxGeneratedTokens)
 	}
 	if len(c.Arms) == 0 {
 		bad("compare.arms", "must list at least one arm")

@@ -29,7 +29,7 @@ import (
 // `rewind train --print-config-keys` are generated from these tags and the
 // preset defaults so they cannot drift.
 type Config struct {
-	Preset    string                    `koanf:"preset" help:"preset the defaults come from: grpo, rrpo, srpo, srpo-2x4, srpo-1x8, srpo-nomask, srpo-oracle"`
+	Preset    string                    `koanf:"preset" help:"preset the defaults come from: grpo, rrpo, srpo, srpo-2x4, srpo-1x8, srpo-nomask, srpo-oracle (docs/method.md), or grpo-tiny, rrpo-tiny, srpo-tiny, srpo-oracle-tiny (the same with the tiny recipe: optim.lr 1.5e-4 and algo.kl_coef 0.05, docs/recipe.md)"`
 	Run       RunConfig                 `koanf:"run"`
 	Model     ModelConfig               `koanf:"model"`
 	Data      DataConfig                `koanf:"data"`

@@ -295,3 +295,20 @@ func TestEnvOverrides(t *testing.T) {
 	require.Equal(t, []string{"REWIND_ALGO_LOS", "REWIND_PRESET", "REWIND_REWARD_MODELS_LENGTH", "REWIND_RUN_STEPS"}, got)
 	require.Empty(t, EnvOverrides([]string{"REWIND_BLAS=off", "PATH=/bin"}))
 }
+
+// TestTinyPresets: each -tiny preset is its paper preset with the tiny
+// recipe (optim.lr and algo.kl_coef) and nothing else, and the paper
+// presets carry no KL penalty.
+func TestTinyPresets(t *testing.T) {
+	for _, name := range tinyPresets {
+		paper, err := Preset(name)
+		require.NoError(t, err)
+		require.Zero(t, paper.Algo.KLCoef, name)
+		tiny, err := Preset(name + "-tiny")
+		require.NoError(t, err)
+		require.Equal(t, TinyLR, tiny.Optim.LR)
+		require.Equal(t, TinyKLCoef, tiny.Algo.KLCoef)
+		tiny.Preset, tiny.Run.Dir, tiny.Optim.LR, tiny.Algo.KLCoef = paper.Preset, paper.Run.Dir, paper.Optim.LR, 0
+		require.Equal(t, paper, tiny, name)
+	}
+}

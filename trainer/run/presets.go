@@ -33,6 +33,32 @@ var presets = map[string]func(c *Config){
 	},
 }
 
+// The tiny recipe: the settings under which GRPO improves a 0.4M-parameter
+// warm start trained from scratch, found on walk (docs/recipe.md), and
+// under which Rewind's own experiments compare the methods. It departs
+// from docs/method.md (docs/design-changes.md): a KL penalty to the warm
+// start, which the paper does not use, and a learning rate for a tiny
+// model trained in full rather than a 7B LoRA.
+const (
+	TinyLR     = 1.5e-4
+	TinyKLCoef = 0.05
+)
+
+// tinyPresets are the paper presets with the tiny recipe on top, each
+// named after its paper preset with "-tiny".
+var tinyPresets = []string{algo.GRPO, algo.RRPO, algo.SRPO, "srpo-oracle"}
+
+func init() {
+	for _, name := range tinyPresets {
+		paper := presets[name]
+		presets[name+"-tiny"] = func(c *Config) {
+			paper(c)
+			c.Optim.LR = TinyLR
+			c.Algo.KLCoef = TinyKLCoef
+		}
+	}
+}
+
 // useMethod sets algo.name and the method's defaults from algo's table:
 // its loss, its localizer and, for a method that resets, its layout.
 func useMethod(name string) func(c *Config) {
