@@ -274,8 +274,13 @@ func TestDemoEndToEnd(t *testing.T) {
 	var progress bytes.Buffer
 	res, err := Demo(context.Background(), DemoOptions{Experiment: e, Dir: dir, Progress: &progress})
 	require.NoError(t, err, progress.String())
-	require.Equal(t, filepath.Join(dir, "run-srpo"), res.RunDir)
+	require.Equal(t, filepath.Join(dir, "run-grpo"), res.RunDir)
 	require.Equal(t, 3, res.EvalTasks)
+	// GRPO resets nothing, so the demo probes both policies instead.
+	require.Zero(t, res.Clean.Trials+res.Erroneous.Trials)
+	require.NotNil(t, res.WarmProbe)
+	require.NotNil(t, res.TrainedProbe)
+	require.Equal(t, e.Data.Eval, res.TrainedProbe.Tasks, "the probe samples from every held-out task")
 	require.Equal(t, 3, res.WarmStart.Trials)
 	require.Equal(t, 3, res.Trained.Trials)
 	require.Equal(t, res.HeldOut, res.Trained.Rate)
@@ -284,7 +289,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	page, err := os.ReadFile(res.Report)
 	require.NoError(t, err)
 	require.Contains(t, string(page), "Held-out evaluation")
-	require.Contains(t, progress.String(), "training srpo (preset srpo, 2 steps)")
+	require.Contains(t, progress.String(), "training grpo (preset grpo, 2 steps)")
 
 	// Again: the warm start and the finished run are kept.
 	progress.Reset()

@@ -10,17 +10,26 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/tasks"
+	"github.com/rewind-rl/rewind/trainer/data"
+	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/model"
 	"github.com/rewind-rl/rewind/trainer/probe"
 	"github.com/rewind-rl/rewind/trainer/report"
 	"github.com/rewind-rl/rewind/trainer/run"
 )
+
+// DemoArm is the arm rewind demo trains by default: GRPO with the tiny
+// recipe, the one shown to improve the walk warm start (docs/recipe.md).
+const DemoArm = "grpo"
 
 // DemoOptions configure Demo.
 type DemoOptions struct {
 	Experiment Experiment
 	// Dir is the workspace; the run goes to Dir/run-ARM.
 	Dir string
-	// Arm names the experiment arm to train (default "srpo").
+	// Arm names the experiment arm to train (default DemoArm).
 	Arm string
 	// Progress receives log lines and the training progress (a bar when
 	// Terminal is set and the config's run.log is auto); nil discards.
@@ -28,6 +37,10 @@ type DemoOptions struct {
 	Terminal bool
 	// Now is the clock for wall times; nil uses time.Now.
 	Now func() time.Time
+	// ProbeFailures is how many failures rewind probe's measurement takes
+	// on the warm start and on the trained policy when the arm has no
+	// resets of its own to count (GRPO); 0 means 200, < 0 skips it.
+	ProbeFailures int
 }
 
 // DemoResult says what Demo made.
@@ -52,6 +65,10 @@ type DemoResult struct {
 	Clean, Erroneous        probe.Rate
 	LocPrecision, LocRecall float64
 	LocParents              int
+	// WarmProbe and TrainedProbe are rewind probe's clean vs erroneous
+	// prefix measurement on the held-out tasks, made instead when the
+	// arm resets nothing (nil otherwise, or when skipped).
+	WarmProbe, TrainedProbe *probe.Report
 }
 
 // Demo runs the default experiment's single arm: prepares the workspace
@@ -67,7 +84,7 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 		o.Progress = io.Discard
 	}
 	if o.Arm == "" {
-		o.Arm = "srpo"
+		o.Arm = DemoArm
 	}
 	start := o.Now()
 	e := o.Experiment
@@ -135,8 +152,63 @@ func Demo(ctx context.Context, o DemoOptions) (*DemoResult, error) {
 	res.Clean = probe.NewRate(int(math.Round(sr.CleanCorrect)), sr.CleanN)
 	res.Erroneous = probe.NewRate(int(math.Round(sr.ErroneousCorrect)), sr.ErroneousN)
 	res.LocPrecision, res.LocRecall, res.LocParents = float64(sr.LocPrecision), float64(sr.LocRecall), sr.LocParents
+	if res.Clean.Trials+res.Erroneous.Trials == 0 && o.ProbeFailures >= 0 {
+		n := o.ProbeFailures
+		if n == 0 {
+			n = 200
+		}
+		policy, err := run.ResolvePolicy(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range []struct {
+			dir string
+			out **probe.Report
+		}{{ws.Model, &res.WarmProbe}, {policy, &res.TrainedProbe}} {
+			rep, err := probePolicy(ctx, cfg, p.dir, ws.EvalData, n)
+			if err != nil {
+				return nil, fmt.Errorf("demo: probe %s: %w", p.dir, err)
+			}
+			*p.out = &rep
+		}
+		fmt.Fprintf(o.Progress, "probed %d failures of the warm start and of the trained policy\n", n)
+	}
 	res.WallSec = o.Now().Sub(start).Seconds()
 	return res, nil
+}
+
+// probePolicy runs rewind probe's measurement on the policy in dir over
+// the held-out tasks: failures failed samples, continuations from the
+// prefix before their first wrong step and from one past it.
+func probePolicy(ctx context.Context, cfg run.Config, dir, evalData string, failures int) (probe.Report, error) {
+	mc, err := model.ReadConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return probe.Report{}, err
+	}
+	pol, err := engine.Open(cfg.Model.Engine, engine.Options{Dir: dir, WeightsOnly: true})
+	if err != nil {
+		return probe.Report{}, err
+	}
+	if c, ok := pol.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	ds, err := data.ReadFile(evalData)
+	if err != nil {
+		return probe.Report{}, err
+	}
+	ts := make([]abi.Task, len(ds.Examples))
+	for i, ex := range ds.Examples {
+		ts[i] = ex.Task()
+	}
+	verify := func(_ context.Context, t abi.Task, response string, steps []abi.Span) (float64, int, error) {
+		v := tasks.Verify(&abi.VerifyRequest{Task: t, Response: response, Steps: steps})
+		if v.Status != abi.StatusOK || v.FirstError == nil {
+			return 0, 0, fmt.Errorf("verify task %s: %s: %s", t.ID, v.Status, v.Detail)
+		}
+		return v.Score, *v.FirstError, nil
+	}
+	return probe.Run(ctx, pol, ts, probe.Setup{Render: cfg.Data.Template.Render, Segment: tasks.SplitSteps, Verify: verify},
+		probe.Options{Failures: failures, MaxTokens: mc.MaxPositions, Seed: cfg.Run.Seed})
 }
 
 // comparePaired returns the greedy pass@1 of two evaluations of the same

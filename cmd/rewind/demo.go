@@ -20,15 +20,20 @@ func init() {
 	var f experimentFlags
 	var arm string
 	cmd := &cobra.Command{
-		Use:   "demo [--out DIR] [-c FILE] [--arm srpo]",
-		Short: "Run the default experiment: data, warm start, SRPO training and its HTML report",
+		Use:   "demo [--out DIR] [-c FILE] [--arm grpo]",
+		Short: "Run the default experiment: data, warm start, RL training (GRPO with the tiny recipe) and its HTML report",
 		Long: `Run Rewind's default experiment on the CPU: generate the default task
 family's training and held-out data, warm-start a tiny model from scratch
 on flawed demonstrations and localization examples (or reuse the one
-cached in DIR/warmstart), train it with SRPO (the experiment's srpo arm)
-with a progress bar, evaluate the warm start and the final policy greedily
-on the held-out tasks, and write DIR/run-srpo/report.html, which opens in
-a browser with no network access.
+cached in DIR/warmstart), train it with the experiment's grpo arm (GRPO
+with the tiny recipe of docs/recipe.md; --arm srpo trains SRPO) with a
+progress bar, evaluate the warm start and the final policy greedily on the
+held-out tasks (pass@1 with 95% intervals and the paired improvement),
+report how often continuations from a clean prefix (before the verifier's
+first wrong step) and from an erroneous one are right (counted inside RL
+for an arm that resets, measured with rewind probe's method on both
+policies otherwise), and write DIR/run-ARM/report.html, which opens in a
+browser with no network access. It prints its elapsed time.
 
 Run it again to reuse the warm start and the finished run (an interrupted
 run is resumed). Sizes come from the default experiment (--print-config);
@@ -64,6 +69,16 @@ seeds from the same workspace layout.`,
 				fmt.Fprintf(out, "localizer against the verifier's first error: precision %.3f, recall %.3f over %d parents\n",
 					res.LocPrecision, res.LocRecall, res.LocParents)
 			}
+			for _, p := range []struct {
+				name string
+				rep  *probe.Report
+			}{{"warm start", res.WarmProbe}, {"after " + arm, res.TrainedProbe}} {
+				if p.rep == nil {
+					continue
+				}
+				fmt.Fprintf(out, "%s, continuations right from a clean prefix %s, from an erroneous prefix %s (rewind probe, %d failures)\n",
+					p.name, rate(p.rep.Clean), rate(p.rep.Erroneous), p.rep.Failures)
+			}
 			fmt.Fprintf(out, "run directory: %s\nreport: file://%s\n", res.RunDir, abs)
 			fmt.Fprintf(out, "elapsed: %s (data, warm start, training, evaluation and report)\n",
 				time.Duration(res.WallSec*float64(time.Second)).Round(time.Second))
@@ -71,6 +86,6 @@ seeds from the same workspace layout.`,
 		},
 	}
 	f.register(cmd, filepath.Join("runs", "demo"))
-	cmd.Flags().StringVar(&arm, "arm", "srpo", "experiment arm to train")
+	cmd.Flags().StringVar(&arm, "arm", experiment.DemoArm, "experiment arm to train")
 	rootCmd.AddCommand(cmd)
 }
