@@ -67,7 +67,13 @@ func TestNoLeakOverManyFailures(t *testing.T) {
 			run(10_000)
 			g1, h1 := settle()
 			t.Logf("goroutines %d -> %d, heap %d KiB -> %d KiB", g0, g1, h0>>10, h1>>10)
-			require.LessOrEqual(t, g1, g0+2, "goroutines grew")
+			if g1 > g0+2 {
+				// On a loaded machine the goroutines of the last timed-out
+				// calls can still be unwinding: give them a few seconds
+				// before calling it a leak.
+				require.Eventually(t, func() bool { g1, h1 = settle(); return g1 <= g0+2 }, 5*time.Second, 50*time.Millisecond,
+					"goroutines grew: %d -> %d", g0, g1)
+			}
 			require.Less(t, int64(h1)-int64(h0), int64(4<<20), "live heap grew by more than 4 MiB")
 			v, err := p.Verify(context.Background(), ask("4", "4"))
 			require.NoError(t, err)
