@@ -159,6 +159,10 @@ func Markdown(r *Result) string {
 	if len(r.Headline) > 0 {
 		fmt.Fprintf(&b, "\n## Generated tokens to reach %s's final held-out accuracy\n\n", Baseline)
 		mdTable(&b, headlineHeader(), headlineRows(r))
+		if t := r.Headline[0].Target; !(t > r.WarmStartCurve) {
+			fmt.Fprintf(&b, "\n%s ended at %s on the curve tasks, not above the warm start's %s: every arm \"reaches\" it at once, and the ratios measure nothing.\n",
+				Baseline, fmtValue(t), fmtValue(r.WarmStartCurve))
+		}
 	}
 	if rows := resetRows(r); len(rows) > 0 {
 		b.WriteString("\n## Reset continuations inside RL\n\n")

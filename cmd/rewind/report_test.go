@@ -73,13 +73,15 @@ func TestDemoAndCompareCommands(t *testing.T) {
 	out, stderr, err := runRewind(t, "demo", "--print-config=false", "-c", cfg, "--out", ws, "--arm", "srpo")
 	require.NoError(t, err, stderr)
 	require.Contains(t, out, "report: file://")
+	require.Contains(t, out, "improvement: ")
+	require.Contains(t, out, "reset continuations right during training: from a clean prefix")
 	require.FileExists(t, filepath.Join(ws, "run-srpo", "report.html"))
 
 	// compare in the same workspace: the warm start is reused.
 	out, stderr, err = runRewind(t, "compare", "--print-config=false", "-c", cfg, "--out", ws, "--arms", "grpo,srpo", "--seeds", "1")
 	require.NoError(t, err, stderr)
 	require.Contains(t, stderr, "warm start: reusing")
-	require.Contains(t, out, "| grpo | grpo | 1 |")
+	require.Contains(t, out, "| grpo | grpo-tiny | 1 |")
 	require.FileExists(t, filepath.Join(ws, "compare.json"))
 
 	_, _, err = runRewind(t, "compare", "--print-config=false", "-c", cfg, "--out", ws, "--arms", "nope", "--seeds", "1")
