@@ -36,9 +36,9 @@ var presets = map[string]func(c *Config){
 // The tiny recipe: the settings under which GRPO improves a 0.4M-parameter
 // warm start trained from scratch, found on walk (docs/recipe.md), and
 // under which Rewind's own experiments compare the methods. It departs
-// from docs/method.md (docs/design-changes.md): a KL penalty to the warm
-// start, which the paper does not use, and a learning rate for a tiny
-// model trained in full rather than a 7B LoRA.
+// from the paper (docs/method.md lists it among the departures): a KL
+// penalty to the warm start, which the paper does not use, and a learning
+// rate for a tiny model trained in full rather than a 7B LoRA.
 const (
 	TinyLR     = 1.5e-4
 	TinyKLCoef = 0.05
