@@ -142,7 +142,7 @@ func TestCompareEndToEnd(t *testing.T) {
 func TestExperimentValidate(t *testing.T) {
 	require.NoError(t, Default().Validate())
 	d := Default()
-	require.Equal(t, []string{"grpo", "rrpo", "srpo", "srpo-oracle"}, armNames(d))
+	require.Equal(t, []string{"grpo", "rrpo", "srpo", "srpo-oracle", "srpo-auxloc"}, armNames(d))
 	require.Equal(t, []uint64{1, 2, 3, 4, 5}, d.Compare.Seeds)
 
 	e, err := Load(writeExperiment(t, `
