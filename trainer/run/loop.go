@@ -270,6 +270,9 @@ func train(ctx context.Context, opts Options, build newStepper) (Summary, error)
 		if dir, err = createRunDir(cfg.Run.Dir, cfg, opts.Keep); err != nil {
 			return Summary{}, err
 		}
+		if dir.replaced {
+			opts.Log.Warn("replaced a run that never completed a checkpoint (nothing of it could be resumed)", "dir", dir.path)
+		}
 	}
 	// A new run that fails before its first step (bad data, model or
 	// plugin) leaves nothing behind, so the corrected command can start it

@@ -36,14 +36,21 @@ type runDir struct {
 	// that were in it before (Options.Keep). discardNew uses both.
 	created bool
 	keep    []string
+	// replaced says createRunDir cleared a run that had failed or been
+	// stopped before its first checkpoint (train says so in its log).
+	replaced bool
 }
 
 // createRunDir makes a new run directory holding cfg's resolved config and
 // takes its lock. The directory must be new or empty apart from a stale
 // lock file, what a start killed before writing config.yaml left, and the
-// files named in keep: one that holds a run is refused
+// files named in keep: one that holds a run with a checkpoint is refused
 // (resume it instead), and so is one holding anything else, which the run
-// would mix its files into.
+// would mix its files into. A run that never completed a checkpoint (it
+// failed or was stopped during its first steps, say a verifier that
+// failed every call) has nothing to resume, since a resume would start it
+// from step 0, so the corrected command replaces it instead of being told
+// to resume the bad config.
 func createRunDir(path string, cfg Config, keep []string) (d *runDir, err error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
@@ -70,11 +77,27 @@ func createRunDir(path string, cfg Config, keep []string) (d *runDir, err error)
 	if err != nil {
 		return nil, err
 	}
+	replaced := false
+	if slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() == ConfigFile }) {
+		all, err := checkpoints(path)
+		if err != nil {
+			return nil, err
+		}
+		if len(all) > 0 {
+			return nil, fmt.Errorf("run directory %s already holds a run: resume it with `rewind train --resume %s`, or choose another run.dir", path, path)
+		}
+		// This process holds the lock, so the old run is not running.
+		if err := clearRun(path, entries, keep); err != nil {
+			return nil, fmt.Errorf("run directory %s: clearing a run that never completed a checkpoint: %w", path, err)
+		}
+		if entries, err = os.ReadDir(path); err != nil {
+			return nil, err
+		}
+		replaced = true
+	}
 	var foreign []string
 	for _, e := range entries {
 		switch name := e.Name(); {
-		case name == ConfigFile:
-			return nil, fmt.Errorf("run directory %s already holds a run: resume it with `rewind train --resume %s`, or choose another run.dir", path, path)
 		case name == LockFile || slices.Contains(keep, name):
 		case strings.HasPrefix(name, "."+ConfigFile+".tmp"):
 			// A start killed while writing config.yaml (atomicfile's
@@ -106,8 +129,20 @@ func createRunDir(path string, cfg Config, keep []string) (d *runDir, err error)
 		_ = os.Remove(filepath.Join(path, ConfigFile))
 		return nil, err
 	}
-	d.lock, d.created, d.keep = lock, created, keep
+	d.lock, d.created, d.keep, d.replaced = lock, created, keep, replaced
 	return d, nil
+}
+
+// clearRun deletes what a run wrote in path: every entry but the lock
+// file and the files named in keep.
+func clearRun(path string, entries []os.DirEntry, keep []string) error {
+	var errs []error
+	for _, e := range entries {
+		if e.Name() != LockFile && !slices.Contains(keep, e.Name()) {
+			errs = append(errs, os.RemoveAll(filepath.Join(path, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // discardNew undoes createRunDir for a run that failed to start (bad
@@ -118,13 +153,7 @@ func createRunDir(path string, cfg Config, keep []string) (d *runDir, err error)
 func (d *runDir) discardNew() error {
 	errs := []error{d.metrics.close(), d.rollouts.close()}
 	entries, err := os.ReadDir(d.path)
-	errs = append(errs, err)
-	for _, e := range entries {
-		if e.Name() != LockFile && !slices.Contains(d.keep, e.Name()) {
-			errs = append(errs, os.RemoveAll(filepath.Join(d.path, e.Name())))
-		}
-	}
-	errs = append(errs, d.lock.remove())
+	errs = append(errs, err, clearRun(d.path, entries, d.keep), d.lock.remove())
 	d.lock = nil
 	if d.created {
 		errs = append(errs, os.Remove(d.path))

@@ -155,3 +155,59 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// failAt wraps a stepper so that its step n (1-based) fails, as a run whose
+// verifier fails every call stops after its first steps.
+type failAt struct {
+	stepper
+	n int
+}
+
+func (f failAt) step(ctx context.Context, step int, seed uint64) (stepResult, error) {
+	if step+1 == f.n {
+		return stepResult{}, errors.New("verifier failed every call")
+	}
+	return f.stepper.step(ctx, step, seed)
+}
+
+// A new run that stops during its first steps, before any checkpoint,
+// does not block the corrected command: the run holds nothing a resume
+// could continue (it would start from step 0), so a new start replaces
+// it, keeping the files named in Options.Keep. Once a checkpoint exists,
+// a new start is refused as before. (The corrected retry was once told
+// the directory "already holds a run", and --resume replayed the bad
+// config.)
+func TestRunStoppedBeforeCheckpointIsReplaced(t *testing.T) {
+	failing := func(n int) newStepper {
+		return func(ctx context.Context, cfg Config, runDir, policyDir string) (stepper, error) {
+			s, err := newFake(0)(ctx, cfg, runDir, policyDir)
+			return failAt{s, n}, err
+		}
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	_, err := train(context.Background(), Options{Config: fakeConfig(ref, 4, 3)}, newFake(0))
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stamp"), []byte("mine"), 0o644))
+	opts := Options{Config: fakeConfig(dir, 4, 3), Keep: []string{"stamp"}}
+	_, err = train(context.Background(), opts, failing(2))
+	require.ErrorContains(t, err, "step 2: verifier failed every call")
+	require.FileExists(t, filepath.Join(dir, ConfigFile), "the failed run's logs stay for diagnosis")
+	require.Len(t, readLines(t, filepath.Join(dir, MetricsFile)), 1)
+
+	_, err = train(context.Background(), opts, newFake(0))
+	require.NoError(t, err)
+	// The replacement is the run an untouched directory gives.
+	requireSameRun(t, ref, dir)
+	stamp, err := os.ReadFile(filepath.Join(dir, "stamp"))
+	require.NoError(t, err)
+	require.Equal(t, "mine", string(stamp))
+
+	// A run that failed after its first checkpoint is resumed, not replaced.
+	dir = filepath.Join(t.TempDir(), "late")
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 4, 3)}, failing(4))
+	require.ErrorContains(t, err, "step 4:")
+	_, err = train(context.Background(), Options{Config: fakeConfig(dir, 4, 3)}, newFake(0))
+	require.ErrorContains(t, err, "already holds a run: resume it with `rewind train --resume")
+}
