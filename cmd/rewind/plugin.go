@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rewind-rl/rewind/host"
+	"github.com/rewind-rl/rewind/internal/filehash"
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/sdk/manifest"
 )
@@ -133,7 +134,7 @@ func inspect(ctx context.Context, path string, src pluginSource) (*moduleInfo, e
 	case sourceBuiltin:
 		info.SHA256 = "builtin"
 	case sourceProcess:
-		sum, size, err := fileSHA256(src.exe)
+		sum, size, err := filehash.SHA256(src.exe)
 		if err != nil {
 			return nil, err
 		}
@@ -227,20 +228,6 @@ func signature(def api.FunctionDefinition) string {
 		sig += " -> " + names(def.ResultTypes())
 	}
 	return sig
-}
-
-func fileSHA256(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 func printInfo(w io.Writer, info *moduleInfo) {

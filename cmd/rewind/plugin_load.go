@@ -10,7 +10,8 @@ import (
 
 	"github.com/rewind-rl/rewind/host"
 	_ "github.com/rewind-rl/rewind/host/process" // process plugin sources
-	_ "github.com/rewind-rl/rewind/plugins/all"  // builtin:NAME sources
+	"github.com/rewind-rl/rewind/internal/filehash"
+	_ "github.com/rewind-rl/rewind/plugins/all" // builtin:NAME sources
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
 
@@ -85,7 +86,7 @@ func pluginConfig(src pluginSource, conc int) (host.PluginConfig, error) {
 	case sourceWasm:
 		cfg.Wasm = src.path
 	case sourceProcess:
-		sum, _, err := fileSHA256(src.exe)
+		sum, _, err := filehash.SHA256(src.exe)
 		if err != nil {
 			return cfg, err
 		}

@@ -2,12 +2,9 @@ package run
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/rewind-rl/rewind/internal/atomicfile"
+	"github.com/rewind-rl/rewind/internal/filehash"
 )
 
 // A checkpoint is a directory checkpoints/step-NNNNNNNN holding
@@ -250,7 +248,7 @@ func checksums(root string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		sum, err := fileSHA256(p)
+		sum, _, err := filehash.SHA256(p)
 		if err != nil {
 			return err
 		}
@@ -278,7 +276,7 @@ func verifySums(dir string) error {
 		if !ok || len(want) != 64 || rel == "" {
 			return fmt.Errorf("%s line %d: not \"SHA256  PATH\"", sumsFile, i+1)
 		}
-		got, err := fileSHA256(filepath.Join(dir, filepath.FromSlash(rel)))
+		got, _, err := filehash.SHA256(filepath.Join(dir, filepath.FromSlash(rel)))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			errs = append(errs, fmt.Errorf("%s: missing", rel))
@@ -289,19 +287,6 @@ func verifySums(dir string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // discard deletes a checkpoint without ever leaving a partly deleted

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/internal/filehash"
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
 
@@ -49,8 +50,8 @@ func TestMain(m *testing.M) {
 			}
 			bins.hostile = filepath.Join(dir, "hostile")
 			bins.example = filepath.Join(dir, "go-grpc")
-			if bins.hostileSum, err = fileSHA256(bins.hostile); err == nil {
-				bins.exampleSum, err = fileSHA256(bins.example)
+			if bins.hostileSum, _, err = filehash.SHA256(bins.hostile); err == nil {
+				bins.exampleSum, _, err = filehash.SHA256(bins.example)
 			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/rewind-rl/rewind/internal/filehash"
 	"github.com/rewind-rl/rewind/sdk/abi"
 	pluginpb "github.com/rewind-rl/rewind/sdk/proto"
 )
@@ -105,20 +105,6 @@ func (clientPlugin) GRPCClient(done context.Context, _ *plugin.GRPCBroker, c *gr
 	return dispensed{done: done, conn: c}, nil
 }
 
-// fileSHA256 returns the hex sha256 of the file at path.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // startProcess starts one generation of the plugin that c describes: it
 // checks the executable's sha256, runs it under go-plugin (gRPC only, with
 // AutoMTLS unless disabled), reads its manifest and checks its kind.
@@ -129,7 +115,7 @@ func startProcess(ctx context.Context, c *Config, id int) (*generation, error) {
 		return nil, &terminalError{fmt.Errorf("executable: %w", err)}
 	}
 	// The sum is recorded with every verdict, insecure or not.
-	sum, err := fileSHA256(path)
+	sum, _, err := filehash.SHA256(path)
 	if err != nil {
 		return nil, &terminalError{fmt.Errorf("executable: %w", err)}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rewind-rl/rewind/internal/filehash"
 	"github.com/rewind-rl/rewind/internal/testtool"
 	"github.com/rewind-rl/rewind/sdk/abi"
 )
@@ -23,7 +24,7 @@ func pythonPlugin(t *testing.T) (*Plugin, string) {
 		testtool.Missing(t, "/usr/bin/python3 cannot import grpc and protobuf (install Debian's python3-grpcio python3-protobuf): %v\n%s", err, out)
 	}
 	script := filepath.Join(repoRoot(), "examples", "plugins", "python-grpc", "exact_verifier.py")
-	sum, err := fileSHA256(script)
+	sum, _, err := filehash.SHA256(script)
 	require.NoError(t, err)
 	p, err := Load(context.Background(), Config{
 		Name: "exact-py", Kind: abi.KindVerifier, Command: []string{script}, SHA256: sum,
