@@ -1,12 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/rewind-rl/rewind/internal/testtool"
@@ -25,28 +19,5 @@ func TestCommittedModuleIsUpToDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a Wasm module")
 	}
-	if runtime.Version() != builtWith {
-		t.Skipf("boxed.wasm was built with %s and this is %s: builds are reproducible only for one toolchain version; rebuild it with the go:generate command in main.go and update builtWith", builtWith, runtime.Version())
-	}
-	// go test puts its own toolchain's bin first on PATH, so this is the
-	// go command that built the test.
-	goBin := testtool.LookPath(t, "https://go.dev/doc/install", "go")
-	out := filepath.Join(t.TempDir(), "boxed.wasm")
-	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-buildid=", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		testtool.Missing(t, "cannot build for GOOS=wasip1 here (%v): %s", err, msg)
-	}
-	fresh, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	committed, err := os.ReadFile("boxed.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(fresh, committed) {
-		t.Fatalf("boxed.wasm is stale: the source builds to sha256 %x, the committed module is %x; run `go generate ./examples/plugins/boxed-go` and commit boxed.wasm",
-			sha256.Sum256(fresh), sha256.Sum256(committed))
-	}
+	testtool.GoWasmUpToDate(t, "boxed.wasm", builtWith, "go generate ./examples/plugins/boxed-go", "-ldflags=-buildid=")
 }
