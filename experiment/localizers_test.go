@@ -30,15 +30,29 @@ func TestLocalizerComparisons(t *testing.T) {
 			dir := t.TempDir()
 			ws := &Workspace{Dir: dir, TrainData: "train.jsonl", EvalData: "eval.jsonl", Model: "model", LocData: "loc.jsonl", TrainConfig: filepath.Join(dir, "train.yaml")}
 			require.NoError(t, ws.writeTrainConfig(e))
-			_, _, steps, err := plan(e, ws)
+			jobs, _, steps, err := plan(e, ws)
 			require.NoError(t, err)
 			require.Positive(t, steps)
+			require.Len(t, jobs, 7*5)
+
+			// The recipe and budget of the default experiment's comparison
+			// (docs/results.md), so that its arms and these line up.
+			def, err := Load("")
+			require.NoError(t, err)
+			require.Equal(t, def.Compare.MaxGeneratedTokens, e.Compare.MaxGeneratedTokens)
+			require.Equal(t, 200, e.Compare.EvalLimit)
+			grpo, err := ArmConfig(ws, def.Compare.Arms[0], 1, filepath.Join(dir, "def"))
+			require.NoError(t, err)
 
 			names := map[string]string{}
+			for _, j := range jobs {
+				require.Equal(t, e.Compare.MaxGeneratedTokens, j.cfg.Run.MaxGeneratedTokens, j.arm.Name)
+				require.Equal(t, grpo.Optim.LR, j.cfg.Optim.LR, j.arm.Name)
+				require.Equal(t, grpo.Algo.KLCoef, j.cfg.Algo.KLCoef, j.arm.Name)
+			}
 			for _, a := range e.Compare.Arms {
 				cfg, err := ArmConfig(ws, a, 1, filepath.Join(dir, a.Name))
 				require.NoError(t, err, a.Name)
-				require.Equal(t, 250000, cfg.Run.MaxGeneratedTokens, a.Name)
 				names[a.Name] = cfg.Localizer.Name
 				if a.Name == "grpo" || cfg.Localizer.Name == "self" {
 					continue

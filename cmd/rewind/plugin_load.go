@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/rewind-rl/rewind/host"
 	_ "github.com/rewind-rl/rewind/host/process" // process plugin sources
 	"github.com/rewind-rl/rewind/internal/filehash"
@@ -34,6 +36,48 @@ type pluginSource struct {
 	// noAutoMTLS turns off go-plugin's automatic mutual TLS, which non-Go
 	// plugins (Python) do not implement.
 	noAutoMTLS bool
+	// options are the plugin's options (--option KEY=VALUE).
+	options map[string]any
+}
+
+// parseOptions reads --option KEY=VALUE flags into a plugin's options;
+// VALUE is a YAML value, as it would be in a run's config file.
+func parseOptions(flags []string) (map[string]any, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	opts := map[string]any{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--option %q: want KEY=VALUE, e.g. --option threshold=0.5", f)
+		}
+		if _, dup := opts[k]; dup {
+			return nil, fmt.Errorf("--option %s is given twice", k)
+		}
+		var val any
+		if err := yaml.Unmarshal([]byte(v), &val); err != nil {
+			return nil, fmt.Errorf("--option %s: value %q is not a YAML value: %w", k, v, err)
+		}
+		opts[k] = val
+	}
+	return opts, nil
+}
+
+// resolvePlugin is how "plugin test" and friends find a plugin that a
+// composite built-in names in its options (prm's reward_model): a .wasm
+// file or builtin:NAME as on the command line, else the builtin of that
+// name, as in a run without a plugins entry for it.
+func resolvePlugin(name string) (host.PluginConfig, error) {
+	if strings.HasPrefix(name, "builtin:") || strings.HasSuffix(name, ".wasm") {
+		src, err := parseSource(name)
+		if err != nil {
+			return host.PluginConfig{}, err
+		}
+		return pluginConfig(src, 1)
+	}
+	return host.PluginConfig{Builtin: name}, nil
 }
 
 // parseSource reads PATH: "builtin:NAME", a file ending in .wasm, or a
@@ -79,7 +123,7 @@ func (p *loadedPlugin) Close() error { return p.reg.Close() }
 // process plugin's checksum is computed here, so it is checked but never
 // needs insecure.
 func pluginConfig(src pluginSource, conc int) (host.PluginConfig, error) {
-	cfg := host.PluginConfig{Limits: host.Limits{Concurrency: conc}}
+	cfg := host.PluginConfig{Limits: host.Limits{Concurrency: conc}, Options: src.options}
 	switch src.kind {
 	case sourceBuiltin:
 		cfg.Builtin = src.builtin
@@ -106,9 +150,12 @@ func loadPlugin(ctx context.Context, src pluginSource, conc int) (*loadedPlugin,
 	if err != nil {
 		return nil, err
 	}
-	reg := host.NewRegistry(host.Options{})
+	reg := host.NewRegistry(host.Options{Resolve: resolvePlugin})
 	const name = "plugin"
 	if err := reg.Load(ctx, name, cfg); err != nil {
+		if strings.Contains(err.Error(), "option ") {
+			err = fmt.Errorf("%w (set a plugin's options with --option KEY=VALUE)", err)
+		}
 		return nil, err
 	}
 	p, err := reg.Plugin(name)

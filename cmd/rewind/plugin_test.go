@@ -282,3 +282,38 @@ func TestPluginTestHelpCasesPass(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Contains(t, out, "1 cases, 1 passed, 0 disagreed")
 }
+
+// TestPluginTestOptions runs a composite built-in with its options from
+// the command line: prm with the example reward model procprm resets at
+// the first wrong step of examples/plugins/cases/prm-walk.jsonl; bad or
+// missing options are errors that name the option.
+func TestPluginTestOptions(t *testing.T) {
+	cases := filepath.Join("..", "..", "examples", "plugins", "cases", "prm-walk.jsonl")
+	out, err := runPlugin(t, "test", "builtin:prm", "-o", "reward_model=procprm", "--option", "threshold=0.5", "--cases", cases)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "5 cases, 5 passed, 0 disagreed")
+	// The reward model may be named as a builtin:NAME source too.
+	out, err = runPlugin(t, "test", "builtin:prm", "-o", "reward_model=builtin:procprm", "--cases", cases)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "5 cases, 5 passed, 0 disagreed")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"required option missing", []string{"builtin:prm"}, "option reward_model: required"},
+		{"hint", []string{"builtin:prm"}, "--option KEY=VALUE"},
+		{"out of range", []string{"builtin:entropy", "-o", "threshold=-1"}, "option threshold: must be > 0 nats"},
+		{"no value", []string{"builtin:prm", "-o", "threshold"}, `--option "threshold": want KEY=VALUE`},
+		{"twice", []string{"builtin:prm", "-o", "threshold=1", "-o", "threshold=2"}, "--option threshold is given twice"},
+		{"unknown reward model", []string{"builtin:prm", "-o", "reward_model=nope"}, `"nope"`},
+		{"a string for a number", []string{"builtin:prm", "-o", "reward_model=procprm", "-o", "threshold=high"}, "threshold"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runPlugin(t, append(append([]string{"test"}, tc.args...), "--cases", cases)...)
+			require.Error(t, err, out)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
