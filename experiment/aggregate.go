@@ -167,6 +167,12 @@ type SeedResult struct {
 	// FinalEval is the held-out greedy pass@1 of the run's last
 	// evaluation during training (run.eval_every; null when none).
 	FinalEval Value `json:"final_eval_pass_at_1"`
+	// LocAnswered counts the parents with a reported first error whose
+	// reset step the localizer chose itself (no fallback), from
+	// rollouts.jsonl; LocAnsweredHits those of them at exactly the first
+	// error.
+	LocAnswered     int `json:"loc_answered"`
+	LocAnsweredHits int `json:"loc_answered_hits"`
 }
 
 // Curves are an arm's per-step and per-token curves, each point a Spread
@@ -201,6 +207,16 @@ type ArmResult struct {
 	// first error over the run and the seeds (bootstrap over seeds).
 	LocPrecisionCI CI `json:"loc_precision_ci"`
 	LocRecallCI    CI `json:"loc_recall_ci"`
+	// LocExactPrecisionCI is precision in the usual sense: the share of
+	// the localizer's own answers (fallbacks left out) that name exactly
+	// the first error, pooled over the runs (bootstrap over seeds).
+	// LocRecallCI is the matching recall (every parent with a reported
+	// first error in the denominator) and LocPrecisionCI the share of
+	// resets that keep a clean prefix (k <= the first error).
+	LocExactPrecisionCI CI `json:"loc_exact_precision_ci"`
+	// LocParents and LocAnswered total the seeds' counts.
+	LocParents  int `json:"loc_parents"`
+	LocAnswered int `json:"loc_answered"`
 	// CleanCorrection and ErroneousCorrection are the shares of right
 	// reset continuations from clean and from erroneous prefixes, pooled
 	// over steps and seeds (bootstrap over seeds); N counts seeds.
@@ -277,6 +293,14 @@ func summarizeSeed(s seedRun, smooth int) SeedResult {
 			r.ErroneousN += x.ErroneousN
 		}
 	}
+	for _, x := range s.run.Resets {
+		if x.FirstError >= 1 && x.Fallback == "" {
+			r.LocAnswered++
+			if x.K == x.FirstError {
+				r.LocAnsweredHits++
+			}
+		}
+	}
 	if mm := movingMean(acc, smooth); len(mm) > 0 {
 		r.FinalAccuracy = Value(mm[len(mm)-1])
 	}
@@ -308,8 +332,11 @@ func aggregate(name, preset string, runs []seedRun, smooth int) ArmResult {
 		a.TokensByPhase[p] = NewSpread(byPhase[p])
 	}
 	a.HeldOutCI = MeanCI(held)
-	var precNum, recNum, parents, cleanOK, cleanN, wrongOK, wrongN []float64
+	var precNum, recNum, parents, cleanOK, cleanN, wrongOK, wrongN, hits, answered []float64
 	for _, r := range a.Seeds {
+		hits, answered = append(hits, float64(r.LocAnsweredHits)), append(answered, float64(r.LocAnswered))
+		a.LocParents += r.LocParents
+		a.LocAnswered += r.LocAnswered
 		pn, rn := 0.0, 0.0
 		if r.LocParents > 0 {
 			pn, rn = float64(r.LocPrecision)*float64(r.LocParents), float64(r.LocRecall)*float64(r.LocParents)
@@ -321,6 +348,7 @@ func aggregate(name, preset string, runs []seedRun, smooth int) ArmResult {
 		a.ErroneousN += r.ErroneousN
 	}
 	a.LocPrecisionCI, a.LocRecallCI = RatioCI(precNum, parents), RatioCI(recNum, parents)
+	a.LocExactPrecisionCI = RatioCI(hits, answered)
 	a.CleanCorrection, a.ErroneousCorrection = RatioCI(cleanOK, cleanN), RatioCI(wrongOK, wrongN)
 	if len(runs) == 0 || steps == 0 {
 		return a

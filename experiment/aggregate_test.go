@@ -172,3 +172,34 @@ func TestAggregatePooled(t *testing.T) {
 	require.InDelta(t, 0.4, float64(arm.Seeds[0].FinalEval), 1e-12)
 	require.Empty(t, heldOutCurve(steps([]float64{0.1}, []int{1}, []float64{nan}, []int{0}), 0.3).Tokens, "no evaluation, no curve")
 }
+
+// TestAggregateExactPrecision: precision in the usual sense counts only
+// the localizer's own answers (fallbacks left out) and parents with a
+// reported first error; recall and the clean-prefix share keep every
+// parent (they come from metrics.jsonl).
+func TestAggregateExactPrecision(t *testing.T) {
+	run := func(resets ...report.Reset) *report.Run {
+		return &report.Run{Steps: steps([]float64{0.1}, []int{100}, []float64{nan}, []int{0}), Resets: resets}
+	}
+	// Seed a: 3 own answers, 2 at the first error; a parse fallback at
+	// the first error and a parent without one do not count.
+	a := seedRun{seed: 1, heldOut: nan, run: run(
+		report.Reset{K: 2, FirstError: 2}, report.Reset{K: 1, FirstError: 1}, report.Reset{K: 3, FirstError: 1},
+		report.Reset{K: 1, FirstError: 1, Fallback: "parse"}, report.Reset{K: 2, FirstError: 0})}
+	// Seed b: 1 own answer, wrong; a no-error fallback.
+	b := seedRun{seed: 2, heldOut: nan, run: run(report.Reset{K: 4, FirstError: 2}, report.Reset{K: 1, FirstError: 3, Fallback: "no-error"})}
+	arm := aggregate("rrpo", "rrpo", []seedRun{a, b}, 1)
+	require.Equal(t, 3, arm.Seeds[0].LocAnswered)
+	require.Equal(t, 2, arm.Seeds[0].LocAnsweredHits)
+	require.Equal(t, 1, arm.Seeds[1].LocAnswered)
+	require.Equal(t, 0, arm.Seeds[1].LocAnsweredHits)
+	require.Equal(t, 4, arm.LocAnswered)
+	// Pooled: 2 of 4; only seed a resampled: 2/3, only seed b: 0.
+	require.InDelta(t, 0.5, float64(arm.LocExactPrecisionCI.Value), 1e-12)
+	require.InDelta(t, 0, float64(arm.LocExactPrecisionCI.Lo), 1e-12)
+	require.InDelta(t, 2.0/3, float64(arm.LocExactPrecisionCI.Hi), 1e-12)
+
+	// GRPO has no resets: no precision.
+	g := aggregate("grpo", "grpo", []seedRun{{seed: 1, heldOut: nan, run: run()}}, 1)
+	require.True(t, math.IsNaN(float64(g.LocExactPrecisionCI.Value)))
+}

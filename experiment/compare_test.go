@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -109,6 +110,11 @@ func TestCompareEndToEnd(t *testing.T) {
 	require.Equal(t, "grpo", res.Headline[0].Baseline)
 	require.Positive(t, res.Headline[0].Budget)
 	require.Equal(t, srpo.CleanN+srpo.ErroneousN > 0, srpo.CleanCorrection.N > 0)
+	// The localizer table's counts come from rollouts.jsonl and match
+	// metrics.jsonl's parents: every answer is one of them.
+	require.Positive(t, srpo.LocParents)
+	require.LessOrEqual(t, srpo.LocAnswered, srpo.LocParents)
+	require.Zero(t, grpo.LocParents)
 
 	var back Result
 	raw, err := os.ReadFile(filepath.Join(dir, JSONFile))
@@ -120,6 +126,8 @@ func TestCompareEndToEnd(t *testing.T) {
 	require.Contains(t, string(md), "| grpo | grpo | 2 |")
 	require.Contains(t, string(md), "| srpo | srpo | 2 |")
 	require.Contains(t, string(md), "## Generated tokens to reach grpo's final held-out accuracy")
+	require.Contains(t, string(md), "## Localizers against the verifier's first error")
+	require.Contains(t, string(md), fmt.Sprintf("| srpo | %d | %d (", srpo.LocParents, srpo.LocAnswered))
 	page, err := os.ReadFile(filepath.Join(dir, ReportFile))
 	require.NoError(t, err)
 	for _, id := range []string{"chart-heldout-tokens", "chart-accuracy-steps", "chart-accuracy-tokens", "chart-loc-precision", "chart-heldout"} {

@@ -73,7 +73,7 @@ func tableHeader(r *Result) []string {
 		"change over the warm start",
 		fmt.Sprintf("sample accuracy, last %d steps", r.Smooth),
 		"generated tokens (all phases)", "localize + parent tokens", "steps",
-		"localizer precision [CI]", "localizer recall [CI]", "wall s"}
+		"resets with a clean prefix [CI]", "resets at the first error [CI]", "wall s"}
 }
 
 func tableRows(r *Result) [][]string {
@@ -111,6 +111,27 @@ func headlineRows(r *Result) [][]string {
 		}
 		rows = append(rows, []string{h.Arm, h.Baseline, fmtValue(h.Target), fmt.Sprintf("%.0fk", h.Budget/1000),
 			tok, ciCell(h.Ratio, 2), fmt.Sprintf("%.0f%%", 100*h.NotReached)})
+	}
+	return rows
+}
+
+// locHeader and locRows are the localizer table: each arm's reset
+// points against the verifier's first error.
+func locHeader() []string {
+	return []string{"arm", "parents with a first error", "answered by the localizer",
+		"precision: answers at the first error [CI]", "recall: resets at the first error [CI]",
+		"clean-prefix share: resets at or before it [CI]"}
+}
+
+func locRows(r *Result) [][]string {
+	var rows [][]string
+	for _, a := range r.Arms {
+		if a.LocParents == 0 {
+			continue
+		}
+		rows = append(rows, []string{a.Name, fmt.Sprint(a.LocParents),
+			fmt.Sprintf("%d (%.0f%%)", a.LocAnswered, 100*float64(a.LocAnswered)/float64(a.LocParents)),
+			ciCell(a.LocExactPrecisionCI, 3), ciCell(a.LocRecallCI, 3), ciCell(a.LocPrecisionCI, 3)})
 	}
 	return rows
 }
@@ -164,6 +185,10 @@ func Markdown(r *Result) string {
 				Baseline, fmtValue(t), fmtValue(r.WarmStartCurve))
 		}
 	}
+	if rows := locRows(r); len(rows) > 0 {
+		b.WriteString("\n## Localizers against the verifier's first error\n\n")
+		mdTable(&b, locHeader(), rows)
+	}
 	if rows := resetRows(r); len(rows) > 0 {
 		b.WriteString("\n## Reset continuations inside RL\n\n")
 		mdTable(&b, resetHeader(), rows)
@@ -180,7 +205,7 @@ func fmtValue(v Value) string {
 }
 
 func notes(r *Result) string {
-	s := fmt.Sprintf(`Sample accuracy is the share of correct answers among the first %d fresh samples of every prompt, drawn before any procedure decides anything: an unbiased estimate of pass@1 at the sampling temperature, comparable across arms. Generated tokens count fresh samples, parents, localization calls and reset continuations. Localizer precision is the share of resets at or before the verifier's first wrong step, recall the share exactly at it, over all parents whose first error was reported (GRPO has none), pooled over the runs. Intervals are 95%% percentile intervals of %d bootstrap resamples of the seeds.
+	s := fmt.Sprintf(`Sample accuracy is the share of correct answers among the first %d fresh samples of every prompt, drawn before any procedure decides anything: an unbiased estimate of pass@1 at the sampling temperature, comparable across arms. Generated tokens count fresh samples, parents, localization calls and reset continuations. Localizers are scored against the verifier's first wrong step e, over every parent whose e was reported (GRPO has none), pooled over the runs: precision is the share of the localizer's own answers (fallbacks left out) with k = e, recall the share of all those parents reset at k = e, and the clean-prefix share the share reset at k <= e, whose kept prefix holds no wrong step (metrics.jsonl calls it loc precision). Intervals are 95%% percentile intervals of %d bootstrap resamples of the seeds.
 `, report.UnbiasedFresh, bootstrapDraws)
 	if r.EvalEvery > 0 {
 		s += fmt.Sprintf(`
@@ -206,6 +231,9 @@ func comparisonView(r *Result) report.Comparison {
 	}
 	if len(r.Headline) > 0 {
 		c.Tables = append(c.Tables, report.Table{Title: "Generated tokens to reach " + Baseline + "'s final held-out accuracy", Header: headlineHeader(), Rows: headlineRows(r)})
+	}
+	if rows := locRows(r); len(rows) > 0 {
+		c.Tables = append(c.Tables, report.Table{Title: "Localizers against the verifier's first error", Header: locHeader(), Rows: rows})
 	}
 	if rows := resetRows(r); len(rows) > 0 {
 		c.Tables = append(c.Tables, report.Table{Title: "Reset continuations inside RL", Header: resetHeader(), Rows: rows})

@@ -87,14 +87,16 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "compare [-c FILE] [--out DIR] [--arms a,b] [--seeds 1,2,3]",
 		Short: "Train several configs over several seeds and compare them",
-		Long: `Run the experiment's arms (default: grpo, rrpo, srpo and srpo-oracle)
-over its seeds (default 1, 2, 3) at the same budget of trained
-trajectories per prompt and the same number of steps, from the same warm
-start and data, one run directory each under DIR/runs. Then evaluate every
-final policy greedily on the held-out set and write DIR/compare.json,
-DIR/compare.md (a table: mean ± std [min, max] over seeds) and
-DIR/report.html (curves against steps and against all generated tokens,
-parents and localization calls included; localizer precision and recall).
+		Long: `Run the experiment's arms (default: grpo, rrpo, srpo, srpo-oracle and
+srpo-auxloc) over its seeds (default 1 to 5) at the same budget of
+generated tokens (compare.max_generated_tokens, every phase counted) and
+of trained trajectories per prompt, from the same warm start and data, one
+run directory each under DIR/runs. Then evaluate every final policy
+greedily on the held-out set and write DIR/compare.json, DIR/compare.md
+(tables with bootstrap intervals over seeds: held-out accuracy, tokens to
+reach GRPO's final accuracy, the localizers against the verifier's first
+error, reset continuations) and DIR/report.html (the same, with curves
+against steps and against generated tokens).
 
 The workspace (generated data, the warm start) is made on the first run
 and reused; finished runs are reused and interrupted ones resumed, so an

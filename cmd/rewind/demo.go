@@ -66,8 +66,8 @@ seeds from the same workspace layout.`,
 			if res.Clean.Trials+res.Erroneous.Trials > 0 {
 				fmt.Fprintf(out, "reset continuations right during training: from a clean prefix %s of %d, from an erroneous prefix %s of %d\n",
 					rate(res.Clean), res.Clean.Trials, rate(res.Erroneous), res.Erroneous.Trials)
-				fmt.Fprintf(out, "localizer against the verifier's first error: precision %.3f, recall %.3f over %d parents\n",
-					res.LocPrecision, res.LocRecall, res.LocParents)
+				fmt.Fprintf(out, "resets against the verifier's first error over %d parents: at or before it (a clean prefix) %.3f, exactly at it %.3f\n",
+					res.LocParents, res.LocPrecision, res.LocRecall)
 			}
 			for _, p := range []struct {
 				name string

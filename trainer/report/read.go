@@ -127,6 +127,10 @@ type Step struct {
 // the verifier's first wrong step (0 when none was reported).
 type Reset struct {
 	Step, K, N, FirstError int
+	// Fallback is the rule that chose K when the localizer did not
+	// (localize.Result.Fallback: "parse", "no-error", "error", ...); empty
+	// when the localizer's own answer was used.
+	Fallback string
 }
 
 // RelPos is k/n (NaN for a parent with no steps).
@@ -319,9 +323,12 @@ type rolloutLine struct {
 	Status  string `json:"status"`
 	Correct bool   `json:"correct"`
 	Reset   *struct {
-		Steps      int  `json:"steps"`
-		Step       int  `json:"step"`
-		FirstError *int `json:"first_error"`
+		Steps        int  `json:"steps"`
+		Step         int  `json:"step"`
+		FirstError   *int `json:"first_error"`
+		Localization struct {
+			Fallback string `json:"fallback"`
+		} `json:"localization"`
 	} `json:"reset"`
 }
 
@@ -348,7 +355,7 @@ func (r *Run) readRollouts(path string) error {
 			if l.Reset.FirstError != nil {
 				fe = *l.Reset.FirstError
 			}
-			r.Resets = append(r.Resets, Reset{Step: l.Step, K: l.Reset.Step, N: l.Reset.Steps, FirstError: fe})
+			r.Resets = append(r.Resets, Reset{Step: l.Step, K: l.Reset.Step, N: l.Reset.Steps, FirstError: fe, Fallback: l.Reset.Localization.Fallback})
 		}
 		if l.Origin == "fresh" && l.Traj < UnbiasedFresh && usable(l.Status) {
 			a := byStep[l.Step]
