@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rewind-rl/rewind/host"
 	"github.com/rewind-rl/rewind/sdk/abi"
 	"github.com/rewind-rl/rewind/tasks"
 	dataset "github.com/rewind-rl/rewind/trainer/data"
@@ -20,7 +22,7 @@ import (
 func init() {
 	var (
 		modelDir, engineName, dataFile, format, jsonOut string
-		exclude                                         []string
+		exclude, localizers                             []string
 		n, difficulty                                   int
 		seed                                            uint64
 		opts                                            probe.Options
@@ -37,6 +39,14 @@ pass@1. This is the paper's measurement (28.7% clean vs 16.3% erroneous):
 a policy whose clean-prefix continuations do not succeed clearly more often
 gains nothing from resets to before its first error, so SRPO and RRPO
 cannot differ on it. Prefixes are the policy's own token ids.
+
+With --localizer, each named localizer is also asked to localize every
+probed failure, with the request a run sends (the step statistics of the
+sampled tokens, the verdict with its first wrong step), and scored against
+that step: precision (its own answers at the first wrong step), recall
+(failures reset there) and the clean-prefix share (reset at or before it),
+with Wilson intervals. Use it to pick a strategy or a threshold on the
+warm start's own failures before training (docs/localizers.md).
 
 Tasks are N tasks of FAMILY at --difficulty drawn with --seed (the default
 seed is apart from the training seeds of rewind sft and rewind compare;
@@ -84,10 +94,16 @@ Families:
 			if err := tmpl.Validate(); err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
+			locs, closeLocs, err := probeLocalizers(cmd.Context(), localizers)
+			if err != nil {
+				return err
+			}
+			defer closeLocs()
 			rep, err := probe.Run(cmd.Context(), pol, ts, probe.Setup{
-				Render:  tmpl.Render,
-				Segment: tasks.SplitSteps,
-				Verify:  nativeVerify,
+				Render:     tmpl.Render,
+				Segment:    tasks.SplitSteps,
+				Verify:     nativeVerify,
+				Localizers: locs,
 			}, opts)
 			if err != nil {
 				return err
@@ -113,6 +129,7 @@ Families:
 	f.StringArrayVar(&exclude, "exclude", nil, "skip generated tasks whose prompt is in this JSONL file (repeatable)")
 	f.StringVar(&format, "format", dataset.PromptPlaceholder+"\n", "plain prompt template the policy was trained with")
 	f.StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
+	f.StringArrayVar(&localizers, "localizer", nil, `also score a localizer on the probed failures: NAME (a built-in, e.g. entropy, confidence, random, first, oracle, prm), a .wasm module, or either with options, NAME:KEY=VALUE[,KEY=VALUE] (e.g. entropy:threshold=0.8, prm:reward_model=procprm); repeatable. Not self, which needs the policy as a generator`)
 	f.IntVar(&n, "n", 1000, "generated tasks: greedy pass@1 is measured on all of them, failures are sampled from them")
 	f.Uint64Var(&seed, "seed", 9001, "generator seed of the tasks")
 	f.IntVar(&difficulty, "difficulty", tasks.DefaultDifficulty, fmt.Sprintf("difficulty %d..%d", tasks.MinDifficulty, tasks.MaxDifficulty))
@@ -135,4 +152,49 @@ func nativeVerify(_ context.Context, t abi.Task, response string, steps []abi.Sp
 		return 0, 0, fmt.Errorf("verify task %s: %s: %s", t.ID, v.Status, v.Detail)
 	}
 	return v.Score, *v.FirstError, nil
+}
+
+// probeLocalizers loads the localizers of --localizer specs through a host
+// registry, as a run loads its plugins: SPEC is NAME or NAME:KEY=VALUE,...
+// with NAME a built-in or a .wasm module.
+func probeLocalizers(ctx context.Context, specs []string) ([]probe.NamedLocalizer, func(), error) {
+	if len(specs) == 0 {
+		return nil, func() {}, nil
+	}
+	reg := host.NewRegistry(host.Options{Resolve: resolvePlugin})
+	closeAll := func() { _ = reg.Close() }
+	var out []probe.NamedLocalizer
+	for i, spec := range specs {
+		name, opts, _ := strings.Cut(spec, ":")
+		if name == "self" {
+			closeAll()
+			return nil, nil, fmt.Errorf("--localizer %s: the self localizer needs the policy as a generator; rewind probe scores the others", spec)
+		}
+		cfg, err := resolvePlugin(name)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
+		}
+		if opts != "" {
+			if cfg.Options, err = parseOptions(strings.Split(opts, ",")); err != nil {
+				closeAll()
+				return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
+			}
+		}
+		id := fmt.Sprintf("localizer%d", i+1)
+		if err := reg.Load(ctx, id, cfg); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
+		}
+		l, err := reg.Localizer(id)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
+		}
+		out = append(out, probe.NamedLocalizer{Name: spec, Localize: func(ctx context.Context, req *abi.LocalizeRequest) (int, string, error) {
+			loc, err := l.Localize(ctx, req)
+			return loc.Step, loc.Fallback, err
+		}})
+	}
+	return out, closeAll, nil
 }

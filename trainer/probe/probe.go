@@ -25,7 +25,9 @@ import (
 	"time"
 
 	"github.com/rewind-rl/rewind/sdk/abi"
+	"github.com/rewind-rl/rewind/trainer/algo"
 	"github.com/rewind-rl/rewind/trainer/engine"
+	"github.com/rewind-rl/rewind/trainer/rollout"
 	"github.com/rewind-rl/rewind/trainer/tokenizer"
 )
 
@@ -114,6 +116,17 @@ func (o Options) withDefaults() (Options, error) {
 // (1 is right) and the first wrong step (0: none).
 type Verifier func(ctx context.Context, t abi.Task, response string, steps []abi.Span) (score float64, firstError int, err error)
 
+// Localizer answers a localization request as a run's localizer would:
+// the step to reset at (0: no erroneous step found), the fallback rule
+// that chose it when the strategy itself did not ("" when it did).
+type Localizer func(ctx context.Context, req *abi.LocalizeRequest) (step int, fallback string, err error)
+
+// NamedLocalizer is a localizer scored by the probe, under a label.
+type NamedLocalizer struct {
+	Name     string
+	Localize Localizer
+}
+
 // Setup is what a probe needs besides the policy and the tasks.
 type Setup struct {
 	// Render turns a task prompt into the text the policy continues (the
@@ -122,6 +135,32 @@ type Setup struct {
 	// Segment returns the byte spans of the steps of a response.
 	Segment func(response string) []abi.Span
 	Verify  Verifier
+	// Localizers, when given, are each asked to localize every probed
+	// failure, with the request a run would send (the step statistics
+	// from the sampled tokens' log-probs and entropies, the verdict with
+	// its first error), and scored against the first wrong step
+	// (Report.Localizers).
+	Localizers []NamedLocalizer
+}
+
+// LocalizerScore scores a localizer on the probed failures against the
+// verifier's first wrong step e. Precision counts its own answers (no
+// fallback) at k = e; Recall every failure reset at k = e (a fallback's
+// step too, as a run would reset there; an answer of 0 resets at 1);
+// Clean the failures reset at k <= e, whose kept prefix holds no wrong
+// step.
+type LocalizerScore struct {
+	Name      string `json:"name"`
+	Answered  int    `json:"answered"`
+	Precision Rate   `json:"precision"`
+	Recall    Rate   `json:"recall"`
+	Clean     Rate   `json:"clean_prefix"`
+	// Steps is the histogram of the chosen steps (index k-1).
+	Steps []int `json:"steps"`
+	// Errors counts failed calls (reset at step 1, as in a run), and
+	// FirstError shows the first of them.
+	Errors     int    `json:"errors,omitempty"`
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // Report is the outcome of a probe. Rates carry 95% Wilson intervals; the
@@ -150,8 +189,10 @@ type Report struct {
 	Ratio     *float64 `json:"ratio"`
 	RatioLow  *float64 `json:"ratio_low"`
 	RatioHigh *float64 `json:"ratio_high"`
-	Options   Options  `json:"options"`
-	Seconds   float64  `json:"seconds"`
+	// Localizers scores Setup.Localizers on the probed failures.
+	Localizers []LocalizerScore `json:"localizers,omitempty"`
+	Options    Options          `json:"options"`
+	Seconds    float64          `json:"seconds"`
 }
 
 // failure is one failed sample with a wrong step.
@@ -161,6 +202,10 @@ type failure struct {
 	tokens []int // response ids, without a final EOS
 	ends   []int // ends[k-1]: token index just after step k
 	first  int
+	// text, spans and stats make its localization request.
+	text  string
+	spans []abi.Span
+	stats []abi.StepStats
 }
 
 // Run probes pol on the tasks.
@@ -238,7 +283,11 @@ func Run(ctx context.Context, pol engine.Policy, tasks []abi.Task, s Setup, opts
 				case first == 0 || first > len(spans):
 					rep.StoppedEarly++
 				default:
-					fails = append(fails, failure{task: i, prompt: prompts[i], tokens: ids, ends: stepEnds(tok, ids, spans), first: first})
+					f := failure{task: i, prompt: prompts[i], tokens: ids, ends: stepEnds(tok, ids, spans), first: first, text: text, spans: spans}
+					if len(s.Localizers) > 0 {
+						f.stats = stepStats(r, len(ids), f.ends)
+					}
+					fails = append(fails, f)
 				}
 			}
 		}
@@ -251,6 +300,10 @@ func Run(ctx context.Context, pol engine.Policy, tasks []abi.Task, s Setup, opts
 	if len(fails) == 0 {
 		rep.Seconds = time.Since(start).Seconds()
 		return rep, fmt.Errorf("probe: no failure with a wrong step in %d samples (sampled pass@1 %.3f)", drawn, rep.Sampled.Rate)
+	}
+
+	if rep.Localizers, err = scoreLocalizers(ctx, s.Localizers, tasks, fails, o.Seed); err != nil {
+		return rep, err
 	}
 
 	// Continuations from the clean and the erroneous prefix of each.
@@ -323,6 +376,78 @@ func Run(ctx context.Context, pol engine.Policy, tasks []abi.Task, s Setup, opts
 	rep.Ratio, rep.RatioLow, rep.RatioHigh = finite(ratio(pairs)), finite(lo), finite(hi)
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// stepStats are the step statistics a run would send a localizer for a
+// sampled response of n tokens (a final EOS dropped) whose step k ends
+// at token ends[k-1]: rollout.StepStats over its sampling-time log-probs
+// and entropies.
+func stepStats(r engine.GenResult, n int, ends []int) []abi.StepStats {
+	if len(r.LogProbs) < n {
+		return nil
+	}
+	t := algo.Trajectory{Tokens: r.Tokens[:n], LogProbs: r.LogProbs[:n]}
+	if len(r.Entropies) >= n {
+		t.Entropies = r.Entropies[:n]
+	}
+	start := 0
+	for _, e := range ends {
+		t.Steps = append(t.Steps, algo.Span{Start: start, End: e})
+		start = e
+	}
+	return rollout.StepStats(&t)
+}
+
+// scoreLocalizers asks every localizer to localize every failure and
+// scores it against the failure's first wrong step.
+func scoreLocalizers(ctx context.Context, locs []NamedLocalizer, tasks []abi.Task, fails []failure, seed uint64) ([]LocalizerScore, error) {
+	var out []LocalizerScore
+	for _, l := range locs {
+		sc := LocalizerScore{Name: l.Name}
+		hits, answeredHits, clean := 0, 0, 0
+		for fi, f := range fails {
+			first := f.first
+			req := &abi.LocalizeRequest{Task: tasks[f.task], Response: f.text, Steps: f.spans,
+				Verdict: &abi.Verdict{Status: abi.StatusOK, FirstError: &first}, StepStats: f.stats,
+				Seed: seed*0x94d049bb133111eb ^ uint64(fi)}
+			k, fallback, err := l.Localize(ctx, req)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			// As in a run: a failed call resets at step 1 (fallback
+			// "error"), and so does an answer of no erroneous step.
+			switch {
+			case err != nil:
+				k, fallback = 1, "error"
+				sc.Errors++
+				if sc.FirstError == "" {
+					sc.FirstError = fmt.Sprintf("task %s: %v", tasks[f.task].ID, err)
+				}
+			case k < 1 || k > len(f.spans):
+				if fallback == "" {
+					fallback = "no-error"
+				}
+				k = 1
+			}
+			sc.Steps = count(sc.Steps, k)
+			if fallback == "" {
+				sc.Answered++
+				if k == first {
+					answeredHits++
+				}
+			}
+			if k == first {
+				hits++
+			}
+			if k <= first {
+				clean++
+			}
+		}
+		sc.Precision = NewRate(answeredHits, sc.Answered)
+		sc.Recall, sc.Clean = NewRate(hits, len(fails)), NewRate(clean, len(fails))
+		out = append(out, sc)
+	}
+	return out, nil
 }
 
 // Prefixes returns the token lengths of a failure's clean prefix (up to
@@ -436,6 +561,21 @@ func (rep Report) Write(w io.Writer) error {
 		b.WriteString("clean / erroneous            n/a (no clean success or no erroneous prefix)\n")
 	} else {
 		fmt.Fprintf(&b, "clean / erroneous            %s  [%s, %s]\n", num(rep.Ratio), num(rep.RatioLow), num(rep.RatioHigh))
+	}
+	if len(rep.Localizers) > 0 {
+		fmt.Fprintf(&b, "localizers on the %d failures, against the first wrong step e (95%% Wilson intervals):\n", rep.Failures)
+		w := len("localizer")
+		for _, l := range rep.Localizers {
+			w = max(w, len(l.Name))
+		}
+		fmt.Fprintf(&b, "  %-*s %9s  %-23s %-23s %-23s %s\n", w, "localizer", "answered", "precision (own, k = e)", "recall (k = e)", "clean prefix (k <= e)", "chosen steps")
+		for _, l := range rep.Localizers {
+			cell := func(r Rate) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", r.Rate, r.Low, r.High) }
+			fmt.Fprintf(&b, "  %-*s %9d  %-23s %-23s %-23s %v\n", w, l.Name, l.Answered, cell(l.Precision), cell(l.Recall), cell(l.Clean), l.Steps)
+			if l.Errors > 0 {
+				fmt.Fprintf(&b, "  %-*s %d calls failed, the first: %s\n", w, "", l.Errors, l.FirstError)
+			}
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

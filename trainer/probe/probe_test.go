@@ -223,7 +223,10 @@ func (p *toy) Generate(_ context.Context, reqs []engine.GenRequest) ([]engine.Ge
 			}
 		}
 		done := len(segment(p.tok.Decode(req.Prefix)))
-		var b strings.Builder
+		// The slipped step's tokens were unlikely (log-prob -2, entropy
+		// 1 nat); every other token was likely (-0.1, 0.1 nat).
+		var ids []int
+		var lps, ents []float32
 		for k := done; k < len(want); k++ {
 			v := want[k]
 			if slipAt > 0 && k+1 >= slipAt {
@@ -232,10 +235,19 @@ func (p *toy) Generate(_ context.Context, reqs []engine.GenRequest) ([]engine.Ge
 			if k == len(want)-1 {
 				v = "\\boxed{" + v + "}"
 			}
-			fmt.Fprintf(&b, "Step %d: %s%s", k+1, v, tokenizer.EndThought)
+			step := p.tok.Encode(fmt.Sprintf("Step %d: %s%s", k+1, v, tokenizer.EndThought))
+			lp, h := float32(-0.1), float32(0.1)
+			if k+1 == slipAt {
+				lp, h = -2, 1
+			}
+			for range step {
+				lps, ents = append(lps, lp), append(ents, h)
+			}
+			ids = append(ids, step...)
 		}
-		ids := append(p.tok.Encode(b.String()), p.tok.EOS())
-		out[i] = engine.GenResult{Tokens: ids, Text: p.tok.Decode(ids)}
+		ids = append(ids, p.tok.EOS())
+		lps, ents = append(lps, -0.01), append(ents, 0.01)
+		out[i] = engine.GenResult{Tokens: ids, Text: p.tok.Decode(ids), LogProbs: lps, Entropies: ents}
 	}
 	return out, nil
 }
@@ -307,4 +319,94 @@ func TestWriteUndefinedRatio(t *testing.T) {
 	r, lo, hi := 2.0, 1.5, 2.5
 	require.NoError(t, Report{Clean: NewRate(4, 10), Erroneous: NewRate(1, 5), Ratio: &r, RatioLow: &lo, RatioHigh: &hi}.Write(&sb))
 	require.Contains(t, sb.String(), "clean / erroneous            2.00  [1.50, 2.50]")
+}
+
+// TestLocalizersOnFailures scores localizers on the toy policy's failures,
+// whose first wrong step is also the step of its unlikely tokens: a
+// localizer that reads the step statistics finds every first error, the
+// oracle too, step 1 only those at step 1; an answer of 0 and a failed
+// call reset at step 1 as in a run and are not the localizer's answers.
+func TestLocalizersOnFailures(t *testing.T) {
+	pol := &toy{tok: newTok(t)}
+	ts := make([]abi.Task, 40)
+	for i := range ts {
+		ts[i] = abi.Task{ID: fmt.Sprint(i), Prompt: fmt.Sprintf("task %d", i)}
+	}
+	var reqs []*abi.LocalizeRequest
+	lowest := func(_ context.Context, req *abi.LocalizeRequest) (int, string, error) {
+		reqs = append(reqs, req)
+		best := 0
+		for k, st := range req.StepStats {
+			if st.MeanLogProb < req.StepStats[best].MeanLogProb {
+				best = k
+			}
+		}
+		return best + 1, "", nil
+	}
+	oracle := func(_ context.Context, req *abi.LocalizeRequest) (int, string, error) {
+		return *req.Verdict.FirstError, "", nil
+	}
+	first := func(context.Context, *abi.LocalizeRequest) (int, string, error) { return 1, "", nil }
+	none := func(context.Context, *abi.LocalizeRequest) (int, string, error) { return 0, "", nil }
+	fails := func(context.Context, *abi.LocalizeRequest) (int, string, error) { return 0, "", fmt.Errorf("boom") }
+	rep, err := Run(context.Background(), pol, ts, Setup{
+		Render: func(p string) string { return p + "\n" }, Segment: segment, Verify: verify,
+		Localizers: []NamedLocalizer{{"lowest", lowest}, {"oracle", oracle}, {"first", first}, {"none", none}, {"fails", fails}},
+	}, Options{Failures: 60, Continuations: 1, MaxTokens: 200, Batch: 16})
+	require.NoError(t, err)
+	require.Len(t, rep.Localizers, 5)
+	atOne := rep.FirstErrors[0]
+	require.Positive(t, atOne)
+	require.Less(t, atOne, 60)
+
+	// Each request is what a run sends: one statistic per step, over the
+	// step's own tokens (no EOS), the verdict's first error, the text.
+	require.Len(t, reqs, 60)
+	for _, req := range reqs {
+		require.Len(t, req.StepStats, len(req.Steps))
+		require.Equal(t, req.Response[req.Steps[len(req.Steps)-1].Start:], req.Response[req.Steps[len(req.Steps)-1].Start:req.Steps[len(req.Steps)-1].End])
+		fe := *req.Verdict.FirstError
+		for k, st := range req.StepStats {
+			require.Equal(t, len(pol.tok.Encode(req.Response[req.Steps[k].Start:req.Steps[k].End])), st.Tokens)
+			wantLP, wantH := -0.1, 0.1
+			if k+1 == fe {
+				wantLP, wantH = -2, 1
+			}
+			require.InDelta(t, wantLP, st.MeanLogProb, 1e-6)
+			require.InDelta(t, wantLP, st.MinLogProb, 1e-6)
+			require.InDelta(t, wantH, *st.MeanEntropy, 1e-6)
+		}
+	}
+
+	byName := map[string]LocalizerScore{}
+	for _, l := range rep.Localizers {
+		byName[l.Name] = l
+	}
+	for _, name := range []string{"lowest", "oracle"} {
+		l := byName[name]
+		require.Equal(t, 60, l.Answered, name)
+		require.Equal(t, NewRate(60, 60), l.Precision, name)
+		require.Equal(t, NewRate(60, 60), l.Recall, name)
+		require.Equal(t, NewRate(60, 60), l.Clean, name)
+		require.Equal(t, rep.FirstErrors, l.Steps, name)
+	}
+	l := byName["first"]
+	require.Equal(t, NewRate(atOne, 60), l.Precision)
+	require.Equal(t, NewRate(atOne, 60), l.Recall)
+	require.Equal(t, NewRate(60, 60), l.Clean, "step 1 keeps no prefix: always clean")
+	for _, name := range []string{"none", "fails"} {
+		l := byName[name]
+		require.Zero(t, l.Answered, name)
+		require.Equal(t, NewRate(0, 0), l.Precision, name)
+		require.Equal(t, NewRate(atOne, 60), l.Recall, "%s resets at step 1", name)
+		require.Equal(t, []int{60}, l.Steps, name)
+	}
+	require.Equal(t, 60, byName["fails"].Errors)
+	require.Contains(t, byName["fails"].FirstError, "boom")
+	require.Zero(t, byName["none"].Errors)
+
+	var sb strings.Builder
+	require.NoError(t, rep.Write(&sb))
+	require.Contains(t, sb.String(), "localizers on the 60 failures")
+	require.Contains(t, sb.String(), "60 calls failed, the first: task")
 }
