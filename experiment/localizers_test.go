@@ -33,7 +33,7 @@ func TestLocalizerComparisons(t *testing.T) {
 			jobs, _, steps, err := plan(e, ws)
 			require.NoError(t, err)
 			require.Positive(t, steps)
-			require.Len(t, jobs, 7*5)
+			require.Len(t, jobs, len(e.Compare.Arms)*5)
 
 			// The recipe and budget of the default experiment's comparison
 			// (docs/results.md), so that its arms and these line up.
@@ -59,8 +59,24 @@ func TestLocalizerComparisons(t *testing.T) {
 				}
 				loadLocalizer(t, cfg)
 			}
-			require.Equal(t, map[string]string{"grpo": "", "self": "self", "random": "random", "oracle": "oracle",
-				"entropy": "entropy", "confidence": "confidence", "prm": "prm"}, names)
+			// Every strategy of docs/localizers.md, each arm named after
+			// its localizer (entropy-t: entropy with a tuned threshold).
+			want := map[string]string{"grpo": "", "self": "self", "random": "random", "oracle": "oracle",
+				"entropy": "entropy", "entropy-t": "entropy-t", "confidence": "confidence", "prm": "prm"}
+			require.Equal(t, want, names)
+			// entropy-t's plugin is set in its arm: the other arms' configs
+			// do not name it (so adding the arm kept their finished runs).
+			for _, j := range jobs {
+				_, has := j.cfg.Plugins["entropy-t"]
+				require.Equal(t, j.arm.Name == "entropy-t", has, j.arm.Name)
+				if j.arm.Name == "entropy-t" {
+					pc, err := host.DecodePluginConfig(j.cfg.Plugins["entropy-t"], "entropy-t")
+					require.NoError(t, err)
+					require.Equal(t, "entropy", pc.Builtin)
+					require.Contains(t, pc.Options, "threshold", "entropy-t sets the threshold picked with rewind probe")
+					require.Contains(t, j.cfg.Plugins, "procprm", "the arm's plugin is merged into the plugins section")
+				}
+			}
 		})
 	}
 }

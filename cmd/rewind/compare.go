@@ -148,6 +148,6 @@ merged over it.`,
 	f.register(cmd, filepath.Join("runs", "compare"))
 	cmd.Flags().StringSliceVar(&arms, "arms", nil, "arms to run, by name (default: all of the experiment's)")
 	cmd.Flags().UintSliceVar(&seeds, "seeds", nil, "seeds (default: the experiment's compare.seeds)")
-	cmd.Flags().IntVar(&parallel, "parallel", 1, "runs at once (each run already uses every core)")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "shorthand of --compare.parallel (its default is the experiment's, 2)")
 	rootCmd.AddCommand(cmd)
 }
