@@ -69,7 +69,7 @@ type Settings struct {
 	Smooth    int      `koanf:"smooth" help:"moving-mean window (steps) of the curves and the final accuracy"`
 	// MaxGeneratedTokens is every compared run's run.max_generated_tokens.
 	MaxGeneratedTokens int   `koanf:"max_generated_tokens" help:"budget of generated tokens (all phases) of every compared run, set as its run.max_generated_tokens so that every arm gets the same; 0: the train section's run.steps decide (rewind demo ignores it)"`
-	Arms               []Arm `koanf:"arms" help:"the arms: name, preset, and set (train keys set on top, as run.Sources overrides)"`
+	Arms               []Arm `koanf:"arms" help:"the arms: name, preset, and set (train keys set on top, as run.Sources overrides; plugins.NAME: {...} adds a whole plugin entry for this arm only)"`
 }
 
 // Arm is one config under comparison: a preset and keys set over the

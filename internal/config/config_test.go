@@ -68,3 +68,23 @@ func TestNewRefusesUndocumentedKeys(t *testing.T) {
 	}
 	require.PanicsWithValue(t, "config: key x has no help tag", func() { New(bad{}, Options{}) })
 }
+
+// TestOverrideOpenEntry: an override may set a whole entry of an open map
+// (a plugin's config, as rewind compare's arms do), merged with the other
+// layers' entries; a scalar there or a key inside an entry is refused.
+func TestOverrideOpenEntry(t *testing.T) {
+	s := New(sample{}, Options{EnvPrefix: "T_", ListHint: "the test"})
+	def := sample{Open: map[string]any{"a": map[string]any{"x": 1}}}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("open: {b: {y: 2}}\n"), 0o644))
+	var got sample
+	require.NoError(t, s.Load(def, Sources{File: file, Overrides: map[string]any{"open.c": map[string]any{"z": 3}, "name": "n"}}, &got))
+	require.Equal(t, map[string]any{"a": map[string]any{"x": 1}, "b": map[string]any{"y": 2}, "c": map[string]any{"z": 3}}, got.Open)
+	require.Equal(t, "n", got.Name)
+
+	for key, v := range map[string]any{"open.c": 3, "open.c.z": 3} {
+		err := s.Load(def, Sources{Overrides: map[string]any{key: v}}, &got)
+		require.ErrorContains(t, err, `override "`+key+`": set open.* as a whole entry, open.NAME: {...}`)
+	}
+	require.ErrorContains(t, s.Load(def, Sources{Overrides: map[string]any{"nope": 1}}, &got), `override "nope": not a config key`)
+}

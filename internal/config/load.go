@@ -97,7 +97,19 @@ func (s *Schema) Layers(src Sources) ([]map[string]any, error) {
 	om := map[string]any{}
 	for _, key := range slices.Sorted(maps.Keys(src.Overrides)) {
 		spec, ok := s.Lookup(key)
-		if !ok || spec.Open {
+		if ok && spec.Open {
+			// A whole entry of an open map (plugins.NAME: a plugin's
+			// config), kept as one value as the file layer keeps it; its
+			// owner decodes it strictly later.
+			m, isMap := src.Overrides[key].(map[string]any)
+			if len(strings.Split(key, ".")) != len(strings.Split(spec.Path, ".")) || !isMap {
+				errs = append(errs, fmt.Errorf("override %q: set %s as a whole entry, %s: {...}, a map as in the config file", key, spec.Path, strings.TrimSuffix(spec.Path, "*")+"NAME"))
+				continue
+			}
+			om[key] = m
+			continue
+		}
+		if !ok {
 			errs = append(errs, fmt.Errorf("override %q: not a config key", key))
 			continue
 		}
