@@ -174,7 +174,7 @@ func Markdown(r *Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Comparison on %s\n\n", r.Family)
 	b.WriteString(budgetLine(r) + " ")
-	fmt.Fprintf(&b, "Cells: mean ± sample std [min, max] over seeds, or mean [95%% bootstrap CI over seeds]. Warm start: held-out greedy pass@1 %s; localization precision on its own failures %.3f.\n\n",
+	fmt.Fprintf(&b, "Cells: mean ± sample std [min, max] over seeds, or mean [95%% bootstrap CI over seeds]. Warm start: held-out greedy pass@1 %s; its self-localizations of its own failures at or before the first error %.3f.\n\n",
 		fmtValue(r.WarmStartHeldOut), r.WarmStart.LocPrecision)
 	mdTable(&b, tableHeader(r), tableRows(r))
 	if len(r.Headline) > 0 {
@@ -222,7 +222,7 @@ func comparisonView(r *Result) report.Comparison {
 		Lead: []string{
 			"Directory: " + r.Dir,
 			fmt.Sprintf("%d arms x %d seeds. %s Finished in %.0f s.", len(r.Arms), len(r.Seeds), budgetLine(r), r.WallSec),
-			fmt.Sprintf("Warm start: held-out greedy pass@1 %s, localization precision on its own failures %.3f (sft.json).",
+			fmt.Sprintf("Warm start: held-out greedy pass@1 %s, its self-localizations of its own failures at or before the first error %.3f (sft.json).",
 				fmtValue(r.WarmStartHeldOut), r.WarmStart.LocPrecision),
 		},
 		Notes:  []string{notes(r), fmt.Sprintf("Curves are %d-step trailing means per run, then the mean over seeds.", r.Smooth)},
