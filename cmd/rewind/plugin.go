@@ -52,7 +52,7 @@ sha256 is computed and checked, so no --insecure is needed here).`,
 	}
 	cmd.PersistentFlags().BoolVar(&noAutoMTLS, "no-automtls", false,
 		"process plugins: turn off go-plugin's automatic mutual TLS (needed for Python plugins)")
-	cmd.PersistentFlags().StringArrayVarP(&optionFlags, "option", "o", nil,
+	cmd.PersistentFlags().StringArrayVar(&optionFlags, "option", nil,
 		"KEY=VALUE: one of the plugin's options, as under plugins.NAME.options in a run's config (VALUE is read as YAML: 0.5, true, text); repeatable. A plugin an option names (prm's reward_model) is loaded as builtin:NAME, or as PATH when the value is a .wasm file or builtin:NAME")
 	cmd.AddCommand(newInspectCmd(parse), newTestCmd(parse), newBenchCmd(parse), newNewCmd(), newManifestCmd())
 	return cmd

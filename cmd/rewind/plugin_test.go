@@ -289,11 +289,11 @@ func TestPluginTestHelpCasesPass(t *testing.T) {
 // missing options are errors that name the option.
 func TestPluginTestOptions(t *testing.T) {
 	cases := filepath.Join("..", "..", "examples", "plugins", "cases", "prm-walk.jsonl")
-	out, err := runPlugin(t, "test", "builtin:prm", "-o", "reward_model=procprm", "--option", "threshold=0.5", "--cases", cases)
+	out, err := runPlugin(t, "test", "builtin:prm", "--option", "reward_model=procprm", "--option", "threshold=0.5", "--cases", cases)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "5 cases, 5 passed, 0 disagreed")
 	// The reward model may be named as a builtin:NAME source too.
-	out, err = runPlugin(t, "test", "builtin:prm", "-o", "reward_model=builtin:procprm", "--cases", cases)
+	out, err = runPlugin(t, "test", "builtin:prm", "--option", "reward_model=builtin:procprm", "--cases", cases)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "5 cases, 5 passed, 0 disagreed")
 
@@ -304,11 +304,11 @@ func TestPluginTestOptions(t *testing.T) {
 	}{
 		{"required option missing", []string{"builtin:prm"}, "option reward_model: required"},
 		{"hint", []string{"builtin:prm"}, "--option KEY=VALUE"},
-		{"out of range", []string{"builtin:entropy", "-o", "threshold=-1"}, "option threshold: must be > 0 nats"},
-		{"no value", []string{"builtin:prm", "-o", "threshold"}, `--option "threshold": want KEY=VALUE`},
-		{"twice", []string{"builtin:prm", "-o", "threshold=1", "-o", "threshold=2"}, "--option threshold is given twice"},
-		{"unknown reward model", []string{"builtin:prm", "-o", "reward_model=nope"}, `"nope"`},
-		{"a string for a number", []string{"builtin:prm", "-o", "reward_model=procprm", "-o", "threshold=high"}, "threshold"},
+		{"out of range", []string{"builtin:entropy", "--option", "threshold=-1"}, "option threshold: must be > 0 nats"},
+		{"no value", []string{"builtin:prm", "--option", "threshold"}, `--option "threshold": want KEY=VALUE`},
+		{"twice", []string{"builtin:prm", "--option", "threshold=1", "--option", "threshold=2"}, "--option threshold is given twice"},
+		{"unknown reward model", []string{"builtin:prm", "--option", "reward_model=nope"}, `"nope"`},
+		{"a string for a number", []string{"builtin:prm", "--option", "reward_model=procprm", "--option", "threshold=high"}, "threshold"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := runPlugin(t, append(append([]string{"test"}, tc.args...), "--cases", cases)...)
