@@ -51,6 +51,18 @@ func TestProbeLocalizers(t *testing.T) {
 		require.Equal(t, want.step, k, locs[i].Name)
 		require.Equal(t, want.fallback, fb, locs[i].Name)
 	}
+	// A Wasm localizer by path: the surprise example answers the step of
+	// the least likely token, as confidence with min_logprob does.
+	wasm, closeWasm, err := probeLocalizers(ctx, []string{"../../examples/plugins/surprise-go/surprise.wasm", "confidence:statistic=min_logprob"})
+	require.NoError(t, err)
+	defer closeWasm()
+	for _, l := range wasm {
+		k, fb, err := l.Localize(ctx, req)
+		require.NoError(t, err, l.Name)
+		require.Equal(t, 1, k, l.Name)
+		require.Empty(t, fb, l.Name)
+	}
+
 	// No step above the threshold: the largest entropy, as a fallback.
 	locs, closeLocs, err = probeLocalizers(ctx, []string{"entropy:threshold=0.95"})
 	require.NoError(t, err)
