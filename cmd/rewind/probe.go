@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,35 +159,28 @@ func nativeVerify(_ context.Context, t abi.Task, response string, steps []abi.Sp
 // registry, as a run loads its plugins: SPEC is NAME or NAME:KEY=VALUE,...
 // with NAME a built-in or a .wasm module.
 func probeLocalizers(ctx context.Context, specs []string) ([]probe.NamedLocalizer, func(), error) {
-	if len(specs) == 0 {
-		return nil, func() {}, nil
-	}
 	reg := host.NewRegistry(host.Options{Resolve: resolvePlugin})
 	closeAll := func() { _ = reg.Close() }
-	var out []probe.NamedLocalizer
-	for i, spec := range specs {
+	load := func(id, spec string) (host.Localizer, error) {
 		name, opts, _ := strings.Cut(spec, ":")
 		if name == "self" {
-			closeAll()
-			return nil, nil, fmt.Errorf("--localizer %s: the self localizer needs the policy as a generator; rewind probe scores the others", spec)
+			return nil, errors.New("the self localizer needs the policy as a generator; rewind probe scores the others")
 		}
 		cfg, err := resolvePlugin(name)
+		if err == nil && opts != "" {
+			cfg.Options, err = parseOptions(strings.Split(opts, ","))
+		}
+		if err == nil {
+			err = reg.Load(ctx, id, cfg)
+		}
 		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
+			return nil, err
 		}
-		if opts != "" {
-			if cfg.Options, err = parseOptions(strings.Split(opts, ",")); err != nil {
-				closeAll()
-				return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
-			}
-		}
-		id := fmt.Sprintf("localizer%d", i+1)
-		if err := reg.Load(ctx, id, cfg); err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
-		}
-		l, err := reg.Localizer(id)
+		return reg.Localizer(id)
+	}
+	var out []probe.NamedLocalizer
+	for i, spec := range specs {
+		l, err := load(fmt.Sprintf("localizer%d", i+1), spec)
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("--localizer %s: %w", spec, err)
