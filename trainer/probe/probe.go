@@ -411,8 +411,8 @@ func scoreLocalizers(ctx context.Context, locs []NamedLocalizer, tasks []abi.Tas
 				Verdict: &abi.Verdict{Status: abi.StatusOK, FirstError: &first}, StepStats: f.stats,
 				Seed: seed*0x94d049bb133111eb ^ uint64(fi)}
 			k, fallback, err := l.Localize(ctx, req)
-			if err := ctx.Err(); err != nil {
-				return nil, err
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, cerr
 			}
 			// As in a run: a failed call resets at step 1 (fallback
 			// "error"), and so does an answer of no erroneous step.
@@ -569,8 +569,8 @@ func (rep Report) Write(w io.Writer) error {
 			w = max(w, len(l.Name))
 		}
 		fmt.Fprintf(&b, "  %-*s %9s  %-23s %-23s %-23s %s\n", w, "localizer", "answered", "precision (own, k = e)", "recall (k = e)", "clean prefix (k <= e)", "chosen steps")
+		cell := func(r Rate) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", r.Rate, r.Low, r.High) }
 		for _, l := range rep.Localizers {
-			cell := func(r Rate) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", r.Rate, r.Low, r.High) }
 			fmt.Fprintf(&b, "  %-*s %9d  %-23s %-23s %-23s %v\n", w, l.Name, l.Answered, cell(l.Precision), cell(l.Recall), cell(l.Clean), l.Steps)
 			if l.Errors > 0 {
 				fmt.Fprintf(&b, "  %-*s %d calls failed, the first: %s\n", w, "", l.Errors, l.FirstError)
